@@ -1,0 +1,1 @@
+"""Collections Dialer: compliance-first calling service for a debt-collection call centre."""

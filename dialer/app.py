@@ -1,0 +1,75 @@
+"""The application factory. Its lifespan is the composition root: settings, engine, token signer
+and (as they arrive) carriers, scheduler and event bus are built here and handed down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dialer.auth.tokens import TokenSigner
+from dialer.container import Container
+from dialer.kit import error_handlers
+from dialer.kit.clock import Clock, system_clock
+from dialer.kit.db import create_engine, session_factory
+from dialer.kit.migrations import head_revisions, upgrade_to_head
+from dialer.kit.secrets import load_or_create_secret
+from dialer.settings import Settings
+
+log = logging.getLogger("dialer")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        try:
+            if settings.auto_migrate:
+                await upgrade_to_head(engine, settings.migrations_dir)
+            secret = (
+                settings.secret_key.get_secret_value()
+                if settings.secret_key
+                else load_or_create_secret(settings.data_dir / "secret_key")
+            )
+            app.state.container = Container(
+                settings=settings,
+                engine=engine,
+                sessions=session_factory(engine),
+                tokens=TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes)),
+                clock=clock,
+                schema_heads=frozenset(head_revisions(settings.migrations_dir)),
+            )
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Collections Dialer",
+        version="0.1.0",
+        description=(
+            "Compliance-first calling service for a debt-collection call centre. Every endpoint "
+            "names the roles that may call it; errors are `{\"error\": code, \"detail\": text}`."
+        ),
+        lifespan=lifespan,
+    )
+    error_handlers.install(app)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from dialer.auth.endpoints import router as auth_router
+    from dialer.cases.endpoints import router as cases_router
+    from dialer.clients.endpoints import router as clients_router
+    from dialer.health.endpoints import router as health_router
+    from dialer.imports.endpoints import router as imports_router
+    from dialer.seats.endpoints import router as seats_router
+
+    app.include_router(health_router)
+    for router in (auth_router, clients_router, cases_router, seats_router, imports_router):
+        app.include_router(router, prefix="/v1")

@@ -1,0 +1,82 @@
+"""Who is calling: bearer token or integration API key, and the roles an endpoint admits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from dialer.auth.models import ApiKey, Role, User
+from dialer.auth.tokens import API_KEY_PREFIX, api_key_matches, split_api_key
+from dialer.kit.deps import ContainerDep, SessionDep
+from dialer.kit.errors import Forbidden, Unauthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token, or an integration API key")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An integration API key")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    username: str
+    role: Role
+    team: str | None
+    via: str  # "token" | "api_key"
+
+
+async def current_principal(
+    request: Request,
+    container: ContainerDep,
+    session: SessionDep,
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    api_key: str | None = Depends(_api_key),
+) -> Principal:
+    raw = api_key or (credentials.credentials if credentials else None)
+    if not raw:
+        raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key'")
+    if raw.startswith(API_KEY_PREFIX):
+        principal = await _from_api_key(session, raw, container.clock())
+    else:
+        claims = container.tokens.verify(raw)
+        user = await session.get(User, claims.user_id)
+        if user is None or not user.active:
+            raise Unauthenticated("the account behind this token is disabled or gone")
+        principal = Principal(user.id, user.username, user.role, user.team, "token")
+    request.state.principal = principal
+    return principal
+
+
+async def _from_api_key(session: Any, raw: str, now: Any) -> Principal:
+    prefix = split_api_key(raw)
+    if prefix is None:
+        raise Unauthenticated("malformed API key")
+    row = (
+        await session.execute(
+            select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)
+        )
+    ).first()
+    if row is None or not api_key_matches(raw, row.ApiKey.key_hash):
+        raise Unauthenticated("unknown API key")
+    key, user = row.ApiKey, row.User
+    if key.revoked_at is not None or not user.active:
+        raise Unauthenticated("this API key has been revoked")
+    key.last_used_at = now
+    return Principal(user.id, user.username, user.role, user.team, "api_key")
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only ``roles``: no credentials → 401, another role → 403."""
+    allowed = frozenset(roles)
+    names = ", ".join(sorted(r.value for r in allowed))
+
+    async def _check(principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"role '{principal.role.value}' may not do this; allowed: {names}")
+        return principal
+
+    _check.__doc__ = f"Roles: {names}"
+    return _check

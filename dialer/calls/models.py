@@ -1,0 +1,88 @@
+"""Every call the service knows of: outbound, inbound and missed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialer.kit.columns import created_at, fk, pk, updated_at
+from dialer.kit.db import Base, str_enum
+from dialer.kit.types import UTCDateTime
+
+
+class Direction(enum.StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class CallState(enum.StrEnum):
+    REQUESTED = "requested"
+    BLOCKED = "blocked"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    BRIDGED = "bridged"
+    COMPLETED = "completed"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    MISSED = "missed"
+
+
+class CallOutcome(enum.StrEnum):
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    VOICEMAIL = "voicemail"
+    CANCELED = "canceled"
+    MISSED = "missed"
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("carrier", "carrier_call_id"),
+        Index("ix_calls_agent_requested", "agent_id", "requested_at"),
+        Index("ix_calls_case_requested", "case_id", "requested_at"),
+    )
+
+    id: Mapped[int] = pk()
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction))
+    carrier: Mapped[str] = mapped_column(String(16))
+    carrier_call_id: Mapped[str | None] = mapped_column(String(64))
+    agent_leg_call_id: Mapped[str | None] = mapped_column(String(64))
+    conference_name: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[CallState] = mapped_column(str_enum(CallState), default=CallState.REQUESTED)
+    outcome: Mapped[CallOutcome | None] = mapped_column(str_enum(CallOutcome))
+    client_id: Mapped[int | None] = fk("clients.id", nullable=True, index=False)
+    case_id: Mapped[int | None] = fk("cases.id", nullable=True, index=False)
+    party_id: Mapped[int | None] = fk("parties.id", nullable=True)
+    number_id: Mapped[int | None] = fk("phone_numbers.id", nullable=True)
+    agent_id: Mapped[int | None] = fk("users.id", nullable=True, index=False)
+    seat_id: Mapped[int | None] = fk("seats.id", nullable=True)
+    campaign_id: Mapped[int | None] = fk("campaigns.id", nullable=True)
+    decision_id: Mapped[int | None] = fk("compliance_decisions.id", nullable=True, index=False)
+    from_e164: Mapped[str | None] = mapped_column(String(32))
+    to_e164: Mapped[str | None] = mapped_column(String(32))
+    whisper_text: Mapped[str | None] = mapped_column(Text)
+    conversation: Mapped[bool] = mapped_column(Boolean, default=False)
+    recording_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    hangup_by: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = created_at()
+    dialing_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ringing_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    bridged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    talk_s: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = updated_at()

@@ -1,0 +1,67 @@
+"""Queries for cases, parties and numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.auth.deps import Principal
+from dialer.auth.models import Role
+from dialer.cases.models import Case, Party, PhoneNumber
+from dialer.cases.schemas import CaseFilters
+
+
+def visible_to(query: Select, principal: Principal) -> Select:
+    """Agents see the cases assigned to them and their team's; other roles see all."""
+    if principal.role is not Role.AGENT:
+        return query
+    clauses = [Case.assigned_agent_id == principal.user_id]
+    if principal.team:
+        clauses.append(Case.team == principal.team)
+    return query.where(or_(*clauses))
+
+
+async def find_case(session: AsyncSession, case_id: int, principal: Principal) -> Case | None:
+    query = visible_to(select(Case).where(Case.id == case_id), principal)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_cases(
+    session: AsyncSession, *, filters: CaseFilters, principal: Principal, limit: int, after: int | None
+) -> Sequence[Case]:
+    query = visible_to(select(Case), principal).order_by(Case.id).limit(limit)
+    for field in ("client_id", "status", "bucket", "contactability", "assigned_agent_id", "team", "account_ref"):
+        value = getattr(filters, field)
+        if value is not None:
+            query = query.where(getattr(Case, field) == value)
+    if filters.min_overdue_days is not None:
+        query = query.where(Case.overdue_days >= filters.min_overdue_days)
+    if filters.max_overdue_days is not None:
+        query = query.where(Case.overdue_days <= filters.max_overdue_days)
+    if after is not None:
+        query = query.where(Case.id > after)
+    return (await session.execute(query)).scalars().all()
+
+
+async def parties_with_numbers(session: AsyncSession, case_ids: Sequence[int]) -> list[tuple[Party, list[PhoneNumber]]]:
+    parties = (
+        await session.execute(select(Party).where(Party.case_id.in_(case_ids)).order_by(Party.case_id, Party.id))
+    ).scalars().all()
+    numbers = (
+        await session.execute(
+            select(PhoneNumber)
+            .where(PhoneNumber.party_id.in_([p.id for p in parties]))
+            .order_by(PhoneNumber.party_id, PhoneNumber.position, PhoneNumber.id)
+        )
+    ).scalars().all()
+    by_party: dict[int, list[PhoneNumber]] = {}
+    for number in numbers:
+        by_party.setdefault(number.party_id, []).append(number)
+    return [(party, by_party.get(party.id, [])) for party in parties]
+
+
+async def numbers_of(session: AsyncSession, party_id: int) -> list[PhoneNumber]:
+    query = select(PhoneNumber).where(PhoneNumber.party_id == party_id).order_by(PhoneNumber.position, PhoneNumber.id)
+    return list((await session.execute(query)).scalars())

@@ -1,0 +1,21 @@
+"""The composition root's product: everything a request or job needs, built once in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dialer.auth.tokens import TokenSigner
+from dialer.kit.clock import Clock
+from dialer.settings import Settings
+
+
+@dataclass(slots=True)
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: TokenSigner
+    clock: Clock
+    schema_heads: frozenset[str]

@@ -1,0 +1,44 @@
+"""Liveness (the process answers) and readiness (database reachable, schema at head)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from dialer.kit.deps import ContainerDep
+from dialer.kit.migrations import current_revisions
+
+router = APIRouter(tags=["health"])
+
+READY_TIMEOUT_S = 3.0
+
+
+@router.get("/healthz", summary="Liveness: the process is up (no auth)")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database reachable and migrations at head (no auth)")
+async def readyz(container: ContainerDep) -> JSONResponse:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            async with container.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            current = await current_revisions(container.engine)
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        return JSONResponse(
+            {"status": "unavailable", "error": "database_unreachable", "detail": f"{type(exc).__name__}: {exc}"[:300]},
+            status_code=503,
+        )
+    if current != container.schema_heads:
+        return JSONResponse(
+            {
+                "status": "unavailable", "error": "schema_not_at_head",
+                "detail": f"database at {sorted(current) or 'no revision'}, code expects {sorted(container.schema_heads)}",
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "schema": sorted(current)})

@@ -1,0 +1,41 @@
+"""Request-scoped dependencies: the container, the unit-of-work session, the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.container import Container
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: services flush, this commits once after the handler
+    returned, and rolls back if it raised."""
+    async with container.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_now(container: ContainerDep) -> dt.datetime:
+    return container.clock()
+
+
+NowDep = Annotated[dt.datetime, Depends(get_now)]

@@ -1,0 +1,23 @@
+"""Imports every model so ``Base.metadata`` is complete (Alembic and tests use this)."""
+
+from dialer.audit.models import AuditEntry
+from dialer.auth.models import ApiKey, User
+from dialer.calls.models import Call
+from dialer.cases.models import Case, Party, PhoneNumber
+from dialer.clients.models import Client, PolicyVersion
+from dialer.compliance.models import Attempt, ClientReportItem, Consent, Decision, StopContact
+from dialer.dialing.models import Campaign
+from dialer.imports.models import ImportBatch
+from dialer.kit.db import Base
+from dialer.notes.models import Payment, PromiseToPay, WrapUpNote
+from dialer.seats.models import AgentSession, Seat
+from recordings.models import Recording
+from scheduling.models import Task
+from webhooks.models import CarrierEvent, OutboxMessage, WebhookEndpoint
+
+__all__ = [
+    "AgentSession", "ApiKey", "Attempt", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
+    "Case", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "OutboxMessage",
+    "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",
+    "StopContact", "Task", "User", "WebhookEndpoint", "WrapUpNote",
+]

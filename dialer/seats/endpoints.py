@@ -1,0 +1,43 @@
+"""Seats: registered stations with their bound softphone identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from dialer.auth.deps import Principal, require
+from dialer.auth.models import Role
+from dialer.kit.deps import SessionDep
+from dialer.kit.schemas import Page, page_of
+from dialer.seats import service
+from dialer.seats.schemas import SeatCreate, SeatOut, SeatUpdate
+
+router = APIRouter(prefix="/seats", tags=["seats"])
+
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Staff = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
+
+
+@router.post("", response_model=SeatOut, status_code=status.HTTP_201_CREATED, summary="Register a seat (admin)")
+async def create_seat(body: SeatCreate, session: SessionDep, actor: Admin) -> SeatOut:
+    return SeatOut.model_validate(await service.create_seat(session, data=body, actor=actor))
+
+
+@router.get("", response_model=Page[SeatOut], summary="List seats (admin, supervisor, agent)")
+async def list_seats(
+    session: SessionDep, _: Staff, team: str | None = None, active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, after: Annotated[int | None, Query(ge=0)] = None,
+) -> Page[SeatOut]:
+    seats = await service.list_seats(session, team=team, active=active, limit=limit, after=after)
+    return page_of(seats, limit, SeatOut)
+
+
+@router.get("/{seat_id}", response_model=SeatOut, summary="Read a seat (admin, supervisor, agent)")
+async def get_seat(seat_id: int, session: SessionDep, _: Staff) -> SeatOut:
+    return SeatOut.model_validate(await service.get_seat(session, seat_id))
+
+
+@router.patch("/{seat_id}", response_model=SeatOut, summary="Change or retire a seat (admin)")
+async def update_seat(seat_id: int, body: SeatUpdate, session: SessionDep, actor: Admin) -> SeatOut:
+    return SeatOut.model_validate(await service.update_seat(session, seat_id=seat_id, data=body, actor=actor))

@@ -1,0 +1,68 @@
+"""Seats (dedicated stations with a bound softphone identity) and agents' sessions at them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Boolean, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialer.kit.columns import created_at, fk, pk
+from dialer.kit.db import Base, str_enum
+from dialer.kit.types import UTCDateTime
+
+
+class SeatCarrier(enum.StrEnum):
+    TWILIO = "twilio"
+    SIP = "sip"
+
+
+class AgentState(enum.StrEnum):
+    OFFLINE = "offline"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    RESERVED = "reserved"
+    DIALING = "dialing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+
+
+class Seat(Base):
+    __tablename__ = "seats"
+
+    id: Mapped[int] = pk()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    softphone_identity: Mapped[str] = mapped_column(String(200), unique=True)
+    carrier: Mapped[SeatCarrier] = mapped_column(str_enum(SeatCarrier), default=SeatCarrier.TWILIO)
+    location: Mapped[str | None] = mapped_column(String(128))
+    team: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = created_at()
+
+
+class AgentSession(Base):
+    """One agent logged in at one seat. At most one open session per agent and per seat."""
+
+    __tablename__ = "agent_sessions"
+    __table_args__ = (
+        Index(
+            "uq_agent_sessions_open_agent", "agent_id", unique=True,
+            sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "uq_agent_sessions_open_seat", "seat_id", unique=True,
+            sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = pk()
+    agent_id: Mapped[int] = fk("users.id", index=False)
+    seat_id: Mapped[int] = fk("seats.id", index=False)
+    state: Mapped[AgentState] = mapped_column(str_enum(AgentState), default=AgentState.NOT_READY)
+    state_reason: Mapped[str | None] = mapped_column(String(64))
+    state_since: Mapped[dt.datetime] = created_at()
+    mode: Mapped[str] = mapped_column(String(16), default="preview")
+    current_call_id: Mapped[int | None] = fk("calls.id", nullable=True, index=False)
+    started_at: Mapped[dt.datetime] = created_at()
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

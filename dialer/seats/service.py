@@ -1,0 +1,56 @@
+"""Registered seats: dedicated stations whose softphone identity is bound to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.audit import service as audit
+from dialer.auth.deps import Principal
+from dialer.kit.errors import Conflict, NotFound
+from dialer.seats.models import Seat
+from dialer.seats.schemas import SeatCreate, SeatUpdate
+
+
+async def create_seat(session: AsyncSession, *, data: SeatCreate, actor: Principal) -> Seat:
+    clash = (
+        await session.execute(
+            select(Seat).where(or_(Seat.code == data.code, Seat.softphone_identity == data.softphone_identity))
+        )
+    ).scalar_one_or_none()
+    if clash is not None:
+        field = "code" if clash.code == data.code else "softphone_identity"
+        raise Conflict(f"{field}: already registered to seat {clash.code}", field=field)
+    seat = Seat(**data.model_dump())
+    session.add(seat)
+    await session.flush()
+    await audit.record(session, action="seat.create", actor=actor, entity="seat", entity_id=seat.id,
+                       code=seat.code, softphone_identity=seat.softphone_identity)
+    return seat
+
+
+async def get_seat(session: AsyncSession, seat_id: int) -> Seat:
+    seat = await session.get(Seat, seat_id)
+    if seat is None:
+        raise NotFound(f"seat {seat_id} not found")
+    return seat
+
+
+async def update_seat(session: AsyncSession, *, seat_id: int, data: SeatUpdate, actor: Principal) -> Seat:
+    seat = await get_seat(session, seat_id)
+    changes = data.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        setattr(seat, field, value)
+    await audit.record(session, action="seat.update", actor=actor, entity="seat", entity_id=seat.id, **changes)
+    return seat
+
+
+async def list_seats(session: AsyncSession, *, team: str | None, active: bool | None, limit: int, after: int | None) -> list[Seat]:
+    query = select(Seat).order_by(Seat.id).limit(limit)
+    if team is not None:
+        query = query.where(Seat.team == team)
+    if active is not None:
+        query = query.where(Seat.active == active)
+    if after is not None:
+        query = query.where(Seat.id > after)
+    return list((await session.execute(query)).scalars())

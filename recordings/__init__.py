@@ -1,0 +1,1 @@
+"""Recordings: capture, content-addressed storage, checksums, archive hand-off, completeness audit."""

@@ -1,0 +1,1 @@
+"""Scheduled work: follow-up cadence, minimum contact frequency, promise reminders, daily statistics."""

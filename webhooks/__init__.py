@@ -1,0 +1,1 @@
+"""Carrier webhooks in (verified, stored raw, processed once) and integration webhooks out (outbox)."""
