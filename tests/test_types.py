@@ -56,3 +56,14 @@ async def test_given_amount_with_three_decimals_then_refused(session):
     client = await make_client(session)
     with pytest.raises(StatementError):
         await make_case(session, client=client, total_owed=Decimal("1.005"))
+
+
+def test_given_api_time_without_offset_then_schema_refuses_it():
+    from pydantic import TypeAdapter, ValidationError
+
+    from dialer.kit.schemas import AwareDatetime
+
+    adapter = TypeAdapter(AwareDatetime)
+    assert adapter.validate_python("2026-11-24T09:00:00+08:00").utcoffset() == dt.timedelta(hours=8)
+    with pytest.raises(ValidationError, match="naive datetime refused"):
+        adapter.validate_python("2026-11-24T09:00:00")

@@ -33,10 +33,9 @@ async def create_case(body: CaseCreate, session: SessionDep, actor: Writers, now
             summary="List cases with filters; agents see their own and their team's (admin, supervisor, agent, integration)")
 async def list_cases(
     session: SessionDep, principal: Readers, filters: Annotated[CaseFilters, Query()],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, after: Annotated[int | None, Query(ge=0)] = None,
 ) -> Page[CaseOut]:
-    rows = await repository.list_cases(session, filters=filters, principal=principal, limit=limit, after=after)
-    return page_of(rows, limit, CaseOut)
+    rows = await repository.list_cases(session, filters=filters, principal=principal)
+    return page_of(rows, filters.limit, CaseOut)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail,

@@ -29,9 +29,9 @@ async def find_case(session: AsyncSession, case_id: int, principal: Principal) -
 
 
 async def list_cases(
-    session: AsyncSession, *, filters: CaseFilters, principal: Principal, limit: int, after: int | None
+    session: AsyncSession, *, filters: CaseFilters, principal: Principal
 ) -> Sequence[Case]:
-    query = visible_to(select(Case), principal).order_by(Case.id).limit(limit)
+    query = visible_to(select(Case), principal).order_by(Case.id).limit(filters.limit)
     for field in ("client_id", "status", "bucket", "contactability", "assigned_agent_id", "team", "account_ref"):
         value = getattr(filters, field)
         if value is not None:
@@ -40,8 +40,8 @@ async def list_cases(
         query = query.where(Case.overdue_days >= filters.min_overdue_days)
     if filters.max_overdue_days is not None:
         query = query.where(Case.overdue_days <= filters.max_overdue_days)
-    if after is not None:
-        query = query.where(Case.id > after)
+    if filters.after is not None:
+        query = query.where(Case.id > filters.after)
     return (await session.execute(query)).scalars().all()
 
 

@@ -140,3 +140,5 @@ class CaseFilters(Schema):
     account_ref: str | None = None
     min_overdue_days: int | None = Field(None, ge=0)
     max_overdue_days: int | None = Field(None, ge=0)
+    limit: int = Field(50, ge=1, le=500)
+    after: int | None = Field(None, ge=0, description="Return cases with id greater than this")

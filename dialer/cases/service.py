@@ -6,7 +6,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.audit import service as audit
@@ -112,13 +111,12 @@ async def add_number(session: AsyncSession, *, party_id: int, data: NumberIn, ac
         raise NotFound(f"party {party_id} not found")
     case = await session.get(Case, party.case_id)
     client = await clients.get(session, case.client_id)
-    position = len((await session.execute(select(PhoneNumber.id).where(PhoneNumber.party_id == party.id))).all())
-    number = _number(party, data, default_region(client), position, field="number")
+    existing = await repository.numbers_of(session, party.id)
+    number = _number(party, data, default_region(client), len(existing), field="number")
+    if any(n.e164 == number.e164 for n in existing):
+        raise Conflict(f"number: {number.e164} is already on party {party.id}", field="number")
     session.add(number)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise Conflict(f"number: {number.e164} is already on party {party.id}", field="number") from None
+    await session.flush()
     await audit.record(session, action="number.create", actor=actor, entity="phone_number", entity_id=number.id,
                        party_id=party.id)
     return number

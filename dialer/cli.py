@@ -1,0 +1,212 @@
+"""The `dialer` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.kit.errors import DialerError
+from dialer.settings import Settings
+
+app = typer.Typer(help="Collections Dialer: compliance-first calling for a collections call centre.", no_args_is_help=True)
+policy_app = typer.Typer(help="Client policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Run one unit of work against the configured database (migrating first) and commit it."""
+    from dialer.kit.db import create_engine, session_factory
+    from dialer.kit.migrations import upgrade_to_head
+
+    engine = create_engine(settings.database_url)
+    try:
+        if migrate:
+            await upgrade_to_head(engine, settings.migrations_dir)
+        async with session_factory(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def _fail(exc: DialerError) -> typer.Exit:
+    typer.echo(json.dumps(exc.body(), ensure_ascii=False, indent=2, default=str), err=True)
+    return typer.Exit(code=2)
+
+
+def _run(coro: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except DialerError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from DIALER_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from DIALER_PORT)")] = None,
+) -> None:
+    """Serve the API and pages. On an empty directory, creates and migrates the SQLite file first."""
+    import logging
+
+    import uvicorn
+
+    from dialer.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port,
+        log_level=settings.log_level.lower(), proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply the database migrations (SQLite or PostgreSQL, from DIALER_DATABASE_URL)."""
+    from dialer.kit.db import create_engine
+    from dialer.kit.migrations import current_revisions, upgrade_to_head
+
+    settings = _settings()
+
+    async def _go() -> set[str]:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade_to_head(engine, settings.migrations_dir, revision)
+            return await current_revisions(engine)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"database at revision {', '.join(sorted(_run(_go())))}")
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[str, typer.Option(help="agent, supervisor, admin or integration")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown to others")] = None,
+    team: Annotated[str | None, typer.Option()] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
+) -> None:
+    """Create a user. The password is prompted for (or read from stdin); never passed as an argument."""
+    from dialer.auth.models import Role
+    from dialer.auth.schemas import UserCreate
+    from dialer.auth.service import create_user as create
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    password = None
+    if role_value is not Role.INTEGRATION:
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password: ")
+    try:
+        data = UserCreate(username=username, display_name=display_name or username, role=role_value, team=team, password=password)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    user = _run(_in_session(_settings(), lambda s: create(s, data=data, actor=None)))
+    typer.echo(f"created {user.role.value} '{user.username}' (id {user.id})")
+
+
+def _client_id(session: AsyncSession, client: str) -> Awaitable[int]:
+    from dialer.clients.models import Client
+    from dialer.kit.errors import NotFound
+
+    async def _find() -> int:
+        query = select(Client.id).where(Client.code == client)
+        if client.isdigit():
+            query = select(Client.id).where(Client.id == int(client))
+        found = (await session.execute(query)).scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"client '{client}' not found (give its code or id)")
+        return found
+
+    return _find()
+
+
+def _import(kind: str, client: str, path: Path) -> None:
+    from dialer.imports import service
+
+    content = path.read_bytes()
+    func = service.import_cases if kind == "cases" else service.import_stop_list
+
+    async def _work(session: AsyncSession) -> Any:
+        client_id = await _client_id(session, client)
+        return await func(
+            session, client_id=client_id, filename=path.name, content=content, actor=None,
+            now=dt.datetime.now(dt.timezone.utc),
+        )
+
+    result = _run(_in_session(_settings(), _work))
+    typer.echo(json.dumps({"batch_id": result.batch_id, "rows": result.rows, "created": result.created}, ensure_ascii=False))
+
+
+@app.command("import-cases")
+def import_cases(
+    client: Annotated[str, typer.Argument(help="Client code or id")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")],
+) -> None:
+    """Import a client's cases. Any bad row rejects the whole file, with a report of every bad line."""
+    _import("cases", client, path)
+
+
+@app.command("import-stop-list")
+def import_stop_list(
+    client: Annotated[str, typer.Argument(help="Client code or id")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")],
+) -> None:
+    """Import a client's stop-contact list. Any bad row rejects the whole file."""
+    _import("stop_list", client, path)
+
+
+@policy_app.command("show")
+def policy_show(
+    client: Annotated[str, typer.Argument(help="Client code or id, or a preset name with --preset")],
+    preset: Annotated[bool, typer.Option("--preset", help="Show a built-in preset instead of a client")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the effective document as JSON")] = False,
+) -> None:
+    """Print a client's effective policy (or a preset's)."""
+    from dialer.clients import service as clients
+    from dialer.policy.document import PolicyDocument
+    from dialer.policy.presets import describe, load_preset
+
+    if preset:
+        try:
+            doc = load_preset(client)
+        except DialerError as exc:
+            raise _fail(exc) from None
+        header = f"preset {client}"
+    else:
+        async def _work(session: AsyncSession) -> tuple[str, PolicyDocument]:
+            client_id = await _client_id(session, client)
+            version = await clients.current_policy(session, client_id)
+            return f"client {client} — policy version {version.version} (preset {version.preset})", \
+                PolicyDocument.model_validate(version.document)
+
+        header, doc = _run(_in_session(_settings(), _work))
+    if as_json:
+        typer.echo(json.dumps(doc.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(header)
+        typer.echo(describe(doc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
