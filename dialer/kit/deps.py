@@ -31,7 +31,9 @@ async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit runs before the response is sent, so a failed commit is a 500,
+# never a 2xx for work that was not saved.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def get_now(container: ContainerDep) -> dt.datetime:

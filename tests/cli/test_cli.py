@@ -1,0 +1,96 @@
+"""The `dialer` command line against real databases."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from dialer.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIALER_DATABASE_URL", db_url)
+    monkeypatch.setenv("DIALER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    return db_url
+
+
+def _invoke(*args: str, stdin: str | None = None):
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def test_given_database_when_migrate_then_reports_head(cli_env):
+    result = _invoke("migrate")
+    assert result.exit_code == 0, result.output
+    assert "database at revision 0001" in result.output
+
+
+def test_given_password_on_stdin_when_create_user_then_user_can_be_listed(cli_env):
+    result = _invoke("create-user", "boss", "--role", "admin", "--password-stdin", stdin="a long password\n")
+    assert result.exit_code == 0, result.output
+    assert "created admin 'boss'" in result.output
+    again = _invoke("create-user", "boss", "--role", "admin", "--password-stdin", stdin="a long password\n")
+    assert again.exit_code == 2
+    assert '"error": "conflict"' in again.output
+
+
+def test_given_bad_role_then_usage_error(cli_env):
+    result = _invoke("create-user", "x", "--role", "janitor", "--password-stdin", stdin="a long password\n")
+    assert result.exit_code == 2
+    assert "role must be one of" in result.output
+
+
+def test_given_preset_when_policy_show_then_rules_and_window_printed(cli_env):
+    result = _invoke("policy", "show", "--preset", "agency-default")
+    assert result.exit_code == 0, result.output
+    for rule in ("calling_window", "third_party_hourly_cap", "stop_contact", "wrap_up_first"):
+        assert rule in result.output
+    assert "08:00-22:00" in result.output
+
+
+def test_given_unknown_client_when_policy_show_then_clear_error(cli_env):
+    result = _invoke("policy", "show", "NOPE")
+    assert result.exit_code == 2
+    assert "client 'NOPE' not found" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_given_empty_directory_when_serve_then_sqlite_file_created_migrated_and_ready(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
+    env.update(DIALER_PORT=str(port))
+    dialer = Path(sys.executable).with_name("dialer")
+    proc = subprocess.Popen([str(dialer), "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")
+                time.sleep(0.2)
+        assert ready.status_code == 200, ready.text
+        assert (tmp_path / "dialer.db").is_file()
+        docs = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).json()
+        assert "/v1/cases" in docs["paths"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
