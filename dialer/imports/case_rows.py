@@ -142,7 +142,7 @@ def resolve_column(header: str) -> str | None:
 def parse_case_file(filename: str, content: bytes) -> ParsedFile[CaseRow]:
     table = read_table(filename, content, resolve_column)
     errors = list(table.errors)
-    if not table.columns:
+    if errors and not table.columns:  # unreadable or empty: nothing more to say
         return ParsedFile((), tuple(errors))
     errors += missing_columns(table, REQUIRED)
     groups = _contact_groups(table, errors)
@@ -160,8 +160,9 @@ def parse_case_file(filename: str, content: bytes) -> ParsedFile[CaseRow]:
             else:
                 first_line[ref] = source.line
                 references.append(Reference(source.line, "account_ref", ref))
-        if row is not None and row.assigned_agent is not None:
-            references.append(Reference(source.line, "assigned_agent", row.assigned_agent))
+        agent = reader.text("assigned_agent")
+        if agent is not None and len(agent) <= MAX_USERNAME:
+            references.append(Reference(source.line, "assigned_agent", agent))
         if row is not None and reader.ok:
             rows.append(row)
     errors.sort(key=lambda e: e.line)

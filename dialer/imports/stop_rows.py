@@ -50,7 +50,7 @@ class StopRow:
 def parse_stop_file(filename: str, content: bytes) -> ParsedFile[StopRow]:
     table = read_table(filename, content, alias_resolver(COLUMNS))
     errors = list(table.errors)
-    if not table.columns:
+    if errors and not table.columns:  # unreadable or empty: nothing more to say
         return ParsedFile((), tuple(errors))
     errors += missing_columns(table, ("reason",))
     if "number" not in table.columns and "id_number" not in table.columns:

@@ -1,0 +1,401 @@
+"""Reading a client's import file into checked rows. Pure: no database, no clock.
+
+A file is CSV or XLSX. CSV may be UTF-8 (with or without BOM), UTF-16 with a BOM (Excel's
+"Unicode text") or GB18030 (what Chinese banks' systems often write); comma-, tab- or
+semicolon-separated, the separator read from the header line. XLSX is read from its first
+sheet. The first row is the header; header names are matched case-insensitively with spaces
+trimmed (inner spaces and hyphens count as ``_``), in English or Chinese (see each file
+format's module: :mod:`dialer.imports.case_rows`, :mod:`dialer.imports.stop_rows`).
+
+Line numbers are spreadsheet row numbers: the header is line 1, the first data row line 2.
+Blank rows are skipped but still counted. Every problem is collected as a :class:`RowError`
+so a file is reported completely, not one error at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dialer.kit.phones import ParsedNumber, PhoneNumberError, parse_phone
+
+T = TypeVar("T")
+
+HEADER_LINE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A value on a line that only the database can confirm (an account, an agent)."""
+
+    line: int
+    column: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile(Generic[T]):
+    """The outcome of reading a file: the valid rows, every error, and what to look up."""
+
+    rows: tuple[T, ...]
+    errors: tuple[RowError, ...]
+    references: tuple[Reference, ...] = ()
+    data_rows: int = 0  # non-blank data rows, valid or not
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    line: int
+    cells: dict[str, str]  # canonical column -> trimmed text ("" when blank)
+
+
+@dataclass(slots=True)
+class Table:
+    columns: tuple[str, ...]  # canonical names present in the header
+    rows: list[SourceRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+class FieldError(ValueError):
+    """A cell whose text breaks its column's rule; the message is the reason shown to people."""
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().casefold())
+
+
+def read_table(filename: str, content: bytes, resolve: Callable[[str], str | None]) -> Table:
+    """Read header and rows. ``resolve`` maps a normalised header to its canonical column name,
+    or ``None`` for a column the format does not know (ignored)."""
+    try:
+        raw_rows = _xlsx_rows(content) if _is_xlsx(filename, content) else _csv_rows(content)
+    except FieldError as exc:
+        return Table(columns=(), errors=[RowError(HEADER_LINE, None, str(exc))])
+    header = next(raw_rows, None)
+    if header is None or not any(cell for cell in header):
+        return Table(columns=(), errors=[RowError(HEADER_LINE, None, "the file is empty: no header row")])
+
+    table = Table(columns=())
+    slots: list[str | None] = []
+    seen: dict[str, str] = {}
+    for raw in header:
+        canonical = resolve(normalise_header(raw)) if raw else None
+        if canonical is not None and canonical in seen:
+            table.errors.append(
+                RowError(HEADER_LINE, canonical, f"columns {seen[canonical]!r} and {raw!r} both mean {canonical}")
+            )
+            canonical = None
+        elif canonical is not None:
+            seen[canonical] = raw
+        slots.append(canonical)
+    table.columns = tuple(seen)
+
+    for line, raw in enumerate(raw_rows, start=HEADER_LINE + 1):
+        if not any(raw):
+            continue
+        cells: dict[str, str] = {}
+        for index, value in enumerate(raw):
+            if index < len(slots) and slots[index] is not None:
+                cells[slots[index]] = value  # type: ignore[index]
+            elif value and (index >= len(header) or not header[index]):
+                table.errors.append(
+                    RowError(line, None, f"value {value!r} in column {index + 1}, which has no header "
+                                         "(a separator inside an unquoted cell?)")
+                )
+        table.rows.append(SourceRow(line, cells))
+    if not table.rows:
+        table.errors.append(RowError(HEADER_LINE, None, "the file has a header but no data rows"))
+    return table
+
+
+def _is_xlsx(filename: str, content: bytes) -> bool:
+    if content[:4] == b"PK\x03\x04":
+        return True
+    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or filename.lower().endswith(".xls"):
+        raise FieldError("legacy .xls files are not supported: save the sheet as .xlsx or CSV")
+    return filename.lower().endswith((".xlsx", ".xlsm"))
+
+
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
+    text = _decode(content)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first_line.count) if first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return iter([[cell.strip() for cell in row] for row in reader])
+    except csv.Error as exc:
+        raise FieldError(f"not a readable CSV file (line {reader.line_num}): {exc}") from None
+
+
+def _decode(content: bytes) -> str:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FieldError("the file starts with a UTF-16 mark but is not valid UTF-16") from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FieldError("cannot read the text: it is neither UTF-8 nor GB18030")
+
+
+def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
+    from openpyxl import load_workbook
+
+    # The file is untrusted: whatever breaks inside openpyxl (zip, XML, styles) means the
+    # same thing to the person who sent it.
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise FieldError(f"not a readable XLSX workbook: {exc}") from None
+    try:
+        if not workbook.worksheets:
+            raise FieldError("the workbook has no sheet")
+        rows = [[_cell_text(value) for value in row] for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    except FieldError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise FieldError(f"not a readable XLSX workbook: {exc}") from None
+    finally:
+        workbook.close()
+    return iter(rows)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Excel keeps every number as a float: 13800138000.0 is a phone number, 45.0 a count.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --- one row -----------------------------------------------------------------------------
+
+
+class RowReader:
+    """Reads one row's cells, recording every problem instead of stopping at the first.
+
+    A column absent from the header yields ``None`` without a per-row error: the header
+    check reports it once, on line 1.
+    """
+
+    def __init__(self, row: SourceRow, columns: Iterable[str], errors: list[RowError]) -> None:
+        self.line = row.line
+        self._cells = row.cells
+        self._columns = frozenset(columns)
+        self._errors = errors
+        self._count = len(errors)
+
+    @property
+    def ok(self) -> bool:
+        return len(self._errors) == self._count
+
+    def error(self, column: str | None, reason: str) -> None:
+        self._errors.append(RowError(self.line, column, reason))
+
+    def has(self, column: str) -> bool:
+        """The cell holds a value."""
+        return bool(self._cells.get(column))
+
+    def knows(self, column: str) -> bool:
+        """The header has this column."""
+        return column in self._columns
+
+    def text(self, column: str, *, required: bool = False, max_length: int | None = None) -> str | None:
+        value = self._cells.get(column, "")
+        if not value:
+            if required and column in self._columns:
+                self.error(column, f"{column} is required")
+            return None
+        if max_length is not None and len(value) > max_length:
+            self.error(column, f"{column} is longer than {max_length} characters")
+            return None
+        return value
+
+    def parse(self, column: str, parser: Callable[[str], T], *, required: bool = False) -> T | None:
+        value = self.text(column, required=required)
+        if value is None:
+            return None
+        try:
+            return parser(value)
+        except FieldError as exc:
+            self.error(column, str(exc))
+            return None
+
+    def phones(self, column: str, *, required: bool = False) -> tuple[ParsedNumber, ...]:
+        """Every number in the cell, parsed; bad and repeated numbers are reported by name."""
+        value = self.text(column, required=required)
+        if value is None:
+            return ()
+        numbers: list[ParsedNumber] = []
+        bad = False
+        for piece in split_numbers(value):
+            try:
+                parsed = parse_phone(piece, default_region="CN")
+            except PhoneNumberError as exc:
+                self.error(column, str(exc))
+                bad = True
+                continue
+            if any(n.e164 == parsed.e164 for n in numbers):
+                self.error(column, f"phone number {piece!r} is listed twice ({parsed.e164})")
+                bad = True
+                continue
+            numbers.append(parsed)
+        if not numbers and not bad:
+            self.error(column, f"{column} has no phone number")
+        return tuple(numbers)
+
+
+def missing_columns(table: Table, required: Iterable[str]) -> list[RowError]:
+    return [
+        RowError(HEADER_LINE, column, f"required column {column!r} is missing from the header")
+        for column in required
+        if column not in table.columns
+    ]
+
+
+def alias_resolver(aliases: Mapping[str, Iterable[str]]) -> Callable[[str], str | None]:
+    """``{"account_ref": ("账号",)}`` → a resolver matching the canonical name or an alias."""
+    table = {normalise_header(name): name for name in aliases}
+    for name, others in aliases.items():
+        table.update({normalise_header(alias): name for alias in others})
+    return table.get
+
+
+# --- cell rules ----------------------------------------------------------------------------
+
+_NUMBER_SEPARATORS = re.compile(r"[;,/；，、]+")
+_AMOUNT_NOISE = re.compile(r"[\s,¥￥元]|^(?:CNY|RMB)", re.IGNORECASE)
+
+
+def split_numbers(text: str) -> list[str]:
+    """Split on ``; , /`` (and their full-width forms) and on whitespace — but a piece like
+    ``+86 138 0013 8000`` that parses as one number is kept whole."""
+    pieces: list[str] = []
+    for chunk in _NUMBER_SEPARATORS.split(text):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        if re.search(r"\s", chunk):
+            try:
+                parse_phone(chunk, default_region="CN")
+            except PhoneNumberError:
+                pieces.extend(chunk.split())
+                continue
+        pieces.append(chunk)
+    return pieces
+
+
+def amount(text: str) -> Decimal:
+    cleaned = _AMOUNT_NOISE.sub("", text)
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise FieldError(f"{text!r} is not an amount") from None
+    if not value.is_finite():
+        raise FieldError(f"{text!r} is not an amount")
+    if value < 0:
+        raise FieldError(f"amount {text!r} is negative")
+    if value != value.quantize(Decimal("0.01")):
+        raise FieldError(f"amount {text!r} has more than two decimals")
+    if value >= Decimal("1e15"):
+        raise FieldError(f"amount {text!r} is too large")
+    return value.quantize(Decimal("0.01"))
+
+
+def non_negative_int(text: str) -> int:
+    match = re.fullmatch(r"\+?(\d+)(?:\.0+)?", text)
+    if match is None:
+        raise FieldError(f"{text!r} is not a whole number of 0 or more")
+    value = int(match.group(1))
+    if value > 100_000:
+        raise FieldError(f"{text!r} is implausibly large")
+    return value
+
+
+_TRUE = {"yes", "y", "true", "1", "是"}
+_FALSE = {"no", "n", "false", "0", "否"}
+
+
+def yes_no(text: str) -> bool:
+    key = text.strip().casefold()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise FieldError(f"{text!r} is not yes/no (accepted: yes, no, true, false, 1, 0, 是, 否)")
+
+
+def time_zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FieldError(f"unknown time zone {text!r} (use an IANA name such as Asia/Shanghai)") from None
+    return text
+
+
+def currency(text: str) -> str:
+    code = text.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise FieldError(f"currency {text!r} is not a 3-letter code such as CNY")
+    return code
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_number(text: str) -> str:
+    """A resident identity card number: 18 characters with a valid check digit, or a legacy
+    15-digit number; the birth date inside must be a real date. Returned with an upper-case X."""
+    value = text.strip().upper()
+    if re.fullmatch(r"\d{17}[\dX]", value):
+        birth = value[6:14]
+        expected = _ID_CHECK[sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS)) % 11]
+        if value[17] != expected:
+            raise FieldError(f"id number {text!r} has a wrong check digit (expected {expected})")
+    elif re.fullmatch(r"\d{15}", value):
+        birth = "19" + value[6:12]
+    else:
+        raise FieldError(f"id number {text!r} is not 18 characters (or a legacy 15-digit number)")
+    try:
+        dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+    except ValueError:
+        raise FieldError(f"id number {text!r} holds an impossible birth date {birth}") from None
+    return value
+
+
+def single_zone(number: ParsedNumber) -> str | None:
+    """The number's time zone when its prefix allows exactly one, else ``None``."""
+    return number.time_zones[0] if len(number.time_zones) == 1 else None
