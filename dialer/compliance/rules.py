@@ -1,0 +1,318 @@
+"""The policy rules: pure functions of a snapshot and an instant.
+
+Each rule returns ``None`` when it allows the call at ``at``, or a :class:`Violation`. A
+violation's ``retry_at`` is the earliest instant at which *that rule* would allow the call
+(given the history in the snapshot), or ``None`` when waiting does not help and only a person
+can lift the block. :mod:`dialer.compliance.decide` combines them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from dialer.compliance.localtime import next_opening, start_of_day, start_of_next_day, window_open, zone
+from dialer.compliance.snapshot import AttemptFact, NumberFact, Snapshot
+from dialer.policy.document import PolicyDocument
+
+FAILED_OUTCOMES = frozenset({"no_answer", "busy", "rejected", "failed", "voicemail", "canceled"})
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    rule: str
+    message_en: str
+    message_zh: str
+    retry_at: dt.datetime | None = None
+
+
+Rule = Callable[[Snapshot, NumberFact, dt.datetime], Violation | None]
+
+
+# --- helpers over the snapshot -------------------------------------------------------------
+
+def plausible_zones(s: Snapshot) -> tuple[str, ...]:
+    """The party's zone if known; else every zone its numbers suggest, plus the client's default."""
+    if s.party.time_zone:
+        return (s.party.time_zone,)
+    default_zone = s.policy.default_time_zone
+    if s.policy.calling_window.unknown_zone_strategy == "party_or_default":
+        return (default_zone,)
+    zones = {default_zone}
+    for number in s.numbers:
+        zones.update(number.zones())
+    return tuple(sorted(zones))
+
+
+def counted_attempts(s: Snapshot) -> list[AttemptFact]:
+    """Outbound attempts that count under the policy (in-progress ones count too)."""
+    counted = set(s.policy.counting.counted_outcomes)
+    return [
+        a for a in s.attempts
+        if a.direction == "outbound" and (a.outcome is None or a.outcome in counted)
+    ]
+
+
+def conversations(s: Snapshot) -> list[AttemptFact]:
+    inbound = s.policy.counting.conversation_counts_inbound
+    return [a for a in s.attempts if a.conversation and (a.direction == "outbound" or inbound)]
+
+
+def _in_window(items: Iterable[AttemptFact], start: dt.datetime, end: dt.datetime) -> list[AttemptFact]:
+    return sorted((a for a in items if start <= a.started_at < end), key=lambda a: a.started_at)
+
+
+def _daily_cap(
+    s: Snapshot, at: dt.datetime, items: list[AttemptFact], cap: int, rule: str, what_en: str, what_zh: str,
+) -> Violation | None:
+    """At most ``cap`` items per local calendar day, in every plausible zone."""
+    retry: dt.datetime | None = None
+    worst = 0
+    for name in plausible_zones(s):
+        tz = zone(name)
+        today = _in_window(items, start_of_day(at, tz), start_of_next_day(at, tz))
+        if len(today) >= cap:
+            worst = max(worst, len(today))
+            midnight = start_of_next_day(at, tz)
+            retry = midnight if retry is None else max(retry, midnight)
+    if retry is None:
+        return None
+    return Violation(
+        rule,
+        f"{worst} {what_en} already today (local day of the called party); the limit is {cap} a day",
+        f"今日已{what_zh}{worst}次（按被叫方当地日期），每日上限为{cap}次",
+        retry,
+    )
+
+
+def _rolling_cap(
+    items: list[AttemptFact], at: dt.datetime, cap: int, span: dt.timedelta, rule: str, en: str, zh: str,
+) -> Violation | None:
+    """At most ``cap`` items in any ``span``: the window is (at - span, at]."""
+    recent = sorted((a for a in items if at - span < a.started_at <= at), key=lambda a: a.started_at)
+    if len(recent) < cap:
+        return None
+    retry = recent[len(recent) - cap].started_at + span  # when enough of them have left the window
+    return Violation(rule, en.format(n=len(recent), cap=cap), zh.format(n=len(recent), cap=cap), retry)
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+def seat_only(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    if s.agent is None:
+        return None  # a dry run that names no agent: the origin is checked when dialling
+    if s.agent.seat_id is None or not s.agent.seat_registered:
+        return Violation("seat_only", "calls may only be placed from a registered seat",
+                         "只能在登记的专用坐席上外呼")
+    if not s.agent.session_at_seat:
+        return Violation("seat_only", "the agent is not logged in at this seat",
+                         "坐席员未在该坐席登录")
+    return None
+
+
+def manual_only(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    if s.mode is None:
+        return None
+    if s.mode not in ("preview", "progressive") or s.agent is None:
+        return Violation("manual_only", f"'{s.mode}' dialling is not allowed: every call needs a ready agent "
+                         "(preview or progressive, one call per agent)",
+                         f"不允许“{s.mode}”外呼：每通电话必须由坐席员人工发起（预览或渐进式，一人一线）")
+    return None
+
+
+def sms_blocked(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    if s.channel == "sms" and not s.policy.rules.sms_allowed:
+        return Violation("sms_blocked", "SMS to debtors and third parties is not allowed for this client",
+                         "该委托方不允许向债务人或第三方发送短信")
+    return None
+
+
+def calling_window(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    zones = plausible_zones(s)
+    closed = [z for z in zones if not window_open(s.policy, at, zone(z))]
+    if not closed:
+        return None
+    retry = _common_opening(s, zones, at)
+    local = ", ".join(f"{at.astimezone(zone(z)):%H:%M} {z}" for z in closed)
+    return Violation("calling_window", f"outside the calling window in the called party's local time ({local})",
+                     f"不在被叫方当地允许拨打时段内（{local}）", retry)
+
+
+def _common_opening(s: Snapshot, zones: tuple[str, ...], at: dt.datetime) -> dt.datetime | None:
+    """The earliest instant ≥ at when the window is open in every zone, or None."""
+    t = at
+    for _ in range(64):
+        openings = [next_opening(s.policy, t, zone(z)) for z in zones]
+        if any(o is None for o in openings):
+            return None
+        latest = max(openings)  # type: ignore[type-var]
+        if latest == t:
+            return t
+        t = latest
+    return None
+
+
+def third_party_daily_cap(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    cap = s.policy.caps.third_party_daily_cap
+    if cap is None or s.party.role != "third_party":
+        return None
+    return _daily_cap(s, at, counted_attempts(s), cap, "third_party_daily_cap",
+                      "attempts to this third party", "拨打该第三方")
+
+
+def third_party_hourly_cap(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    cap = s.policy.caps.third_party_hourly_cap
+    if cap is None or s.party.role != "third_party":
+        return None
+    minutes = s.policy.caps.third_party_hourly_window_minutes
+    return _rolling_cap(
+        counted_attempts(s), at, cap, dt.timedelta(minutes=minutes), "third_party_hourly_cap",
+        f"{{n}} attempts to this third party in the last {minutes} minutes; the limit is {{cap}}",
+        f"最近{minutes}分钟内已拨打该第三方{{n}}次，上限为{{cap}}次",
+    )
+
+
+def debtor_number_daily_cap(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    cap = s.policy.caps.debtor_number_daily_cap
+    if cap is None or s.party.role != "debtor":
+        return None
+    on_number = [a for a in counted_attempts(s) if a.number_id == number.id]
+    return _daily_cap(s, at, on_number, cap, "debtor_number_daily_cap",
+                      f"attempts to {number.e164}", f"拨打号码{number.e164}")
+
+
+def debtor_conversation_daily_cap(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    cap = s.policy.caps.debtor_conversation_daily_cap
+    if cap is None or s.party.role != "debtor":
+        return None
+    return _daily_cap(s, at, conversations(s), cap, "debtor_conversation_daily_cap",
+                      "conversations with the debtor", "与债务人有效通话")
+
+
+_STOP_SOURCES = {
+    "client_list": ("on the client's stop-contact list", "在委托方停催名单上"),
+    "party_request": ("asked not to be called", "本人要求停止联系"),
+    "hostile": ("marked hostile (strong displeasure)", "已标记为强烈反感"),
+}
+
+
+def stop_contact(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    if not s.policy.rules.stop_contact:
+        return None
+    for stop in s.stops:
+        hit = (
+            (stop.party_id is not None and stop.party_id == s.party.id)
+            or (stop.e164 is not None and stop.e164 == number.e164)
+            or (stop.id_number is not None and stop.id_number == s.party.id_number)
+        )
+        if hit:
+            en, zh = _STOP_SOURCES.get(stop.source, (stop.source, stop.source))
+            return Violation("stop_contact", f"never call: {en} ({stop.reason}); only a supervisor can lift it",
+                             f"禁止拨打：{zh}（{stop.reason}），仅主管可解除")
+    return None
+
+
+def invalid_number(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    if s.policy.rules.invalid_number and not number.valid:
+        return Violation("invalid_number", f"{number.e164} is marked invalid / not in service",
+                         f"号码{number.e164}已标记为无效/空号")
+    return None
+
+
+def wrap_up_first(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    if s.policy.rules.wrap_up_first and s.agent is not None and s.agent.open_wrap_up_call_id is not None:
+        return Violation("wrap_up_first",
+                         f"save the notes of call {s.agent.open_wrap_up_call_id} before dialling again",
+                         f"请先填写通话{s.agent.open_wrap_up_call_id}的催收记录再拨打")
+    return None
+
+
+def third_party_after_debtor_unreachable(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    rule = s.policy.third_party.only_after_debtor_unreachable
+    if rule is None or s.party.role != "third_party":
+        return None
+    n = rule.failed_attempts_in_a_row
+    debtor = s.debtor
+    recent = debtor.recent_outbound[:n]
+    unreachable = (
+        debtor.case_lost_contact
+        or not debtor.has_valid_number
+        or (len(recent) == n and all(a.outcome in FAILED_OUTCOMES and not a.conversation for a in recent))
+    )
+    if unreachable:
+        return None
+    return Violation("third_party_after_debtor_unreachable",
+                     f"third parties may be called only after the debtor is unreachable ({n} failed attempts in a row)",
+                     f"须在债务人失联（连续{n}次未接通）后方可联系第三方")
+
+
+def us_7_in_7(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    cap = s.policy.us_style.attempts_in_7_days_cap
+    if cap is None:
+        return None
+    return _rolling_cap(counted_attempts(s), at, cap, dt.timedelta(days=7), "us_7_in_7",
+                        "{n} attempts to this person in the last 7 days; the limit is {cap}",
+                        "最近7天内已拨打此人{n}次，上限为{cap}次")
+
+
+def us_pause_after_conversation(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    days = s.policy.us_style.pause_after_conversation_days
+    if days is None:
+        return None
+    span = dt.timedelta(days=days)
+    recent = [a.started_at for a in conversations(s) if at - span < a.started_at <= at]
+    if not recent:
+        return None
+    last = max(recent)
+    return Violation("us_pause_after_conversation",
+                     f"a conversation took place {last:%Y-%m-%d %H:%M} UTC; no call within {days} days after it",
+                     f"已于{last:%Y-%m-%d %H:%M}（UTC）通话，通话后{days}天内不得再拨打", last + span)
+
+
+def us_third_party_once(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    if s.policy.us_style.third_party_spoken_once and s.party.role == "third_party" and s.third_party_conversed:
+        return Violation("us_third_party_once", "this third party has already been spoken to once",
+                         "已与该第三方通话过一次，不得再次联系")
+    return None
+
+
+RULES: dict[str, Rule] = {
+    "seat_only": seat_only,
+    "manual_only": manual_only,
+    "sms_blocked": sms_blocked,
+    "calling_window": calling_window,
+    "third_party_daily_cap": third_party_daily_cap,
+    "third_party_hourly_cap": third_party_hourly_cap,
+    "debtor_number_daily_cap": debtor_number_daily_cap,
+    "debtor_conversation_daily_cap": debtor_conversation_daily_cap,
+    "stop_contact": stop_contact,
+    "invalid_number": invalid_number,
+    "wrap_up_first": wrap_up_first,
+    "third_party_after_debtor_unreachable": third_party_after_debtor_unreachable,
+    "us_7_in_7": us_7_in_7,
+    "us_pause_after_conversation": us_pause_after_conversation,
+    "us_third_party_once": us_third_party_once,
+}
+"""Every rule evaluated at dial time. ``record_everything`` is enforced by the call flow and
+``no_unauthorised_waiver`` when a promise is saved (:func:`check_waiver`)."""
+
+
+def check_waiver(*, reduction: object, authorisation_ref: str | None, enforced: bool = True) -> Violation | None:
+    """``no_unauthorised_waiver``: a promise with any reduction needs the client's written authorisation."""
+    if enforced and reduction and float(str(reduction)) > 0 and not (authorisation_ref or "").strip():
+        return Violation("no_unauthorised_waiver",
+                         "a reduction needs the client's written authorisation reference",
+                         "任何减免须提供委托方书面授权编号")
+    return None
+
+
+def lookback(policy: PolicyDocument) -> dt.timedelta:
+    """How far back attempts must be loaded for every rule of ``policy`` to be exact: a local day
+    in any zone fits in two UTC days; the US-style rules look back a week or more."""
+    days = 2
+    if policy.us_style.attempts_in_7_days_cap is not None:
+        days = max(days, 8)
+    if policy.us_style.pause_after_conversation_days is not None:
+        days = max(days, policy.us_style.pause_after_conversation_days + 1)
+    return dt.timedelta(days=days)
