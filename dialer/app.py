@@ -66,10 +66,11 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.auth.endpoints import router as auth_router
     from dialer.cases.endpoints import router as cases_router
     from dialer.clients.endpoints import router as clients_router
+    from dialer.compliance.endpoints import router as compliance_router
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
     from dialer.seats.endpoints import router as seats_router
 
     app.include_router(health_router)
-    for router in (auth_router, clients_router, cases_router, seats_router, imports_router):
+    for router in (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router):
         app.include_router(router, prefix="/v1")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dialer.auth.models import ApiKey, Role, User
 from dialer.auth.tokens import API_KEY_PREFIX, api_key_matches, split_api_key
-from dialer.kit.deps import ContainerDep, SessionDep
+from dialer.kit.deps import ContainerDep
 from dialer.kit.errors import Forbidden, Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token, or an integration API key")
@@ -31,21 +31,24 @@ class Principal:
 async def current_principal(
     request: Request,
     container: ContainerDep,
-    session: SessionDep,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     api_key: str | None = Depends(_api_key),
 ) -> Principal:
+    """Authenticate in a short session of its own, so the request's unit of work starts clean
+    (a reservation must begin its own transaction, e.g. ``BEGIN IMMEDIATE`` on SQLite)."""
     raw = api_key or (credentials.credentials if credentials else None)
     if not raw:
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key'")
-    if raw.startswith(API_KEY_PREFIX):
-        principal = await _from_api_key(session, raw, container.clock())
-    else:
-        claims = container.tokens.verify(raw)
-        user = await session.get(User, claims.user_id)
-        if user is None or not user.active:
-            raise Unauthenticated("the account behind this token is disabled or gone")
-        principal = Principal(user.id, user.username, user.role, user.team, "token")
+    claims = None if raw.startswith(API_KEY_PREFIX) else container.tokens.verify(raw)
+    async with container.sessions() as session:
+        if claims is None:
+            principal = await _from_api_key(session, raw, container.clock())
+            await session.commit()  # last_used_at
+        else:
+            user = await session.get(User, claims.user_id)
+            if user is None or not user.active:
+                raise Unauthenticated("the account behind this token is disabled or gone")
+            principal = Principal(user.id, user.username, user.role, user.team, "token")
     request.state.principal = principal
     return principal
 

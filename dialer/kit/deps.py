@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.container import Container
+from dialer.kit.errors import DialerError
 
 
 def get_container(request: Request) -> Container:
@@ -25,6 +26,9 @@ async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
     async with container.sessions() as session:
         try:
             yield session
+        except DialerError as exc:
+            await (session.commit() if exc.keep_work else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -10,6 +10,9 @@ class DialerError(Exception):
 
     code = "internal_error"
     status = 500
+    keep_work = False
+    """True when what the request wrote before this error is a fact to keep (e.g. the ledger
+    entry of a refused dial): the unit of work commits, then the error is reported."""
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -55,8 +58,11 @@ class Forbidden(DialerError):
 
 
 class PolicyBlocked(DialerError):
+    """A dial refused by the policy. The refusal itself is recorded, so the work is kept."""
+
     code = "policy_blocked"
     status = 409
+    keep_work = True
 
 
 class Unavailable(DialerError):

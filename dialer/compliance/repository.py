@@ -1,0 +1,192 @@
+"""Build the rules' snapshot from the database: one party, bounded look-back, indexed queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.calls.models import Call, CallState
+from dialer.cases.models import Case, Contactability, Party, PartyRole, PhoneNumber
+from dialer.clients.models import Client, PolicyVersion
+from dialer.compliance.models import Attempt, StopContact
+from dialer.compliance.rules import lookback
+from dialer.compliance.snapshot import (
+    AgentFact, AttemptFact, DebtorReach, NumberFact, PartyFact, Snapshot, StopFact,
+)
+from dialer.kit.db import is_postgres
+from dialer.kit.errors import NotFound
+from dialer.kit.phones import parse_phone
+from dialer.notes.models import WrapUpNote
+from dialer.policy.document import PolicyDocument
+from dialer.seats.models import AgentSession, Seat
+
+_UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
+
+
+@functools.lru_cache(maxsize=512)
+def _policy(client_id: int, version: int, document_json: str) -> PolicyDocument:
+    """Versions never change, so a parsed document is cached under its (client, version)."""
+    return PolicyDocument.model_validate(json.loads(document_json))
+
+
+@functools.lru_cache(maxsize=65536)
+def _prefix_zones(e164: str) -> tuple[str, ...]:
+    try:
+        return parse_phone(e164).time_zones
+    except ValueError:
+        return ()
+
+
+async def lock_party(session: AsyncSession, party_id: int) -> None:
+    """Serialise reservations for one party: a row lock on PostgreSQL. (SQLite serialises the
+    whole database with ``BEGIN IMMEDIATE``, taken by the caller.)"""
+    if is_postgres(session):
+        await session.execute(select(Party.id).where(Party.id == party_id).with_for_update())
+
+
+async def party_client(session: AsyncSession, party_id: int) -> tuple[Party, Case, Client, PolicyVersion]:
+    row = (
+        await session.execute(
+            select(Party, Case, Client, PolicyVersion)
+            .join(Case, Case.id == Party.case_id)
+            .join(Client, Client.id == Case.client_id)
+            .join(PolicyVersion, and_(PolicyVersion.client_id == Client.id, PolicyVersion.version == Client.policy_version))
+            .where(Party.id == party_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"party {party_id} not found")
+    return row.Party, row.Case, row.Client, row.PolicyVersion
+
+
+async def party_of_number(session: AsyncSession, number_id: int) -> int:
+    party_id = (await session.execute(select(PhoneNumber.party_id).where(PhoneNumber.id == number_id))).scalar_one_or_none()
+    if party_id is None:
+        raise NotFound(f"phone number {number_id} not found")
+    return party_id
+
+
+async def build_snapshot(
+    session: AsyncSession, *, party_id: int, at: dt.datetime, channel: str = "call",
+    agent_id: int | None = None, seat_id: int | None = None, mode: str | None = None,
+) -> tuple[Snapshot, Case]:
+    party, case, client, version = await party_client(session, party_id)
+    policy = _policy(client.id, version.version, json.dumps(version.document, sort_keys=True))
+    numbers = (
+        await session.execute(
+            select(PhoneNumber).where(PhoneNumber.party_id == party.id).order_by(PhoneNumber.position, PhoneNumber.id)
+        )
+    ).scalars().all()
+    attempts = await _attempts(session, [party.id], since=at - lookback(policy))
+    snapshot = Snapshot(
+        policy=policy,
+        policy_version=version.version,
+        party=PartyFact(
+            id=party.id, case_id=case.id, role=party.role.value, relation=party.relation.value, name=party.name,
+            time_zone=party.time_zone, id_number=party.id_number, debt_related=party.debt_related,
+        ),
+        numbers=tuple(
+            NumberFact(id=n.id, e164=n.e164, valid=n.valid, time_zone=n.time_zone, prefix_zones=_prefix_zones(n.e164))
+            for n in numbers
+        ),
+        attempts=tuple(attempts),
+        stops=tuple(await _stops(session, client.id, party, [n.e164 for n in numbers])),
+        channel=channel,
+        agent=await _agent(session, agent_id, seat_id) if agent_id is not None else None,
+        mode=mode,
+        third_party_conversed=(
+            party.role is PartyRole.THIRD_PARTY and policy.us_style.third_party_spoken_once
+            and await _ever_conversed(session, party.id)
+        ),
+        debtor=(
+            await _debtor_reach(session, case, policy.third_party.only_after_debtor_unreachable.failed_attempts_in_a_row)
+            if party.role is PartyRole.THIRD_PARTY and policy.third_party.only_after_debtor_unreachable
+            else DebtorReach()
+        ),
+    )
+    return snapshot, case
+
+
+async def _attempts(session: AsyncSession, party_ids: Sequence[int], *, since: dt.datetime) -> list[AttemptFact]:
+    rows = await session.execute(
+        select(Attempt.started_at, Attempt.number_id, Attempt.outcome, Attempt.conversation, Attempt.direction)
+        .where(Attempt.party_id.in_(party_ids), Attempt.started_at >= since)
+    )
+    return [AttemptFact(r.started_at, r.number_id, r.outcome, r.conversation, r.direction) for r in rows]
+
+
+async def _stops(session: AsyncSession, client_id: int, party: Party, e164s: list[str]) -> list[StopFact]:
+    matches = [StopContact.party_id == party.id]
+    if e164s:
+        matches.append(StopContact.e164.in_(e164s))
+    if party.id_number:
+        matches.append(StopContact.id_number == party.id_number)
+    rows = (
+        await session.execute(
+            select(StopContact).where(
+                StopContact.client_id == client_id, StopContact.lifted_at.is_(None), or_(*matches)
+            ).order_by(StopContact.id)
+        )
+    ).scalars()
+    return [
+        StopFact(id=s.id, source=s.source.value, reason=s.reason, party_id=s.party_id, e164=s.e164, id_number=s.id_number)
+        for s in rows
+    ]
+
+
+async def _agent(session: AsyncSession, agent_id: int, seat_id: int | None) -> AgentFact:
+    seat = await session.get(Seat, seat_id) if seat_id is not None else None
+    at_seat = seat_id is not None and (
+        await session.execute(
+            select(AgentSession.id).where(
+                AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id, AgentSession.ended_at.is_(None)
+            )
+        )
+    ).first() is not None
+    last_call = (
+        await session.execute(
+            select(Call.id).where(Call.agent_id == agent_id, Call.state.not_in(_UNPLACED))
+            .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+    open_call = None
+    if last_call is not None:
+        noted = (await session.execute(select(WrapUpNote.id).where(WrapUpNote.call_id == last_call))).first()
+        open_call = None if noted else last_call
+    return AgentFact(
+        agent_id=agent_id, seat_id=seat_id, seat_registered=bool(seat and seat.active),
+        session_at_seat=at_seat, open_wrap_up_call_id=open_call,
+    )
+
+
+async def _ever_conversed(session: AsyncSession, party_id: int) -> bool:
+    query = select(exists().where(Attempt.party_id == party_id, Attempt.conversation.is_(True)))
+    return bool((await session.execute(query)).scalar())
+
+
+async def _debtor_reach(session: AsyncSession, case: Case, n: int) -> DebtorReach:
+    debtor_ids = (
+        await session.execute(select(Party.id).where(Party.case_id == case.id, Party.role == PartyRole.DEBTOR))
+    ).scalars().all()
+    recent = (
+        await session.execute(
+            select(Attempt.started_at, Attempt.number_id, Attempt.outcome, Attempt.conversation, Attempt.direction)
+            .where(Attempt.party_id.in_(debtor_ids), Attempt.direction == "outbound")
+            .order_by(Attempt.started_at.desc()).limit(n)
+        )
+    ).all()
+    valid = (
+        await session.execute(
+            select(exists().where(PhoneNumber.party_id.in_(debtor_ids), PhoneNumber.valid.is_(True)))
+        )
+    ).scalar()
+    return DebtorReach(
+        recent_outbound=tuple(AttemptFact(r.started_at, r.number_id, r.outcome, r.conversation, r.direction) for r in recent),
+        has_valid_number=bool(valid),
+        case_lost_contact=case.contactability is Contactability.LOST,
+    )

@@ -1,0 +1,126 @@
+"""Check a dial against the client's policy, and reserve an attempt atomically.
+
+Every decision, dry run or real, allowed or not, is written to the append-only ledger with
+the policy version it used. A reservation checks and records the attempt in one transaction,
+serialised per party, so no two agents, replicas or retries can both take the last free slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.cases.models import Case
+from dialer.compliance import repository
+from dialer.compliance.decide import Decision, decide_number, decide_party
+from dialer.compliance.models import Attempt, AttemptSource, Channel
+from dialer.compliance.models import Decision as LedgerEntry
+from dialer.compliance.rules import Violation
+from dialer.compliance.snapshot import Snapshot
+from dialer.kit.db import is_postgres
+from dialer.kit.errors import InvalidInput, PolicyBlocked
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    decision: Decision
+    entry: LedgerEntry
+    snapshot: Snapshot
+    attempt: Attempt | None = None
+
+    def body(self) -> dict:
+        """The decision as the API and the CLI show it."""
+        language = self.snapshot.policy.language
+        return {
+            "allowed": self.decision.allowed,
+            "violations": [violation_body(v, language) for v in self.decision.violations],
+            "next_allowed_at": self.decision.next_allowed_at,
+            "policy_version": self.snapshot.policy_version,
+            "decision_id": self.entry.id,
+            "party_id": self.snapshot.party.id,
+            "number_id": self.decision.number_id,
+            "at": self.decision.at,
+        }
+
+
+def violation_body(v: Violation, language: str) -> dict:
+    return {
+        "rule": v.rule,
+        "message": v.message_zh if language.startswith("zh") else v.message_en,
+        "message_en": v.message_en,
+        "message_zh": v.message_zh,
+        "retry_at": v.retry_at,
+    }
+
+
+async def check(
+    session: AsyncSession, *, at: dt.datetime, party_id: int | None = None, number_id: int | None = None,
+    channel: str = "call", agent_id: int | None = None, seat_id: int | None = None,
+) -> Checked:
+    """A dry run: decide and record the decision; reserve nothing."""
+    if (party_id is None) == (number_id is None):
+        raise InvalidInput("give exactly one of number_id or party_id", field="number_id")
+    if number_id is not None:
+        party_id = await repository.party_of_number(session, number_id)
+    snapshot, case = await repository.build_snapshot(
+        session, party_id=party_id, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id
+    )
+    decision = decide_number(snapshot, snapshot.number(number_id), at) if number_id is not None else decide_party(snapshot, at)
+    entry = await _record(session, snapshot, case, decision, dry_run=True, agent_id=agent_id, seat_id=seat_id)
+    return Checked(decision, entry, snapshot)
+
+
+async def reserve(
+    session: AsyncSession, *, number_id: int, at: dt.datetime, agent_id: int | None, seat_id: int | None,
+    mode: str, channel: str = "call",
+) -> Checked:
+    """Check and record one attempt atomically. Raises :class:`PolicyBlocked` (after recording
+    the refusal, which the unit of work keeps) when any rule refuses; places nothing."""
+    if not is_postgres(session):
+        if session.in_transaction():
+            raise RuntimeError("reserve() must begin the transaction itself on SQLite (BEGIN IMMEDIATE)")
+        await session.connection(execution_options={"sqlite_immediate": True})
+    party_id = await repository.party_of_number(session, number_id)
+    await repository.lock_party(session, party_id)
+    snapshot, case = await repository.build_snapshot(
+        session, party_id=party_id, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id, mode=mode
+    )
+    decision = decide_number(snapshot, snapshot.number(number_id), at)
+    entry = await _record(session, snapshot, case, decision, dry_run=False, agent_id=agent_id, seat_id=seat_id)
+    checked = Checked(decision, entry, snapshot)
+    if not decision.allowed:
+        body = checked.body()
+        rules = ", ".join(v["rule"] for v in body["violations"])
+        raise PolicyBlocked(
+            f"the policy refuses this call ({rules})", violations=body["violations"],
+            next_allowed_at=body["next_allowed_at"], decision_id=entry.id, policy_version=snapshot.policy_version,
+        )
+    attempt = Attempt(
+        client_id=case.client_id, case_id=case.id, party_id=party_id, number_id=number_id, decision_id=entry.id,
+        started_at=at, outcome=None, conversation=False, direction="outbound", source=AttemptSource.DIALER,
+    )
+    session.add(attempt)
+    await session.flush()
+    return Checked(decision, entry, snapshot, attempt)
+
+
+async def _record(
+    session: AsyncSession, snapshot: Snapshot, case: Case, decision: Decision, *, dry_run: bool,
+    agent_id: int | None, seat_id: int | None,
+) -> LedgerEntry:
+    entry = LedgerEntry(
+        client_id=case.client_id, policy_version=snapshot.policy_version, case_id=case.id,
+        party_id=snapshot.party.id, number_id=decision.number_id, agent_id=agent_id, seat_id=seat_id,
+        channel=Channel(snapshot.channel), at=decision.at, allowed=decision.allowed, dry_run=dry_run,
+        violations=[_json(violation_body(v, snapshot.policy.language)) for v in decision.violations],
+        rule_results=decision.rule_results, next_allowed_at=decision.next_allowed_at,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+def _json(body: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in body.items()}

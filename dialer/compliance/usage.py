@@ -1,0 +1,60 @@
+"""How much of each cap a party has used at an instant, and when each resets (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dialer.compliance.localtime import start_of_day, start_of_next_day, zone
+from dialer.compliance.rules import AttemptFact, conversations, counted_attempts, plausible_zones
+from dialer.compliance.snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    rule: str
+    used: int
+    limit: int
+    window: str
+    resets_at: dt.datetime | None  # when the count next drops (None: nothing to drop)
+
+
+def _daily(s: Snapshot, at: dt.datetime, items: list[AttemptFact], rule: str, limit: int, label: str) -> Usage:
+    used, resets = 0, None
+    for name in plausible_zones(s):
+        tz = zone(name)
+        start, end = start_of_day(at, tz), start_of_next_day(at, tz)
+        count = sum(1 for a in items if start <= a.started_at < end)
+        if count >= used:
+            used, resets = count, end if count else None
+    return Usage(rule, used, limit, f"local day{label}", resets)
+
+
+def _rolling(at: dt.datetime, items: list[AttemptFact], rule: str, limit: int, span: dt.timedelta, label: str) -> Usage:
+    recent = sorted(a.started_at for a in items if at - span < a.started_at <= at)
+    return Usage(rule, len(recent), limit, label, recent[0] + span if recent else None)
+
+
+def cap_usage(s: Snapshot, at: dt.datetime) -> list[Usage]:
+    caps, out = s.policy.caps, []
+    attempts = counted_attempts(s)
+    if s.party.role == "third_party":
+        if caps.third_party_daily_cap is not None:
+            out.append(_daily(s, at, attempts, "third_party_daily_cap", caps.third_party_daily_cap, ""))
+        if caps.third_party_hourly_cap is not None:
+            minutes = caps.third_party_hourly_window_minutes
+            out.append(_rolling(at, attempts, "third_party_hourly_cap", caps.third_party_hourly_cap,
+                                dt.timedelta(minutes=minutes), f"rolling {minutes} minutes"))
+    else:
+        if caps.debtor_number_daily_cap is not None:
+            for number in s.numbers:
+                on_number = [a for a in attempts if a.number_id == number.id]
+                out.append(_daily(s, at, on_number, "debtor_number_daily_cap", caps.debtor_number_daily_cap,
+                                  f", number {number.e164}"))
+        if caps.debtor_conversation_daily_cap is not None:
+            out.append(_daily(s, at, conversations(s), "debtor_conversation_daily_cap",
+                              caps.debtor_conversation_daily_cap, ", conversations"))
+    if s.policy.us_style.attempts_in_7_days_cap is not None:
+        out.append(_rolling(at, attempts, "us_7_in_7", s.policy.us_style.attempts_in_7_days_cap,
+                            dt.timedelta(days=7), "rolling 7 days"))
+    return out
