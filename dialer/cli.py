@@ -176,6 +176,37 @@ def import_stop_list(
     _import("stop_list", client, path)
 
 
+@app.command()
+def check(
+    number: Annotated[int | None, typer.Option("--number", help="Phone number id")] = None,
+    party: Annotated[int | None, typer.Option("--party", help="Party id (any of its numbers)")] = None,
+    at: Annotated[str | None, typer.Option(help="ISO 8601 instant with offset; default now")] = None,
+    channel: Annotated[str, typer.Option(help="call or sms")] = "call",
+) -> None:
+    """One compliance decision, as the API gives it (a recorded dry run). Exit 0 allowed, 1 refused."""
+    from dialer.compliance import service
+    from dialer.kit.errors import InvalidInput
+
+    if channel not in ("call", "sms"):
+        raise typer.BadParameter("channel must be call or sms")
+    instant = dt.datetime.now(dt.timezone.utc)
+    if at is not None:
+        try:
+            instant = dt.datetime.fromisoformat(at)
+        except ValueError:
+            raise typer.BadParameter(f"--at: not an ISO 8601 instant: {at!r}") from None
+        if instant.utcoffset() is None:
+            raise _fail(InvalidInput("at: naive datetime refused; give an offset, e.g. 2026-11-24T09:30:00+08:00", field="at"))
+
+    async def _work(session: AsyncSession) -> dict[str, Any]:
+        checked = await service.check(session, at=instant, party_id=party, number_id=number, channel=channel)
+        return checked.body()
+
+    body = _run(_in_session(_settings(), _work))
+    typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=lambda v: v.isoformat()))
+    raise typer.Exit(code=0 if body["allowed"] else 1)
+
+
 @policy_app.command("show")
 def policy_show(
     client: Annotated[str, typer.Argument(help="Client code or id, or a preset name with --preset")],

@@ -9,11 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+import asyncio
+
 import httpx
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
-from dialer.cli import app
+from dialer.cases.models import Party
+from dialer.cli import _in_session, _settings, app
+from tests.factories import make_case
 
 runner = CliRunner()
 
@@ -94,3 +99,19 @@ def test_given_empty_directory_when_serve_then_sqlite_file_created_migrated_and_
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_given_party_when_check_then_same_decision_as_api_and_exit_code_tells(cli_env):
+    async def _seed(session):
+        case = await make_case(session)
+        return (await session.execute(select(Party.id).where(Party.case_id == case.id))).scalar_one()
+
+    party_id = asyncio.run(_in_session(_settings(), _seed))
+    allowed = _invoke("check", "--party", str(party_id), "--at", "2026-11-24T10:00:00+08:00")
+    assert allowed.exit_code == 0, allowed.output
+    assert '"allowed": true' in allowed.output
+    late = _invoke("check", "--party", str(party_id), "--at", "2026-11-24T22:30:00+08:00")
+    assert late.exit_code == 1
+    assert '"rule": "calling_window"' in late.output and '"next_allowed_at": "2026-11-25T00:00:00+00:00"' in late.output
+    naive = _invoke("check", "--party", str(party_id), "--at", "2026-11-24T22:30:00")
+    assert naive.exit_code == 2 and "naive" in naive.output
