@@ -19,7 +19,7 @@ from dialer.compliance.models import Attempt, AttemptSource, Channel
 from dialer.compliance.models import Decision as LedgerEntry
 from dialer.compliance.rules import Violation
 from dialer.compliance.snapshot import Snapshot
-from dialer.kit.db import is_postgres
+from dialer.kit.db import begin_write
 from dialer.kit.errors import InvalidInput, PolicyBlocked
 
 
@@ -62,6 +62,7 @@ async def check(
     """A dry run: decide and record the decision; reserve nothing."""
     if (party_id is None) == (number_id is None):
         raise InvalidInput("give exactly one of number_id or party_id", field="number_id")
+    await begin_write(session)  # the decision is written to the ledger
     if number_id is not None:
         party_id = await repository.party_of_number(session, number_id)
     snapshot, case = await repository.build_snapshot(
@@ -78,10 +79,7 @@ async def reserve(
 ) -> Checked:
     """Check and record one attempt atomically. Raises :class:`PolicyBlocked` (after recording
     the refusal, which the unit of work keeps) when any rule refuses; places nothing."""
-    if not is_postgres(session):
-        if session.in_transaction():
-            raise RuntimeError("reserve() must begin the transaction itself on SQLite (BEGIN IMMEDIATE)")
-        await session.connection(execution_options={"sqlite_immediate": True})
+    await begin_write(session)  # SQLite: serialise writers from the first statement
     party_id = await repository.party_of_number(session, number_id)
     await repository.lock_party(session, party_id)
     snapshot, case = await repository.build_snapshot(

@@ -80,3 +80,20 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def is_postgres(engine_or_session: AsyncEngine | AsyncSession) -> bool:
     bind = engine_or_session.bind if isinstance(engine_or_session, AsyncSession) else engine_or_session
     return bind.dialect.name == "postgresql"
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Make the session's transaction a writer from its first statement.
+
+    On SQLite (WAL) a transaction that reads and later writes fails with "database is locked"
+    if another writer committed in between; beginning with ``BEGIN IMMEDIATE`` takes the write
+    lock up front, so writers queue (busy timeout) instead of failing. No-op on PostgreSQL.
+    """
+    if session.bind.dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        connection = await session.connection()
+        if not connection.sync_connection.get_execution_options().get("sqlite_immediate"):
+            raise RuntimeError("a SQLite write transaction must begin with begin_write() before any read")
+        return
+    await session.connection(execution_options={"sqlite_immediate": True})

@@ -10,7 +10,11 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.container import Container
+from dialer.kit.db import begin_write
 from dialer.kit.errors import DialerError
+
+
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_container(request: Request) -> Container:
@@ -20,10 +24,12 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request, container: ContainerDep) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: services flush, this commits once after the handler
-    returned, and rolls back if it raised."""
+    returned, and rolls back if it raised. Requests that may write begin as writers."""
     async with container.sessions() as session:
+        if request.method not in _READ_ONLY_METHODS:
+            await begin_write(session)
         try:
             yield session
         except DialerError as exc:

@@ -163,6 +163,7 @@ async def test_given_policy_changed_then_decisions_cite_new_version(session):
 
 async def test_given_ledger_entry_then_it_cannot_be_changed(session):
     _, _, _, number = await _third_party(session)
+    await session.commit()
     checked = await service.check(session, at=NOON, number_id=number.id)
     await session.commit()
     with pytest.raises(DBAPIError):
