@@ -22,6 +22,12 @@ class Decision:
     number_id: int | None = None
 
 
+def _require_aware(at: dt.datetime) -> None:
+    # A naive instant would silently be read as the host's local time by astimezone().
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"a compliance decision needs an aware instant, got naive {at.isoformat()}")
+
+
 def _enabled(s: Snapshot) -> list[str]:
     on = set(s.policy.enabled_rules())
     return [rule for rule in RULES if rule in on]
@@ -37,6 +43,7 @@ def earliest_allowed(s: Snapshot, number: NumberFact, at: dt.datetime) -> dt.dat
     Each violation's ``retry_at`` is the earliest instant its rule allows, so jumping to the
     latest of them never skips an allowed instant; repeat until no rule objects.
     """
+    _require_aware(at)
     rules = _enabled(s)
     t = at
     for _ in range(MAX_STEPS):
@@ -53,6 +60,7 @@ def earliest_allowed(s: Snapshot, number: NumberFact, at: dt.datetime) -> dt.dat
 
 
 def decide_number(s: Snapshot, number: NumberFact, at: dt.datetime) -> Decision:
+    _require_aware(at)
     rules = _enabled(s)
     found = _violations(s, number, rules, at)
     failed = {v.rule for v in found}
@@ -66,6 +74,7 @@ def decide_number(s: Snapshot, number: NumberFact, at: dt.datetime) -> Decision:
 def decide_party(s: Snapshot, at: dt.datetime) -> Decision:
     """May the party be called now on any of its numbers? The first allowed number (in the
     order they are listed) is chosen; otherwise the earliest any number becomes callable."""
+    _require_aware(at)
     if not s.numbers:
         none = Violation("invalid_number", "the party has no phone number on record", "该联系人没有登记电话号码")
         return Decision(at, False, (none,), None, {"invalid_number": "fail"}, None)

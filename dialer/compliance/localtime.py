@@ -54,7 +54,13 @@ def start_of_day(at: dt.datetime, tz: ZoneInfo) -> dt.datetime:
 
 def _intervals(policy: PolicyDocument, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
     # Returned as naive local wall-clock bounds; see window_open / next_opening.
-    holiday = is_public_holiday(policy.holiday_calendar, day) if policy.calling_window.on_calendar_holidays else False
+    # ``on_calendar_holidays`` may be an empty tuple (closed on public holidays): test for None,
+    # not for truthiness.
+    holiday = (
+        is_public_holiday(policy.holiday_calendar, day)
+        if policy.calling_window.on_calendar_holidays is not None
+        else False
+    )
     return [
         (dt.datetime.combine(day, start), dt.datetime.combine(day, end) if end else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0)))
         for start, end in policy.window_for(day, calendar_holiday=holiday)
@@ -67,15 +73,55 @@ def window_open(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo) -> bool:
     return any(start <= local < end for start, end in _intervals(policy, local.date()))
 
 
+def _readings(day: dt.date, clock: dt.time, tz: ZoneInfo) -> list[dt.datetime]:
+    """Every instant whose wall time in ``tz`` is ``clock`` on ``day``: one for an ordinary time,
+    both occurrences of an ambiguous one (clocks set back), the jump past a skipped one."""
+    naive = dt.datetime.combine(day, clock)
+    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    if second > first:
+        return [first, second]
+    return [local_instant(day, clock, tz)]
+
+
+def _offset_changes(day: dt.date, tz: ZoneInfo) -> list[dt.datetime]:
+    """The instant of the day's UTC-offset change, if the local day is not 24 hours long.
+
+    Needed because a change that sets the clocks back can move the wall time back *into* a
+    window without crossing any interval's start.
+    """
+    begin, end = local_instant(day, dt.time(0), tz), local_instant(day, None, tz)
+    if end - begin == dt.timedelta(days=1):
+        return []
+    old = begin.astimezone(tz).utcoffset()
+    low, high = int(begin.timestamp()), int(end.timestamp())  # offset(low) == old != offset(high)
+    if dt.datetime.fromtimestamp(high, UTC).astimezone(tz).utcoffset() == old:
+        return []
+    while high - low > 1:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, UTC).astimezone(tz).utcoffset() == old:
+            low = middle
+        else:
+            high = middle
+    return [dt.datetime.fromtimestamp(high, UTC)]
+
+
 def next_opening(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
-    """The earliest instant ≥ ``at`` at which the window is open in ``tz``; None if none within a year."""
+    """The earliest instant ≥ ``at`` at which the window is open in ``tz``; None if none within a year.
+
+    The window can only open where the wall time reaches an interval's start (either occurrence
+    of an ambiguous one, the jump past a skipped one) or where the clocks change. Local dates
+    never run backwards, so the first day with a candidate holds the answer.
+    """
     if window_open(policy, at, tz):
         return at
     local_day = at.astimezone(tz).date()
     for offset in range(SEARCH_DAYS):
         day = local_day + dt.timedelta(days=offset)
-        for start, _ in _intervals(policy, day):
-            instant = local_instant(day, start.time(), tz)
-            if instant > at and window_open(policy, instant, tz):
-                return instant
+        candidates = [instant for start, _ in _intervals(policy, day) for instant in _readings(day, start.time(), tz)]
+        if candidates:
+            candidates += _offset_changes(day, tz)
+        opening = min((c for c in candidates if c > at and window_open(policy, c, tz)), default=None)
+        if opening is not None:
+            return opening
     return None

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from dialer.compliance.localtime import next_opening, start_of_day, start_of_next_day, window_open, zone
+from dialer.compliance.localtime import SEARCH_DAYS, next_opening, start_of_day, start_of_next_day, window_open, zone
 from dialer.compliance.snapshot import AttemptFact, NumberFact, Snapshot
 from dialer.policy.document import PolicyDocument
 
@@ -140,9 +140,12 @@ def calling_window(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violatio
 
 
 def _common_opening(s: Snapshot, zones: tuple[str, ...], at: dt.datetime) -> dt.datetime | None:
-    """The earliest instant ≥ at when the window is open in every zone, or None."""
+    """The earliest instant ≥ at when the window is open in every zone, or None if there is none
+    within the search horizon (windows that overlap only once a DST change shifts them can be
+    weeks or months away, so the search is bounded by time, not by a count of steps)."""
+    horizon = at + dt.timedelta(days=SEARCH_DAYS)
     t = at
-    for _ in range(64):
+    while t <= horizon:  # t only moves forward, from one opening to a later one
         openings = [next_opening(s.policy, t, zone(z)) for z in zones]
         if any(o is None for o in openings):
             return None
@@ -299,8 +302,11 @@ RULES: dict[str, Rule] = {
 
 
 def check_waiver(*, reduction: object, authorisation_ref: str | None, enforced: bool = True) -> Violation | None:
-    """``no_unauthorised_waiver``: a promise with any reduction needs the client's written authorisation."""
-    if enforced and reduction and float(str(reduction)) > 0 and not (authorisation_ref or "").strip():
+    """``no_unauthorised_waiver``: a promise with any reduction needs the client's written authorisation.
+
+    Only a reduction that is plainly zero or negative needs none: ``NaN`` is not "no reduction".
+    """
+    if enforced and reduction and not float(str(reduction)) <= 0 and not (authorisation_ref or "").strip():
         return Violation("no_unauthorised_waiver",
                          "a reduction needs the client's written authorisation reference",
                          "任何减免须提供委托方书面授权编号")
