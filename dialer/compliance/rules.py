@@ -89,12 +89,29 @@ def _daily_cap(
 def _rolling_cap(
     items: list[AttemptFact], at: dt.datetime, cap: int, span: dt.timedelta, rule: str, en: str, zh: str,
 ) -> Violation | None:
-    """At most ``cap`` items in any ``span``: the window is (at - span, at]."""
-    recent = sorted((a for a in items if at - span < a.started_at <= at), key=lambda a: a.started_at)
-    if len(recent) < cap:
+    """At most ``cap`` items in any window of length ``span``.
+
+    A new attempt at ``at`` must fit in *every* window that contains it, so attempts recorded
+    after ``at`` count too (a reservation that read its clock before waiting for the party's
+    lock, a replica with a skewed clock, a dry run for a past instant).
+    """
+    times = sorted(a.started_at for a in items if at - span < a.started_at < at + span)
+    worst = _busiest_window(times, at, span)
+    if worst < cap:
         return None
-    retry = recent[len(recent) - cap].started_at + span  # when enough of them have left the window
-    return Violation(rule, en.format(n=len(recent), cap=cap), zh.format(n=len(recent), cap=cap), retry)
+    # The answer can only change when an attempt leaves the window behind the candidate instant.
+    retry = next((t + span for t in times if t + span > at and _busiest_window(times, t + span, span) < cap), None)
+    return Violation(rule, en.format(n=worst, cap=cap), zh.format(n=worst, cap=cap), retry)
+
+
+def _busiest_window(times: list[dt.datetime], at: dt.datetime, span: dt.timedelta) -> int:
+    """The most of ``times`` that one window of length ``span`` containing ``at`` holds.
+
+    Windows are (x, x + span]; those containing ``at`` start at ``at - span`` or later, and the
+    count can only rise where a later attempt enters, i.e. at x = t - span for t after ``at``.
+    """
+    starts = [at - span] + [t - span for t in times if at < t < at + span]
+    return max(sum(1 for t in times if x < t <= x + span) for x in starts)
 
 
 # --- the rules --------------------------------------------------------------------------------

@@ -559,3 +559,22 @@ def test_lookback_covers_every_rule() -> None:
     assert lookback(policy("us-reg-f")) >= dt.timedelta(days=8)
     assert lookback(policy("us-reg-f", us_style={"attempts_in_7_days_cap": None, "pause_after_conversation_days": 30})) \
         >= dt.timedelta(days=31)
+
+
+def test_given_later_attempts_already_recorded_when_earlier_instant_decided_then_they_count() -> None:
+    # A reservation read its clock (11:55) before waiting for the party's lock; meanwhile two
+    # attempts at 12:00 and 12:10 were recorded. A third inside one 60-minute span is refused.
+    s = snapshot(party=make_party(role="third_party"), attempts=(
+        attempt(local(2026, 11, 24, 12, 0)), attempt(local(2026, 11, 24, 12, 10))))
+    d = decide(s, local(2026, 11, 24, 11, 55))
+    assert rules_of(d) == {"third_party_hourly_cap"}
+    # Allowed once 12:00 has left every window holding 11:55+: at 13:00 only 12:10 is within the hour.
+    assert d.next_allowed_at == local(2026, 11, 24, 13, 0)
+
+
+def test_given_attempts_far_apart_around_instant_then_each_window_holds_the_cap() -> None:
+    # 10:10 and 11:50 are 100 minutes apart: every 60-minute window that contains 11:00 holds at
+    # most one of them, so a call at 11:00 keeps every window within the cap of 2.
+    s = snapshot(party=make_party(role="third_party"), attempts=(
+        attempt(local(2026, 11, 24, 10, 10)), attempt(local(2026, 11, 24, 11, 50))))
+    assert decide(s, local(2026, 11, 24, 11, 0)).allowed
