@@ -15,6 +15,7 @@ from dialer.auth.passwords import hash_password, needs_rehash, verify_password
 from dialer.auth.schemas import UserCreate, UserUpdate
 from dialer.auth.tokens import TokenSigner, new_api_key
 from dialer.kit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from dialer.kit.queries import keyset_page, where_given
 
 log = logging.getLogger("dialer.auth")
 
@@ -76,13 +77,7 @@ async def update_user(session: AsyncSession, *, user_id: int, data: UserUpdate, 
 
 
 async def list_users(session: AsyncSession, *, role: Role | None, team: str | None, limit: int, after: int | None) -> list[User]:
-    query = select(User).order_by(User.id).limit(limit)
-    if role is not None:
-        query = query.where(User.role == role)
-    if team is not None:
-        query = query.where(User.team == team)
-    if after is not None:
-        query = query.where(User.id > after)
+    query = keyset_page(where_given(select(User), {User.role: role, User.team: team}), User.id, limit=limit, after=after)
     return list((await session.execute(query)).scalars())
 
 

@@ -11,6 +11,7 @@ from dialer.auth.deps import Principal
 from dialer.auth.models import Role
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.cases.schemas import CaseFilters
+from dialer.kit.queries import keyset_page, where_given
 
 
 def visible_to(query: Select, principal: Principal) -> Select:
@@ -31,18 +32,13 @@ async def find_case(session: AsyncSession, case_id: int, principal: Principal) -
 async def list_cases(
     session: AsyncSession, *, filters: CaseFilters, principal: Principal
 ) -> Sequence[Case]:
-    query = visible_to(select(Case), principal).order_by(Case.id).limit(filters.limit)
-    for field in ("client_id", "status", "bucket", "contactability", "assigned_agent_id", "team", "account_ref"):
-        value = getattr(filters, field)
-        if value is not None:
-            query = query.where(getattr(Case, field) == value)
+    fields = ("client_id", "status", "bucket", "contactability", "assigned_agent_id", "team", "account_ref")
+    query = where_given(visible_to(select(Case), principal), {getattr(Case, f): getattr(filters, f) for f in fields})
     if filters.min_overdue_days is not None:
         query = query.where(Case.overdue_days >= filters.min_overdue_days)
     if filters.max_overdue_days is not None:
         query = query.where(Case.overdue_days <= filters.max_overdue_days)
-    if filters.after is not None:
-        query = query.where(Case.id > filters.after)
-    return (await session.execute(query)).scalars().all()
+    return (await session.execute(keyset_page(query, Case.id, limit=filters.limit, after=filters.after))).scalars().all()
 
 
 async def parties_with_numbers(session: AsyncSession, case_ids: Sequence[int]) -> list[tuple[Party, list[PhoneNumber]]]:

@@ -13,6 +13,7 @@ from dialer.clients import repository
 from dialer.clients.models import Client, PolicyVersion
 from dialer.clients.schemas import ClientCreate, PolicyChange
 from dialer.kit.errors import Conflict
+from dialer.kit.queries import keyset_page
 from dialer.policy.presets import build_policy
 
 
@@ -58,10 +59,7 @@ async def current_policy(session: AsyncSession, client_id: int) -> PolicyVersion
 
 
 async def list_clients(session: AsyncSession, *, limit: int, after: int | None) -> list[Client]:
-    query = select(Client).order_by(Client.id).limit(limit)
-    if after is not None:
-        query = query.where(Client.id > after)
-    return list((await session.execute(query)).scalars())
+    return list((await session.execute(keyset_page(select(Client), Client.id, limit=limit, after=after))).scalars())
 
 
 async def _add_version(

@@ -13,6 +13,7 @@ from dialer.auth.deps import Principal
 from dialer.cases.models import Case, Party, PartyRole, PhoneNumber
 from dialer.compliance.models import ClientReportItem, ReportStatus, StopContact, StopSource
 from dialer.kit.errors import Conflict, InvalidInput, NotFound
+from dialer.kit.queries import keyset_page, where_given
 
 
 async def add_stop(
@@ -62,29 +63,17 @@ async def lift_stop(
 async def list_stops(
     session: AsyncSession, *, client_id: int | None, party_id: int | None, active: bool | None, limit: int, after: int | None,
 ) -> list[StopContact]:
-    query = select(StopContact).order_by(StopContact.id).limit(limit)
-    if client_id is not None:
-        query = query.where(StopContact.client_id == client_id)
-    if party_id is not None:
-        query = query.where(StopContact.party_id == party_id)
+    query = where_given(select(StopContact), {StopContact.client_id: client_id, StopContact.party_id: party_id})
     if active is not None:
         query = query.where(StopContact.lifted_at.is_(None) if active else StopContact.lifted_at.is_not(None))
-    if after is not None:
-        query = query.where(StopContact.id > after)
-    return list((await session.execute(query)).scalars())
+    return list((await session.execute(keyset_page(query, StopContact.id, limit=limit, after=after))).scalars())
 
 
 async def list_report_items(
     session: AsyncSession, *, client_id: int | None, status: ReportStatus | None, limit: int, after: int | None,
 ) -> list[ClientReportItem]:
-    query = select(ClientReportItem).order_by(ClientReportItem.id).limit(limit)
-    if client_id is not None:
-        query = query.where(ClientReportItem.client_id == client_id)
-    if status is not None:
-        query = query.where(ClientReportItem.status == status)
-    if after is not None:
-        query = query.where(ClientReportItem.id > after)
-    return list((await session.execute(query)).scalars())
+    query = where_given(select(ClientReportItem), {ClientReportItem.client_id: client_id, ClientReportItem.status: status})
+    return list((await session.execute(keyset_page(query, ClientReportItem.id, limit=limit, after=after))).scalars())
 
 
 async def mark_reported(

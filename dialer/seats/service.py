@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.kit.errors import Conflict, NotFound
+from dialer.kit.queries import keyset_page, where_given
 from dialer.seats.models import Seat
 from dialer.seats.schemas import SeatCreate, SeatUpdate
 
@@ -46,11 +47,5 @@ async def update_seat(session: AsyncSession, *, seat_id: int, data: SeatUpdate, 
 
 
 async def list_seats(session: AsyncSession, *, team: str | None, active: bool | None, limit: int, after: int | None) -> list[Seat]:
-    query = select(Seat).order_by(Seat.id).limit(limit)
-    if team is not None:
-        query = query.where(Seat.team == team)
-    if active is not None:
-        query = query.where(Seat.active == active)
-    if after is not None:
-        query = query.where(Seat.id > after)
+    query = keyset_page(where_given(select(Seat), {Seat.team: team, Seat.active: active}), Seat.id, limit=limit, after=after)
     return list((await session.execute(query)).scalars())
