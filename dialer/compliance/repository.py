@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
+import weakref
 from collections.abc import Sequence
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Engine, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallState
@@ -18,7 +18,6 @@ from dialer.compliance.rules import lookback
 from dialer.compliance.snapshot import (
     AgentFact, AttemptFact, DebtorReach, NumberFact, PartyFact, Snapshot, StopFact,
 )
-from dialer.kit.db import is_postgres
 from dialer.kit.errors import NotFound
 from dialer.kit.phones import parse_phone
 from dialer.notes.models import WrapUpNote
@@ -28,10 +27,40 @@ from dialer.seats.models import AgentSession, Seat
 _UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
 
 
-@functools.lru_cache(maxsize=512)
-def _policy(client_id: int, version: int, document_json: str) -> PolicyDocument:
-    """Versions never change, so a parsed document is cached under its (client, version)."""
-    return PolicyDocument.model_validate(json.loads(document_json))
+class _PolicyCache:
+    """Parsed policy documents of one database by (client, version). Versions never change, so
+    entries never go stale; the document is fetched from the database only on a miss."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._documents: dict[tuple[int, int], PolicyDocument] = {}
+
+    async def get(self, session: AsyncSession, client_id: int, version: int) -> PolicyDocument:
+        key = (client_id, version)
+        document = self._documents.get(key)
+        if document is None:
+            raw = (
+                await session.execute(
+                    select(PolicyVersion.document).where(PolicyVersion.client_id == client_id, PolicyVersion.version == version)
+                )
+            ).scalar_one()
+            document = PolicyDocument.model_validate(raw)
+            if len(self._documents) >= self._size:
+                self._documents.pop(next(iter(self._documents)))
+            self._documents[key] = document
+        return document
+
+
+_caches: weakref.WeakKeyDictionary[Engine, _PolicyCache] = weakref.WeakKeyDictionary()
+
+
+def _policies(session: AsyncSession) -> _PolicyCache:
+    """The cache of the database this session talks to (ids are only unique per database)."""
+    engine = session.bind.sync_engine
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = _PolicyCache()
+    return cache
 
 
 @functools.lru_cache(maxsize=65536)
@@ -42,50 +71,40 @@ def _prefix_zones(e164: str) -> tuple[str, ...]:
         return ()
 
 
-async def lock_party(session: AsyncSession, party_id: int) -> None:
-    """Serialise reservations for one party: a row lock on PostgreSQL. (SQLite serialises the
-    whole database with ``BEGIN IMMEDIATE``, taken by the caller.)"""
-    if is_postgres(session):
-        await session.execute(select(Party.id).where(Party.id == party_id).with_for_update())
+async def load_party(
+    session: AsyncSession, *, party_id: int | None = None, number_id: int | None = None, lock: bool = False,
+) -> tuple[Party, Case, Client]:
+    """The party (by id, or by one of its numbers) with its case and client, in one query.
 
-
-async def party_client(session: AsyncSession, party_id: int) -> tuple[Party, Case, Client, PolicyVersion]:
-    row = (
-        await session.execute(
-            select(Party, Case, Client, PolicyVersion)
-            .join(Case, Case.id == Party.case_id)
-            .join(Client, Client.id == Case.client_id)
-            .join(PolicyVersion, and_(PolicyVersion.client_id == Client.id, PolicyVersion.version == Client.policy_version))
-            .where(Party.id == party_id)
-        )
-    ).first()
+    ``lock`` serialises reservations for the party: a row lock on PostgreSQL (SQLite has none
+    to take; its writers are serialised by ``BEGIN IMMEDIATE``)."""
+    query = select(Party, Case, Client).join(Case, Case.id == Party.case_id).join(Client, Client.id == Case.client_id)
+    if number_id is not None:
+        query = query.join(PhoneNumber, PhoneNumber.party_id == Party.id).where(PhoneNumber.id == number_id)
+    else:
+        query = query.where(Party.id == party_id)
+    if lock:
+        query = query.with_for_update(of=Party)
+    row = (await session.execute(query)).first()
     if row is None:
-        raise NotFound(f"party {party_id} not found")
-    return row.Party, row.Case, row.Client, row.PolicyVersion
-
-
-async def party_of_number(session: AsyncSession, number_id: int) -> int:
-    party_id = (await session.execute(select(PhoneNumber.party_id).where(PhoneNumber.id == number_id))).scalar_one_or_none()
-    if party_id is None:
-        raise NotFound(f"phone number {number_id} not found")
-    return party_id
+        raise NotFound(f"phone number {number_id} not found" if number_id is not None else f"party {party_id} not found")
+    return row.Party, row.Case, row.Client
 
 
 async def build_snapshot(
-    session: AsyncSession, *, party_id: int, at: dt.datetime, channel: str = "call",
+    session: AsyncSession, *, party: Party, case: Case, client: Client, at: dt.datetime, channel: str = "call",
     agent_id: int | None = None, seat_id: int | None = None, mode: str | None = None,
-) -> tuple[Snapshot, Case]:
-    party, case, client, version = await party_client(session, party_id)
-    policy = _policy(client.id, version.version, json.dumps(version.document, sort_keys=True))
+) -> Snapshot:
+    policy = await _policies(session).get(session, client.id, client.policy_version)
     numbers = (
         await session.execute(
             select(PhoneNumber).where(PhoneNumber.party_id == party.id).order_by(PhoneNumber.position, PhoneNumber.id)
         )
     ).scalars().all()
     attempts = await _attempts(session, [party.id], since=at - lookback(policy))
-    snapshot = Snapshot(
+    return Snapshot(
         policy=policy,
-        policy_version=version.version,
+        policy_version=client.policy_version,
         party=PartyFact(
             id=party.id, case_id=case.id, role=party.role.value, relation=party.relation.value, name=party.name,
             time_zone=party.time_zone, id_number=party.id_number, debt_related=party.debt_related,
@@ -109,7 +128,6 @@ async def build_snapshot(
             else DebtorReach()
         ),
     )
-    return snapshot, case
 
 
 async def _attempts(session: AsyncSession, party_ids: Sequence[int], *, since: dt.datetime) -> list[AttemptFact]:
@@ -140,27 +158,25 @@ async def _stops(session: AsyncSession, client_id: int, party: Party, e164s: lis
 
 
 async def _agent(session: AsyncSession, agent_id: int, seat_id: int | None) -> AgentFact:
-    seat = await session.get(Seat, seat_id) if seat_id is not None else None
-    at_seat = seat_id is not None and (
-        await session.execute(
-            select(AgentSession.id).where(
-                AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id, AgentSession.ended_at.is_(None)
-            )
+    seat_active, at_seat = False, False
+    if seat_id is not None:
+        logged_in = exists().where(
+            AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id, AgentSession.ended_at.is_(None)
         )
-    ).first() is not None
-    last_call = (
+        row = (await session.execute(select(Seat.active, logged_in).where(Seat.id == seat_id))).first()
+        if row is not None:
+            seat_active, at_seat = bool(row[0]), bool(row[1])
+    last = (
         await session.execute(
-            select(Call.id).where(Call.agent_id == agent_id, Call.state.not_in(_UNPLACED))
+            select(Call.id, WrapUpNote.id.label("note_id"))
+            .outerjoin(WrapUpNote, WrapUpNote.call_id == Call.id)
+            .where(Call.agent_id == agent_id, Call.state.not_in(_UNPLACED))
             .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1)
         )
-    ).scalar_one_or_none()
-    open_call = None
-    if last_call is not None:
-        noted = (await session.execute(select(WrapUpNote.id).where(WrapUpNote.call_id == last_call))).first()
-        open_call = None if noted else last_call
+    ).first()
     return AgentFact(
-        agent_id=agent_id, seat_id=seat_id, seat_registered=bool(seat and seat.active),
-        session_at_seat=at_seat, open_wrap_up_call_id=open_call,
+        agent_id=agent_id, seat_id=seat_id, seat_registered=seat_active, session_at_seat=at_seat,
+        open_wrap_up_call_id=last.id if last is not None and last.note_id is None else None,
     )
 
 

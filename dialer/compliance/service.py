@@ -63,10 +63,9 @@ async def check(
     if (party_id is None) == (number_id is None):
         raise InvalidInput("give exactly one of number_id or party_id", field="number_id")
     await begin_write(session)  # the decision is written to the ledger
-    if number_id is not None:
-        party_id = await repository.party_of_number(session, number_id)
-    snapshot, case = await repository.build_snapshot(
-        session, party_id=party_id, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id
+    party, case, client = await repository.load_party(session, party_id=party_id, number_id=number_id)
+    snapshot = await repository.build_snapshot(
+        session, party=party, case=case, client=client, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id
     )
     decision = decide_number(snapshot, snapshot.number(number_id), at) if number_id is not None else decide_party(snapshot, at)
     entry = await _record(session, snapshot, case, decision, dry_run=True, agent_id=agent_id, seat_id=seat_id)
@@ -80,10 +79,10 @@ async def reserve(
     """Check and record one attempt atomically. Raises :class:`PolicyBlocked` (after recording
     the refusal, which the unit of work keeps) when any rule refuses; places nothing."""
     await begin_write(session)  # SQLite: serialise writers from the first statement
-    party_id = await repository.party_of_number(session, number_id)
-    await repository.lock_party(session, party_id)
-    snapshot, case = await repository.build_snapshot(
-        session, party_id=party_id, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id, mode=mode
+    party, case, client = await repository.load_party(session, number_id=number_id, lock=True)
+    snapshot = await repository.build_snapshot(
+        session, party=party, case=case, client=client, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id,
+        mode=mode,
     )
     decision = decide_number(snapshot, snapshot.number(number_id), at)
     entry = await _record(session, snapshot, case, decision, dry_run=False, agent_id=agent_id, seat_id=seat_id)
@@ -96,7 +95,7 @@ async def reserve(
             next_allowed_at=body["next_allowed_at"], decision_id=entry.id, policy_version=snapshot.policy_version,
         )
     attempt = Attempt(
-        client_id=case.client_id, case_id=case.id, party_id=party_id, number_id=number_id, decision_id=entry.id,
+        client_id=case.client_id, case_id=case.id, party_id=party.id, number_id=number_id, decision_id=entry.id,
         started_at=at, outcome=None, conversation=False, direction="outbound", source=AttemptSource.DIALER,
     )
     session.add(attempt)

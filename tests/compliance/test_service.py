@@ -169,3 +169,30 @@ async def test_given_ledger_entry_then_it_cannot_be_changed(session):
     with pytest.raises(DBAPIError):
         await session.execute(update(Decision).where(Decision.id == checked.entry.id).values(allowed=False))
         await session.commit()
+
+
+async def test_given_two_databases_with_same_ids_then_each_uses_its_own_policy(session, tmp_path):
+    """Parsed policies are cached per database: client 1 version 1 differs between databases."""
+    from dialer.kit.db import create_engine
+    from dialer.kit.migrations import upgrade_to_head
+    from tests.conftest import MIGRATIONS
+
+    _, _, _, number = await _third_party(session)
+    await session.commit()
+    late = NOON.replace(hour=21, minute=30)
+    assert (await service.check(session, at=late, number_id=number.id)).decision.allowed
+    await session.commit()
+
+    other = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
+    try:
+        await upgrade_to_head(other, MIGRATIONS)
+        async with session_factory(other)() as s2:
+            _, _, _, number2 = await _third_party(
+                s2, overrides={"calling_window": {"weekdays": {d: [{"start": "08:00", "end": "21:00"}]
+                                                               for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}})
+            await s2.commit()
+            assert (number2.id, number2.party_id) == (number.id, number.party_id)
+            decision = (await service.check(s2, at=late, number_id=number2.id)).decision
+            assert [v.rule for v in decision.violations] == ["calling_window"]
+    finally:
+        await other.dispose()
