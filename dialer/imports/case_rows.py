@@ -41,10 +41,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from dialer.cases.models import Relation
+from dialer.imports.cells import FieldError, amount, currency, id_number, non_negative_int, single_zone, time_zone, yes_no
 from dialer.imports.parsing import (
-    HEADER_LINE, FieldError, ParsedFile, Reference, RowError, RowReader, Table, alias_resolver,
-    amount, currency, id_number, missing_columns, non_negative_int, read_table, single_zone,
-    time_zone, yes_no,
+    HEADER_LINE, ParsedFile, Reference, RowError, RowReader, Table, alias_resolver, missing_columns, read_table,
 )
 from dialer.kit.phones import ParsedNumber
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialer.imports.cells import id_number
 from dialer.imports.parsing import (
-    HEADER_LINE, ParsedFile, Reference, RowError, RowReader, alias_resolver, id_number,
-    missing_columns, read_table,
+    HEADER_LINE, ParsedFile, Reference, RowError, RowReader, alias_resolver, missing_columns, read_table,
 )
 
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -113,7 +113,7 @@ async def test_given_predictive_mode_then_manual_only(engine, session):
 
 async def test_given_stop_by_id_number_from_client_list_then_refused_without_next_time(session):
     client = await make_client(session)
-    case = await make_case(session, client=client)
+    await make_case(session, client=client)
     debtor = (await session.execute(select(PhoneNumber))).scalars().first()
     party = await session.get(Party, debtor.party_id)
     party.id_number = "110101199003074514"
@@ -139,7 +139,7 @@ async def test_given_stop_for_another_client_then_not_applied(session):
 
 async def test_given_number_marked_invalid_then_party_check_uses_next_number(session):
     client = await make_client(session)
-    case = await make_case(session, client=client, debtor_numbers=("+8613800138000", "+8613800138001"))
+    await make_case(session, client=client, debtor_numbers=("+8613800138000", "+8613800138001"))
     numbers = (await session.execute(select(PhoneNumber).order_by(PhoneNumber.position))).scalars().all()
     numbers[0].valid = False
     await session.commit()

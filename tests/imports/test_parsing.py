@@ -10,7 +10,8 @@ from openpyxl import Workbook
 
 from dialer.cases.models import Relation
 from dialer.imports.case_rows import parse_case_file
-from dialer.imports.parsing import FieldError, RowError, amount, id_number, split_numbers
+from dialer.imports.cells import FieldError, amount, id_number, split_numbers
+from dialer.imports.parsing import RowError
 from dialer.imports.stop_rows import parse_stop_file
 
 HEADER = "account_ref,debtor_name,debtor_id_number,debtor_numbers,total_owed,overdue_days"
