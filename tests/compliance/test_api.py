@@ -7,6 +7,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from dialer.audit.models import AuditEntry
+from dialer.compliance import service as compliance
+from dialer.compliance.models import Decision
+from dialer.kit.deps import SessionDep
 
 AT = "2026-11-24T12:00:00+08:00"
 
@@ -146,3 +149,24 @@ async def test_given_debtor_stop_then_no_client_report_item(api, headers):
                    headers=headers["agent"])
     queue = (await api.get("/v1/client-reports", headers=headers["supervisor"])).json()["items"]
     assert queue == []
+
+
+async def test_given_refused_reservation_over_http_then_409_policy_blocked_and_refusal_kept(app, api, headers, users):
+    """The dialer's endpoints reserve through the service; a refusal is a 409 whose ledger entry survives."""
+    @app.post("/test/reserve/{number_id}")
+    async def reserve(number_id: int, session: SessionDep) -> dict:
+        checked = await compliance.reserve(session, number_id=number_id, at=dt.datetime.fromisoformat(AT),
+                                           agent_id=users["agent"].id, seat_id=None, mode="preview")
+        return {"attempt_id": checked.attempt.id}
+
+    _, debtor, _ = await _setup(api, headers)
+    response = await api.post(f"/test/reserve/{debtor['numbers'][0]['id']}")
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["error"] == "policy_blocked"
+    assert [v["rule"] for v in body["violations"]] == ["seat_only"]
+    assert body["next_allowed_at"] is None and body["decision_id"] > 0
+    async with app.state.container.sessions() as s:
+        kept = await s.get(Decision, body["decision_id"])
+    assert kept is not None and kept.allowed is False and kept.dry_run is False
