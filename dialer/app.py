@@ -14,7 +14,7 @@ from dialer.auth.tokens import TokenSigner
 from dialer.container import Container
 from dialer.kit import error_handlers
 from dialer.kit.clock import Clock, system_clock
-from dialer.kit.db import create_engine, session_factory
+from dialer.kit.db import create_engine, session_factory, writer_engine
 from dialer.kit.migrations import head_revisions, upgrade_to_head
 from dialer.kit.secrets import load_or_create_secret
 from dialer.settings import Settings
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 settings=settings,
                 engine=engine,
                 sessions=session_factory(engine),
+                write_sessions=session_factory(writer_engine(engine)),
                 tokens=TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes)),
                 clock=clock,
                 schema_heads=frozenset(head_revisions(settings.migrations_dir)),

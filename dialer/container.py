@@ -16,6 +16,7 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    write_sessions: async_sessionmaker[AsyncSession]  # transactions begin as writers (SQLite: IMMEDIATE)
     tokens: TokenSigner
     clock: Clock
     schema_heads: frozenset[str]

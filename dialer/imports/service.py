@@ -56,8 +56,8 @@ async def import_cases(
 ) -> ImportResult:
     """Import a case file (format: :mod:`dialer.imports.case_rows`) for one client."""
     _require_aware(now)
+    parsed = await asyncio.to_thread(parse_case_file, filename, content)  # before any lock is taken
     client = await _client(session, client_id)
-    parsed = await asyncio.to_thread(parse_case_file, filename, content)
     errors = list(parsed.errors)
 
     accounts = _references(parsed, "account_ref")
@@ -123,8 +123,8 @@ async def import_stop_list(
     (whatever put them there) is skipped and counted as ``already_listed``.
     """
     _require_aware(now)
+    parsed = await asyncio.to_thread(parse_stop_file, filename, content)  # before any lock is taken
     await _client(session, client_id)
-    parsed = await asyncio.to_thread(parse_stop_file, filename, content)
     errors = list(parsed.errors)
 
     accounts = _references(parsed, "account_ref")
@@ -207,7 +207,9 @@ def _matching_party(parties: Iterable[tuple[int, str | None, str | None]], row: 
 
 
 async def _client(session: AsyncSession, client_id: int) -> Client:
-    client = await session.get(Client, client_id)
+    """The client, row-locked on PostgreSQL so two imports for one client run one after the
+    other (each checks duplicates against what the other wrote). SQLite serialises writers."""
+    client = (await session.execute(select(Client).where(Client.id == client_id).with_for_update())).scalar_one_or_none()
     if client is None:
         raise NotFound(f"client {client_id} does not exist")
     return client

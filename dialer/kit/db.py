@@ -73,6 +73,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+def writer_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, whose transactions begin as writers (``BEGIN IMMEDIATE`` on
+    SQLite) lazily, at their first statement; nothing changes on PostgreSQL."""
+    return engine.execution_options(sqlite_immediate=True)
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

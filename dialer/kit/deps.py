@@ -10,7 +10,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.container import Container
-from dialer.kit.db import begin_write
 from dialer.kit.errors import DialerError
 
 
@@ -26,10 +25,11 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 async def get_session(request: Request, container: ContainerDep) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: services flush, this commits once after the handler
-    returned, and rolls back if it raised. Requests that may write begin as writers."""
-    async with container.sessions() as session:
-        if request.method not in _READ_ONLY_METHODS:
-            await begin_write(session)
+    returned, and rolls back if it raised. Requests that may write get a session whose
+    transaction begins as a writer at its first statement (SQLite: ``BEGIN IMMEDIATE``), so work
+    done before touching the database (parsing an upload) holds no lock."""
+    factory = container.sessions if request.method in _READ_ONLY_METHODS else container.write_sessions
+    async with factory() as session:
         try:
             yield session
         except DialerError as exc:
