@@ -207,6 +207,29 @@ def check(
     raise typer.Exit(code=0 if body["allowed"] else 1)
 
 
+@app.command("twilio-emulator")
+def twilio_emulator(
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8099,
+    scenario: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Scenario file (JSON or YAML)")] = None,
+    public_url: Annotated[str | None, typer.Option(help="Base URL the emulator puts in recording links")] = None,
+) -> None:
+    """Run the local Twilio emulator (the REST subset the service uses, with signed callbacks).
+
+    Credentials come from DIALER_TWILIO_ACCOUNT_SID / DIALER_TWILIO_AUTH_TOKEN when set, else
+    the emulator's published test defaults."""
+    import os
+
+    import twilio_emulator as emulator
+
+    emulator.serve(
+        host=host, port=port, scenario_path=str(scenario) if scenario else None,
+        account_sid=os.environ.get("DIALER_TWILIO_ACCOUNT_SID", emulator.DEFAULT_ACCOUNT_SID),
+        auth_token=os.environ.get("DIALER_TWILIO_AUTH_TOKEN", emulator.DEFAULT_AUTH_TOKEN),
+        public_url=public_url,
+    )
+
+
 @policy_app.command("show")
 def policy_show(
     client: Annotated[str, typer.Argument(help="Client code or id, or a preset name with --preset")],

@@ -114,3 +114,27 @@ def test_given_party_when_check_then_same_decision_as_api_and_exit_code_tells(cl
     assert '"rule": "calling_window"' in late.output and '"next_allowed_at": "2026-11-25T00:00:00+00:00"' in late.output
     naive = _invoke("check", "--party", str(party_id), "--at", "2026-11-24T22:30:00")
     assert naive.exit_code == 2 and "naive" in naive.output
+
+
+def test_given_twilio_emulator_command_then_it_serves_twilio_paths(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
+    dialer = Path(sys.executable).with_name("dialer")
+    proc = subprocess.Popen([str(dialer), "twilio-emulator", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "emulator did not start")
+                time.sleep(0.2)
+        assert health.status_code == 200
+        unauthorised = httpx.get(f"http://127.0.0.1:{port}/2010-04-01/Accounts/ACx/Calls.json", auth=("ACx", "bad"))
+        assert unauthorised.status_code == 401 and unauthorised.json()["code"] == 20003
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
