@@ -71,7 +71,9 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
     from dialer.seats.endpoints import router as seats_router
+    from webhooks.endpoints import router as webhooks_router
 
     app.include_router(health_router)
+    app.include_router(webhooks_router)
     for router in (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router):
         app.include_router(router, prefix="/v1")

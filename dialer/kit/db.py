@@ -79,6 +79,16 @@ def writer_engine(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(sqlite_immediate=True)
 
 
+async def insert_once(session: AsyncSession, model: type[Base], values: dict[str, Any], keys: list[str]) -> int | None:
+    """Insert a row unless one with the same ``keys`` exists; the new id, or None for a duplicate.
+    One statement on both databases (``INSERT … ON CONFLICT DO NOTHING RETURNING id``)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return (await session.execute(statement.returning(model.id))).scalar_one_or_none()
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -1,0 +1,41 @@
+"""Carrier webhooks in: verified, stored raw under a unique key, processed once, answered fast."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from dialer.audit import service as audit
+from dialer.kit.deps import ContainerDep, NowDep, SessionDep
+from dialer.kit.errors import Unavailable
+from webhooks import call_status
+from webhooks.signatures import BadSignature, is_valid, public_url
+
+router = APIRouter(prefix="/webhooks/twilio", tags=["carrier webhooks"])
+
+
+async def verified_form(request: Request, container: ContainerDep, session: SessionDep) -> dict[str, str]:
+    """The callback's form parameters, once its ``X-Twilio-Signature`` checks out."""
+    token = container.settings.twilio_auth_token
+    if token is None:
+        raise Unavailable("Twilio is not configured (DIALER_TWILIO_AUTH_TOKEN)")
+    form = {key: str(value) for key, value in (await request.form()).multi_items()}
+    url = public_url(request, container.settings.public_base_url)
+    if not is_valid(auth_token=token.get_secret_value(), url=url, params=form,
+                    signature=request.headers.get("X-Twilio-Signature")):
+        await audit.record(session, action="webhook.bad_signature", entity="webhook", entity_id=request.url.path,
+                           signed="X-Twilio-Signature" in request.headers,
+                           client=request.client.host if request.client else None, call_sid=form.get("CallSid"))
+        raise BadSignature("the webhook's X-Twilio-Signature does not match; refused")
+    return form
+
+
+Form = Annotated[dict[str, str], Depends(verified_form)]
+
+
+@router.post("/call-status", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Twilio call status callback (signed by Twilio; no bearer token)")
+async def call_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
+    await call_status.receive_call_status(session, params=form, call_id=call_id, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
