@@ -45,7 +45,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 clock=clock,
                 schema_heads=frozenset(head_revisions(settings.migrations_dir)),
             )
-            yield
+            scheduler = None
+            if settings.run_scheduler:
+                from scheduling.runner import build_scheduler
+
+                scheduler = build_scheduler(app.state.container.write_sessions, clock=clock)
+                scheduler.start()  # inside the running loop; each job takes its advisory lock
+            try:
+                yield
+            finally:
+                if scheduler is not None:
+                    scheduler.shutdown(wait=False)
         finally:
             await engine.dispose()
 
@@ -71,9 +81,12 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
     from dialer.seats.endpoints import router as seats_router
+    from scheduling.endpoints import router as scheduling_router
     from webhooks.endpoints import router as webhooks_router
 
     app.include_router(health_router)
     app.include_router(webhooks_router)
-    for router in (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router):
+    routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
+               scheduling_router)
+    for router in routers:
         app.include_router(router, prefix="/v1")

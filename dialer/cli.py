@@ -230,6 +230,71 @@ def twilio_emulator(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run the scheduled jobs (cadence, minimums, promise reminders, visits) until stopped.
+
+    Safe beside `dialer serve` replicas: each job takes a PostgreSQL advisory lock and runs once.
+    Run the service with DIALER_RUN_SCHEDULER=false when dedicated workers run the jobs."""
+    import logging
+    import signal
+
+    from dialer.kit.clock import system_clock
+    from dialer.kit.db import create_engine, session_factory, writer_engine
+    from dialer.kit.migrations import upgrade_to_head
+    from scheduling.runner import run_worker
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def _go() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade_to_head(engine, settings.migrations_dir)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await run_worker(session_factory(writer_engine(engine)), clock=system_clock, stop=stop)
+        finally:
+            await engine.dispose()
+
+    _run(_go())
+
+
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("daily")
+def report_daily(
+    day: Annotated[str | None, typer.Option(help="Local date YYYY-MM-DD (default: today)")] = None,
+    time_zone: Annotated[str, typer.Option("--time-zone", help="Zone the day is counted in")] = "Asia/Shanghai",
+    team: Annotated[str | None, typer.Option(help="Only this team")] = None,
+    language: Annotated[str, typer.Option(help="CSV headers: en or zh")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of CSV")] = False,
+) -> None:
+    """The daily collection statistics (催收记录统计表) per agent and team, with the KPIs."""
+    from zoneinfo import ZoneInfo
+
+    from scheduling import stats
+
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        local_day = dt.date.fromisoformat(day) if day else now.astimezone(ZoneInfo(time_zone)).date()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    async def _work(session: AsyncSession) -> Any:
+        return await stats.daily_report(session, day=local_day, now=now, time_zone=time_zone, team=team)
+
+    report = _run(_in_session(_settings(), _work))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(stats.render_csv(report, language=language), nl=False)
+
+
 @policy_app.command("show")
 def policy_show(
     client: Annotated[str, typer.Argument(help="Client code or id, or a preset name with --preset")],

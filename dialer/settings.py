@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="URL the carrier reaches us at.")
     migrations_dir: Path = Field(default=REPO_ROOT / "alembic")
     auto_migrate: bool = Field(default=True, description="Apply migrations when the service starts.")
+    run_scheduler: bool = Field(
+        default=True, description="Run the scheduled jobs in this process (off when `dialer worker` runs them)."
+    )
     twilio_account_sid: str | None = Field(default=None, description="Twilio account (or the emulator's)")
     twilio_auth_token: SecretStr | None = Field(default=None, description="Signs Twilio's webhooks; authenticates REST")
     company_name: str = Field(default="催收服务公司", description="The agency's own name, stated on every call.")

@@ -138,3 +138,14 @@ def test_given_twilio_emulator_command_then_it_serves_twilio_paths(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_given_database_when_report_daily_then_csv_with_total_row_and_json(cli_env):
+    csv_out = _invoke("report", "daily", "--day", "2026-11-24")
+    assert csv_out.exit_code == 0, csv_out.output
+    header, *rows = csv_out.output.lstrip("\ufeff").splitlines()
+    assert header.startswith("day,scope,team,agent,calls,connects") and rows[-1].startswith("2026-11-24,total,")
+    as_json = _invoke("report", "daily", "--day", "2026-11-24", "--json")
+    assert as_json.exit_code == 0 and '"rows"' in as_json.output
+    bad_day = _invoke("report", "daily", "--day", "24/11/2026")
+    assert bad_day.exit_code == 2

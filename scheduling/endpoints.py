@@ -1,0 +1,135 @@
+"""Tasks, the under-minimum list, payment imports, daily statistics, running a job by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi.responses import Response
+
+from dialer.auth.deps import Principal, require
+from dialer.auth.models import Role
+from dialer.compliance.localtime import zone
+from dialer.kit.deps import ContainerDep, NowDep, SessionDep
+from dialer.kit.errors import InvalidInput, NotFound
+from dialer.kit.schemas import Page, TimeZoneName, page_of
+from scheduling import payments, service, stats
+from scheduling.jobs import JOBS
+from scheduling.models import TaskKind, TaskStatus
+from scheduling.payment_rows import PaymentRow
+from scheduling.runner import run_job
+from scheduling.schemas import (
+    DailyReportOut, JobRunOut, PaymentImport, PaymentImportOut, TaskOut, TaskUpdate, UnderMinimumOut,
+)
+
+router = APIRouter(tags=["scheduling"])
+
+Workers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
+Supervisors = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+Importers = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATION))]
+Admins = Annotated[Principal, Depends(require(Role.ADMIN))]
+Day = Annotated[dt.date | None, Query(description="Local calendar day (YYYY-MM-DD); today when absent")]
+Zone = Annotated[TimeZoneName, Query(description="The zone the day is counted in")]
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+@router.get("/tasks", response_model=Page[TaskOut],
+            summary="Call and follow-up tasks; agents see the tasks assigned to them (agent, supervisor, admin)")
+async def list_tasks(
+    session: SessionDep, principal: Workers, status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    kind: TaskKind | None = None, case_id: int | None = None, agent_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, after: Annotated[int | None, Query(ge=0)] = None,
+) -> Page[TaskOut]:
+    rows = await service.list_tasks(
+        session, principal=principal, status=status_, kind=kind, case_id=case_id, agent_id=agent_id, limit=limit,
+        after=after,
+    )
+    return page_of(rows, limit, TaskOut)
+
+
+@router.patch("/tasks/{task_id}", response_model=TaskOut,
+              summary="Mark an open task done or cancelled; agents only their own (agent, supervisor, admin)")
+async def close_task(task_id: int, body: TaskUpdate, session: SessionDep, principal: Workers, now: NowDep) -> TaskOut:
+    task = await service.close_task(
+        session, task_id=task_id, status=TaskStatus(body.status), principal=principal, now=now,
+    )
+    return TaskOut.model_validate(task)
+
+
+@router.get("/reports/under-minimum", response_model=list[UnderMinimumOut],
+            summary="Cases behind the minimum contact frequency or about to miss it, with reasons (supervisor, admin)")
+async def under_minimum(
+    session: SessionDep, _: Supervisors, now: NowDep, client_id: int | None = None,
+) -> list[UnderMinimumOut]:
+    return await service.under_minimum(session, now=now, client_id=client_id)
+
+
+@router.get("/reports/daily", response_model=DailyReportOut,
+            summary="Daily statistics (催收记录统计表) and KPIs per agent, team and in total (supervisor, admin)")
+async def daily_report(
+    session: SessionDep, _: Supervisors, now: NowDep, day: Day = None, time_zone: Zone = "Asia/Shanghai",
+    team: str | None = None,
+) -> dict:
+    the_day = day or _today(now, time_zone)
+    report = await stats.daily_report(session, day=the_day, now=now, time_zone=time_zone, team=team)
+    return report.as_dict()
+
+
+@router.get("/reports/daily.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a byte-order mark"}},
+            summary="The daily statistics as CSV (supervisor, admin)")
+async def daily_report_csv(
+    session: SessionDep, _: Supervisors, now: NowDep, day: Day = None, time_zone: Zone = "Asia/Shanghai",
+    team: str | None = None, language: Literal["en", "zh"] = "en",
+) -> Response:
+    the_day = day or _today(now, time_zone)
+    report = await stats.daily_report(session, day=the_day, now=now, time_zone=time_zone, team=team)
+    return Response(
+        stats.render_csv(report, language=language).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="daily-{the_day.isoformat()}.csv"'},
+    )
+
+
+@router.post("/payments/import", response_model=PaymentImportOut, status_code=status.HTTP_201_CREATED,
+             summary="Import payments; marks promises kept or broken; all-or-nothing (admin, supervisor, integration)")
+async def import_payments(body: PaymentImport, session: SessionDep, actor: Importers, now: NowDep) -> PaymentImportOut:
+    rows = [
+        PaymentRow(index + 1, p.account_ref, p.amount, p.paid_at, p.reference, p.promise_id)
+        for index, p in enumerate(body.payments)
+    ]
+    result = await payments.import_payments(
+        session, client_id=body.client_id, rows=rows, filename="api", content=body.model_dump_json().encode(),
+        actor=actor, now=now,
+    )
+    return PaymentImportOut.model_validate(result, from_attributes=True)
+
+
+@router.post("/clients/{client_id}/imports/payments", response_model=PaymentImportOut,
+             status_code=status.HTTP_201_CREATED,
+             summary="Import a payment file (CSV or XLSX); any bad row rejects it (admin, supervisor, integration)")
+async def import_payment_file(
+    client_id: int, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
+) -> PaymentImportOut:
+    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(f"file: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB", field="file")
+    result = await payments.import_payment_file(
+        session, client_id=client_id, filename=file.filename or "upload", content=content, actor=actor, now=now,
+    )
+    return PaymentImportOut.model_validate(result, from_attributes=True)
+
+
+@router.post("/scheduler/jobs/{name}/run", response_model=JobRunOut,
+             summary="Run a scheduled job now, once across replicas (admin)")
+async def run_job_now(name: str, container: ContainerDep, _: Admins) -> JobRunOut:
+    spec = next((job for job in JOBS if job.name == name), None)
+    if spec is None:
+        raise NotFound(f"no job {name!r}; jobs: {', '.join(job.name for job in JOBS)}")
+    run = await run_job(container.sessions, spec.name, spec.func, clock=container.clock)
+    return JobRunOut(name=run.name, ran=run.ran, started_at=run.started_at, summary=run.summary)
+
+
+def _today(now: dt.datetime, time_zone: str) -> dt.date:
+    return now.astimezone(zone(time_zone)).date()

@@ -1,0 +1,120 @@
+"""Running the jobs: one unit of work per run, once across replicas, on APScheduler 3.
+
+Every replica (``dialer serve`` or ``dialer worker``) schedules every job. A run opens its own
+transaction and, on PostgreSQL, first takes ``pg_try_advisory_xact_lock`` on a key derived
+from the job's name: the replica that gets it does the work and commits (which releases the
+lock); any other replica running the same job at that moment skips its run. On SQLite (a
+single process) the run simply begins as a writer. Jobs are idempotent, so a run that comes
+later (the next tick, or a replica whose clock fired after the first committed) finds nothing
+left to do; after downtime the first run catches up, because jobs compute from state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialer.kit.clock import Clock
+from dialer.kit.db import begin_write, is_postgres
+from scheduling.jobs import JOBS, JobFunc, JobSpec
+
+log = logging.getLogger("dialer.scheduling")
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    name: str
+    ran: bool
+    """False when another replica held the job's lock (this run did nothing)."""
+    started_at: dt.datetime
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a job name (same on every replica)."""
+    digest = hashlib.sha256(f"dialer.scheduling.job:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def try_job_lock(session: AsyncSession, name: str) -> bool:
+    """Take the job's lock for the rest of the session's transaction; False if another holds it.
+    Always True on SQLite, whose writers are serialised by ``BEGIN IMMEDIATE``."""
+    if not is_postgres(session):
+        return True
+    return bool((await session.execute(select(func.pg_try_advisory_xact_lock(lock_key(name))))).scalar_one())
+
+
+async def run_job(
+    sessions: async_sessionmaker[AsyncSession], name: str, job: JobFunc, *, clock: Clock,
+) -> JobRun:
+    """One run of one job: lock, work, commit — or skip when another replica is running it.
+    An exception rolls the whole run back (nothing half-done is kept) and propagates."""
+    async with sessions() as session:
+        await begin_write(session)
+        if not await try_job_lock(session, name):
+            await session.rollback()
+            log.info("job %s skipped: another replica is running it", name)
+            return JobRun(name, False, clock())
+        now = clock()
+        summary = await job(session, now=now)
+        await session.commit()
+    log.info("job %s done: %s", name, summary)
+    return JobRun(name, True, now, summary)
+
+
+async def run_all(
+    sessions: async_sessionmaker[AsyncSession], *, clock: Clock, jobs: Sequence[JobSpec] = JOBS,
+) -> list[JobRun]:
+    """Run every job once, in order (for a CLI command, a test, or catching up by hand)."""
+    return [await run_job(sessions, spec.name, spec.func, clock=clock) for spec in jobs]
+
+
+def build_scheduler(
+    sessions: async_sessionmaker[AsyncSession], *, clock: Clock, jobs: Sequence[JobSpec] = JOBS,
+    run_at_start: bool = True,
+) -> AsyncIOScheduler:
+    """An (unstarted) scheduler with every job on its interval. ``run_at_start`` fires each job
+    as soon as the scheduler starts, which is how a replica catches up after downtime.
+    Call ``start()`` inside the running event loop and ``shutdown()`` on the way out."""
+    scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+    first = dt.datetime.now(dt.timezone.utc) if run_at_start else None
+    for spec in jobs:
+        scheduler.add_job(
+            _scheduled, trigger=IntervalTrigger(seconds=spec.every.total_seconds(), timezone=dt.timezone.utc),
+            args=(sessions, spec, clock), id=spec.name, name=spec.name, replace_existing=True,
+            coalesce=True, max_instances=1, misfire_grace_time=None,
+            **({"next_run_time": first} if first is not None else {}),
+        )
+    return scheduler
+
+
+async def _scheduled(sessions: async_sessionmaker[AsyncSession], spec: JobSpec, clock: Clock) -> JobRun:
+    try:
+        return await run_job(sessions, spec.name, spec.func, clock=clock)
+    except Exception:
+        log.exception("job %s failed; its work was rolled back and the next run retries it", spec.name)
+        raise
+
+
+async def run_worker(
+    sessions: async_sessionmaker[AsyncSession], *, clock: Clock, stop: asyncio.Event,
+    jobs: Sequence[JobSpec] = JOBS,
+) -> None:
+    """The ``dialer worker`` loop: run the scheduler until ``stop`` is set, then shut it down.
+    A run still in progress is cancelled and rolled back; the next start redoes it."""
+    scheduler = build_scheduler(sessions, clock=clock, jobs=jobs)
+    scheduler.start()
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
