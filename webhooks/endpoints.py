@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from dialer.audit import service as audit
 from dialer.kit.deps import ContainerDep, NowDep, SessionDep
 from dialer.kit.errors import Unavailable
-from webhooks import call_status
+from webhooks import call_status, recording_status
 from webhooks.signatures import BadSignature, is_valid, public_url
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["carrier webhooks"])
@@ -38,4 +38,11 @@ Form = Annotated[dict[str, str], Depends(verified_form)]
              summary="Twilio call status callback (signed by Twilio; no bearer token)")
 async def call_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
     await call_status.receive_call_status(session, params=form, call_id=call_id, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/recording-status", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Twilio recording status callback (signed by Twilio; no bearer token)")
+async def recording_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
+    await recording_status.receive_recording_status(session, params=form, call_id=call_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

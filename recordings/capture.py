@@ -1,0 +1,92 @@
+"""Fetch finished recordings from the carrier into storage; retry failures; flag calls without one.
+
+A recording the carrier reported is a ``pending`` row until its media is stored with its
+checksum. A failed download is retried with backoff and stays visible (``attempts``,
+``last_error``); after ``MAX_ATTEMPTS`` it is ``failed`` and the call is flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import wave
+from io import BytesIO
+from typing import Protocol
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.calls.models import Call, CallOutcome
+from recordings.models import Recording, RecordingStatus
+from recordings.storage import RecordingStorage
+
+log = logging.getLogger("dialer.recordings")
+
+MAX_ATTEMPTS = 8
+RETENTION = dt.timedelta(days=3 * 366)  # at least 3 years
+
+
+class MediaSource(Protocol):
+    async def fetch_recording(self, media_url: str) -> bytes: ...
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min … capped at 1 hour."""
+    return min(dt.timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), dt.timedelta(hours=1))
+
+
+async def due(session: AsyncSession, *, now: dt.datetime, limit: int = 20) -> list[Recording]:
+    query = (
+        select(Recording)
+        .where(Recording.status == RecordingStatus.PENDING,
+               or_(Recording.next_attempt_at.is_(None), Recording.next_attempt_at <= now))
+        .order_by(Recording.id).limit(limit).with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def capture_one(
+    session: AsyncSession, recording: Recording, *, source: MediaSource, storage: RecordingStorage, now: dt.datetime,
+) -> bool:
+    """Download, store and checksum one recording. Returns whether it is now stored."""
+    recording.attempts += 1
+    try:
+        content = await source.fetch_recording(recording.media_url or "")
+        stored = await storage.put(content)
+    except Exception as exc:  # any failure is a recorded outcome, retried later
+        recording.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if recording.attempts >= MAX_ATTEMPTS:
+            recording.status = RecordingStatus.FAILED
+            await session.execute(update(Call).where(Call.id == recording.call_id).values(recording_missing=True))
+            log.error("recording %s failed %s times; call %s flagged", recording.id, recording.attempts, recording.call_id)
+        else:
+            recording.next_attempt_at = now + backoff(recording.attempts)
+        return False
+    recording.status = RecordingStatus.STORED
+    recording.sha256, recording.size_bytes = stored.sha256, stored.size_bytes
+    recording.content_type = "audio/wav"
+    recording.channels = recording.channels or _wav_channels(content)
+    recording.stored_at = now
+    recording.retain_until = (now + RETENTION).date()
+    recording.last_error = None
+    await session.execute(update(Call).where(Call.id == recording.call_id).values(recording_missing=False))
+    return True
+
+
+async def flag_missing(session: AsyncSession, *, now: dt.datetime, grace: dt.timedelta = dt.timedelta(minutes=15)) -> int:
+    """Flag answered calls that ended more than ``grace`` ago without a stored recording."""
+    stored = exists().where(Recording.call_id == Call.id, Recording.status == RecordingStatus.STORED)
+    result = await session.execute(
+        update(Call)
+        .where(Call.outcome == CallOutcome.ANSWERED, Call.ended_at <= now - grace, Call.recording_missing.is_(False), ~stored)
+        .values(recording_missing=True)
+    )
+    return result.rowcount or 0
+
+
+def _wav_channels(content: bytes) -> int | None:
+    try:
+        with wave.open(BytesIO(content)) as reader:
+            return reader.getnchannels()
+    except (wave.Error, EOFError):
+        return None
