@@ -18,6 +18,7 @@ from dialer.kit.db import create_engine, session_factory, writer_engine
 from dialer.kit.migrations import head_revisions, upgrade_to_head
 from dialer.kit.secrets import load_or_create_secret
 from dialer.settings import Settings
+from dialer.telephony.carrier import Carrier
 
 log = logging.getLogger("dialer")
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 tokens=TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes)),
                 clock=clock,
                 schema_heads=frozenset(head_revisions(settings.migrations_dir)),
+                carrier=build_carrier(settings),
             )
             scheduler = None
             if settings.run_scheduler:
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             finally:
                 if scheduler is not None:
                     scheduler.shutdown(wait=False)
+                if app.state.container.carrier is not None:
+                    await app.state.container.carrier.aclose()
         finally:
             await engine.dispose()
 
@@ -71,6 +75,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     error_handlers.install(app)
     _include_routers(app)
     return app
+
+
+def build_carrier(settings: Settings) -> Carrier | None:
+    """The Twilio carrier when an account is configured (Twilio itself or the local emulator)."""
+    if not settings.twilio_account_sid:
+        return None
+    from dialer.telephony.twilio_carrier import TwilioCarrier
+
+    return TwilioCarrier(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None,
+        api_key=settings.twilio_api_key,
+        api_secret=settings.twilio_api_secret.get_secret_value() if settings.twilio_api_secret else None,
+        api_base_url=settings.twilio_api_base_url,
+        calls_per_second=settings.twilio_calls_per_second,
+        max_concurrent_requests=settings.twilio_max_concurrent_requests,
+        request_timeout_s=settings.twilio_request_timeout_s,
+    )
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialer.auth.tokens import TokenSigner
+from dialer.telephony.carrier import Carrier
 from dialer.kit.clock import Clock
 from dialer.settings import Settings
 
@@ -20,3 +21,4 @@ class Container:
     tokens: TokenSigner
     clock: Clock
     schema_heads: frozenset[str]
+    carrier: Carrier | None = None  # None until a carrier is configured

@@ -31,8 +31,15 @@ class Settings(BaseSettings):
     run_scheduler: bool = Field(
         default=True, description="Run the scheduled jobs in this process (off when `dialer worker` runs them)."
     )
-    twilio_account_sid: str | None = Field(default=None, description="Twilio account (or the emulator's)")
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account (or the emulator's); unset: no carrier")
     twilio_auth_token: SecretStr | None = Field(default=None, description="Signs Twilio's webhooks; authenticates REST")
+    twilio_api_key: str | None = Field(default=None, description="API key SID (alternative to the auth token for REST)")
+    twilio_api_secret: SecretStr | None = None
+    twilio_api_base_url: str = Field(default="https://api.twilio.com", description="Twilio, or the local emulator's URL")
+    twilio_caller_id: str | None = Field(default=None, description="The agency's number calls come from (E.164)")
+    twilio_calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    twilio_max_concurrent_requests: int = Field(default=10, ge=1, le=200)
+    twilio_request_timeout_s: float = Field(default=10.0, gt=0, le=60)
     company_name: str = Field(default="催收服务公司", description="The agency's own name, stated on every call.")
     log_level: str = "INFO"
 
