@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.kit.phones import ParsedNumber, PhoneNumberError, parse_phone
+from dialer.kit.zones import check_zone
 
 
 class FieldError(ValueError):
@@ -82,10 +82,9 @@ def yes_no(text: str) -> bool:
 
 def time_zone(text: str) -> str:
     try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FieldError(f"unknown time zone {text!r} (use an IANA name such as Asia/Shanghai)") from None
-    return text
+        return check_zone(text)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def currency(text: str) -> str:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from dialer.kit.zones import check_zone
+
 T = TypeVar("T")
 
 
@@ -39,14 +41,4 @@ def page_of(rows: Sequence[Any], limit: int, out: type[BaseModel]) -> Page[Any]:
     return Page(items=[out.model_validate(r) for r in rows], next_after=rows[-1].id if len(rows) == limit else None)
 
 
-def _valid_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai'") from None
-    return value
-
-
-TimeZoneName = Annotated[str, AfterValidator(_valid_zone)]
+TimeZoneName = Annotated[str, AfterValidator(check_zone)]

@@ -69,6 +69,18 @@ def test_given_unknown_client_when_policy_show_then_clear_error(cli_env):
     assert "client 'NOPE' not found" in result.output
 
 
+def _first_answer(proc: subprocess.Popen, url: str, timeout_s: float = 30) -> httpx.Response:
+    """Poll ``url`` until the process started by the test answers (or fail with its output)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(proc.stdout.read().decode() if proc.stdout else f"{url} never answered") from None
+            time.sleep(0.2)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -82,15 +94,7 @@ def test_given_empty_directory_when_serve_then_sqlite_file_created_migrated_and_
     dialer = Path(sys.executable).with_name("dialer")
     proc = subprocess.Popen([str(dialer), "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")
-                time.sleep(0.2)
+        ready = _first_answer(proc, f"http://127.0.0.1:{port}/readyz")
         assert ready.status_code == 200, ready.text
         assert (tmp_path / "dialer.db").is_file()
         docs = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).json()
@@ -123,15 +127,7 @@ def test_given_twilio_emulator_command_then_it_serves_twilio_paths(tmp_path):
     proc = subprocess.Popen([str(dialer), "twilio-emulator", "--port", str(port)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "emulator did not start")
-                time.sleep(0.2)
+        health = _first_answer(proc, f"http://127.0.0.1:{port}/_emulator/health")
         assert health.status_code == 200
         unauthorised = httpx.get(f"http://127.0.0.1:{port}/2010-04-01/Accounts/ACx/Calls.json", auth=("ACx", "bad"))
         assert unauthorised.status_code == 401 and unauthorised.json()["code"] == 20003
