@@ -14,8 +14,8 @@ from dialer.auth.models import ApiKey, Role, User
 from dialer.auth.passwords import hash_password, needs_rehash, verify_password
 from dialer.auth.schemas import UserCreate, UserUpdate
 from dialer.auth.tokens import TokenSigner, new_api_key
-from dialer.kit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from dialer.kit.queries import keyset_page, where_given
+from dialer.kit.errors import Conflict, InvalidInput, Unauthenticated
+from dialer.kit.queries import get_or_404, keyset_page, where_given
 
 log = logging.getLogger("dialer.auth")
 
@@ -55,9 +55,7 @@ async def create_user(session: AsyncSession, *, data: UserCreate, actor: Princip
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
+    user = await get_or_404(session, User, user_id, "user")
     return user
 
 
@@ -97,9 +95,7 @@ async def create_api_key(
 
 
 async def revoke_api_key(session: AsyncSession, *, key_id: int, actor: Principal, now: dt.datetime) -> ApiKey:
-    row = await session.get(ApiKey, key_id)
-    if row is None:
-        raise NotFound(f"API key {key_id} not found")
+    row = await get_or_404(session, ApiKey, key_id, "API key")
     if row.revoked_at is None:
         row.revoked_at = now
         await audit.record(session, action="api_key.revoke", actor=actor, entity="api_key", entity_id=row.id)

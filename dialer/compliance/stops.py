@@ -12,17 +12,15 @@ from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.cases.models import Case, Party, PartyRole, PhoneNumber
 from dialer.compliance.models import ClientReportItem, ReportStatus, StopContact, StopSource
-from dialer.kit.errors import Conflict, InvalidInput, NotFound
-from dialer.kit.queries import keyset_page, where_given
+from dialer.kit.errors import Conflict, InvalidInput
+from dialer.kit.queries import get_or_404, keyset_page, where_given
 
 
 async def add_stop(
     session: AsyncSession, *, party_id: int, source: str, reason: str, number_id: int | None,
     actor: Principal, call_id: int | None = None,
 ) -> tuple[StopContact, ClientReportItem | None]:
-    party = await session.get(Party, party_id)
-    if party is None:
-        raise NotFound(f"party {party_id} not found")
+    party = await get_or_404(session, Party, party_id, "party")
     case = await session.get(Case, party.case_id)
     e164 = None
     if number_id is not None:
@@ -49,9 +47,7 @@ async def add_stop(
 async def lift_stop(
     session: AsyncSession, *, stop_id: int, reason: str, actor: Principal, now: dt.datetime
 ) -> StopContact:
-    stop = await session.get(StopContact, stop_id)
-    if stop is None:
-        raise NotFound(f"stop-contact entry {stop_id} not found")
+    stop = await get_or_404(session, StopContact, stop_id, "stop-contact entry")
     if stop.lifted_at is not None:
         raise Conflict(f"stop-contact entry {stop_id} was already lifted on {stop.lifted_at.isoformat()}")
     stop.lifted_at, stop.lifted_by_id, stop.lift_reason = now, actor.user_id, reason
@@ -79,9 +75,7 @@ async def list_report_items(
 async def mark_reported(
     session: AsyncSession, *, item_id: int, reference: str, actor: Principal, now: dt.datetime
 ) -> ClientReportItem:
-    item = await session.get(ClientReportItem, item_id)
-    if item is None:
-        raise NotFound(f"report item {item_id} not found")
+    item = await get_or_404(session, ClientReportItem, item_id, "report item")
     if item.status is ReportStatus.REPORTED:
         raise Conflict(f"report item {item_id} was already reported ({item.report_reference})")
     item.status, item.reported_at, item.reported_by_id, item.report_reference = ReportStatus.REPORTED, now, actor.user_id, reference

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+
+from dialer.kit.errors import NotFound
+
+T = TypeVar("T")
 
 
 def where_given(query: Select, filters: Mapping[InstrumentedAttribute[Any], Any]) -> Select:
@@ -21,3 +26,11 @@ def keyset_page(query: Select, id_column: InstrumentedAttribute[int], *, limit: 
     """One page ordered by id: ids greater than ``after``, at most ``limit`` rows."""
     query = query.order_by(id_column).limit(limit)
     return query if after is None else query.where(id_column > after)
+
+
+async def get_or_404(session: AsyncSession, model: type[T], row_id: int, label: str) -> T:
+    """The row with this primary key, or :class:`NotFound` naming it (``"seat 7 not found"``)."""
+    row = await session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{label} {row_id} not found")
+    return row

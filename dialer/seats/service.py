@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
-from dialer.kit.errors import Conflict, NotFound
-from dialer.kit.queries import keyset_page, where_given
+from dialer.kit.errors import Conflict
+from dialer.kit.queries import get_or_404, keyset_page, where_given
 from dialer.seats.models import Seat
 from dialer.seats.schemas import SeatCreate, SeatUpdate
 
@@ -31,9 +31,7 @@ async def create_seat(session: AsyncSession, *, data: SeatCreate, actor: Princip
 
 
 async def get_seat(session: AsyncSession, seat_id: int) -> Seat:
-    seat = await session.get(Seat, seat_id)
-    if seat is None:
-        raise NotFound(f"seat {seat_id} not found")
+    seat = await get_or_404(session, Seat, seat_id, "seat")
     return seat
 
 
