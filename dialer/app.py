@@ -47,17 +47,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 schema_heads=frozenset(head_revisions(settings.migrations_dir)),
                 carrier=build_carrier(settings),
             )
-            scheduler = None
+            scheduler, running = None, set()
             if settings.run_scheduler:
                 from scheduling.runner import build_scheduler
 
-                scheduler = build_scheduler(app.state.container.write_sessions, clock=clock)
+                scheduler = build_scheduler(app.state.container.write_sessions, clock=clock, running=running)
                 scheduler.start()  # inside the running loop; each job takes its advisory lock
             try:
                 yield
             finally:
                 if scheduler is not None:
-                    scheduler.shutdown(wait=False)
+                    from scheduling.runner import stop_scheduler
+
+                    await stop_scheduler(scheduler, running)
                 if app.state.container.carrier is not None:
                     await app.state.container.carrier.aclose()
         finally:

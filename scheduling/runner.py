@@ -81,29 +81,49 @@ async def run_all(
 
 def build_scheduler(
     sessions: async_sessionmaker[AsyncSession], *, clock: Clock, jobs: Sequence[JobSpec] = JOBS,
-    run_at_start: bool = True,
+    run_at_start: bool = True, running: set[asyncio.Task[Any]] | None = None,
 ) -> AsyncIOScheduler:
     """An (unstarted) scheduler with every job on its interval. ``run_at_start`` fires each job
     as soon as the scheduler starts, which is how a replica catches up after downtime.
-    Call ``start()`` inside the running event loop and ``shutdown()`` on the way out."""
+    Call ``start()`` inside the running event loop; on the way out, :func:`stop_scheduler` with the
+    same ``running`` set (the job runs in progress) so none outlives the database engine."""
     scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
     first = dt.datetime.now(dt.timezone.utc) if run_at_start else None
     for spec in jobs:
         scheduler.add_job(
             _scheduled, trigger=IntervalTrigger(seconds=spec.every.total_seconds(), timezone=dt.timezone.utc),
-            args=(sessions, spec, clock), id=spec.name, name=spec.name, replace_existing=True,
+            args=(sessions, spec, clock, running if running is not None else set()), id=spec.name, name=spec.name, replace_existing=True,
             coalesce=True, max_instances=1, misfire_grace_time=None,
             **({"next_run_time": first} if first is not None else {}),
         )
     return scheduler
 
 
-async def _scheduled(sessions: async_sessionmaker[AsyncSession], spec: JobSpec, clock: Clock) -> JobRun:
+async def _scheduled(
+    sessions: async_sessionmaker[AsyncSession], spec: JobSpec, clock: Clock, running: set[asyncio.Task[Any]],
+) -> JobRun:
+    task = asyncio.current_task()
+    if task is not None:
+        running.add(task)
     try:
         return await run_job(sessions, spec.name, spec.func, clock=clock)
     except Exception:
         log.exception("job %s failed; its work was rolled back and the next run retries it", spec.name)
         raise
+    finally:
+        running.discard(task)  # type: ignore[arg-type]
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, running: set[asyncio.Task[Any]], timeout_s: float = 10.0) -> None:
+    """Stop scheduling, cancel the runs in progress and wait for them to roll back, so no job is
+    left holding a connection when the engine is disposed."""
+    scheduler.shutdown(wait=False)
+    for task in list(running):
+        task.cancel()
+    if running:
+        done, pending = await asyncio.wait(set(running), timeout=timeout_s)
+        if pending:
+            log.error("%d job run(s) did not stop within %.0f s", len(pending), timeout_s)
 
 
 async def run_worker(
@@ -112,9 +132,10 @@ async def run_worker(
 ) -> None:
     """The ``dialer worker`` loop: run the scheduler until ``stop`` is set, then shut it down.
     A run still in progress is cancelled and rolled back; the next start redoes it."""
-    scheduler = build_scheduler(sessions, clock=clock, jobs=jobs)
+    running: set[asyncio.Task[Any]] = set()
+    scheduler = build_scheduler(sessions, clock=clock, jobs=jobs, running=running)
     scheduler.start()
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        await stop_scheduler(scheduler, running)
