@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from dialer.audit import service as audit
 from dialer.kit.deps import ContainerDep, NowDep, SessionDep
 from dialer.kit.errors import Unavailable
-from webhooks import call_status, recording_status
+from webhooks import call_status, conference_status, recording_status, twiml
+from dialer.calls.models import Call
 from webhooks.signatures import BadSignature, is_valid, public_url
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["carrier webhooks"])
@@ -45,4 +46,33 @@ async def call_status_callback(form: Form, session: SessionDep, now: NowDep, cal
              summary="Twilio recording status callback (signed by Twilio; no bearer token)")
 async def recording_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
     await recording_status.receive_recording_status(session, params=form, call_id=call_id, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _twiml(body: str) -> Response:
+    return Response(content=body, media_type="application/xml")
+
+
+@router.post("/voice/agent", summary="TwiML for the agent's leg: the whisper, then the call's conference (signed)")
+async def agent_voice(form: Form, session: SessionDep, container: ContainerDep, call_id: int) -> Response:
+    call = await session.get(Call, call_id)
+    if call is None:
+        return _twiml(twiml.hang_up())
+    settings = container.settings
+    return _twiml(await twiml.agent_leg(session, call, company=settings.company_name,
+                                        public_base_url=settings.public_base_url))
+
+
+@router.post("/voice/party", summary="TwiML for the called party's leg: wait for the agent in the conference (signed)")
+async def party_voice(form: Form, session: SessionDep, container: ContainerDep, call_id: int) -> Response:
+    call = await session.get(Call, call_id)
+    if call is None:
+        return _twiml(twiml.hang_up())
+    return _twiml(twiml.party_leg(call, public_base_url=container.settings.public_base_url))
+
+
+@router.post("/conference-status", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Twilio conference status callback (signed by Twilio; no bearer token)")
+async def conference_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
+    await conference_status.receive_conference_status(session, params=form, call_id=call_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

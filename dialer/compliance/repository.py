@@ -71,6 +71,11 @@ def _prefix_zones(e164: str) -> tuple[str, ...]:
         return ()
 
 
+async def policy_for(session: AsyncSession, client: Client) -> PolicyDocument:
+    """The client's current policy document (cached per database by version)."""
+    return await _policies(session).get(session, client.id, client.policy_version)
+
+
 async def load_party(
     session: AsyncSession, *, party_id: int | None = None, number_id: int | None = None, lock: bool = False,
 ) -> tuple[Party, Case, Client]:

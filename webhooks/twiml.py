@@ -1,0 +1,72 @@
+"""TwiML for the two legs of an outbound call, which meet in a per-call conference.
+
+The agent leg (the seat's softphone) hears the whisper first and then *starts* the conference;
+the party's leg joins as one that cannot start it. So the agent has always heard the whisper
+before the bridge, and a party who answers early waits in silence for the agent: nobody is ever
+connected to an empty line. Supervisors join the same conference later (monitor/whisper/barge).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from dialer.calls.lifecycle import ENDS
+from dialer.calls.models import Call
+from dialer.calls.whisper import render_whisper
+from dialer.cases.models import Party
+from dialer.clients.models import Client
+from dialer.compliance.repository import policy_for
+
+CONFERENCE_EVENTS = "start end join leave"
+
+
+def conference_name(call: Call) -> str:
+    return f"call-{call.id}"
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def _conference(call: Call, callback: str, *, starts: bool) -> Dial:
+    dial = Dial()
+    dial.conference(
+        conference_name(call), start_conference_on_enter=starts, end_conference_on_exit=True, beep=False,
+        wait_url="", status_callback=callback, status_callback_event=CONFERENCE_EVENTS, status_callback_method="POST",
+    )
+    return dial
+
+
+async def agent_leg(session: AsyncSession, call: Call, *, company: str, public_base_url: str) -> str:
+    """Whisper to the agent, then start the conference."""
+    if call.state in ENDS or call.party_id is None:
+        return hang_up()
+    party = await session.get(Party, call.party_id)
+    client = await session.get(Client, call.client_id)
+    policy = await policy_for(session, client)
+    whisper = render_whisper(
+        policy, party_role=party.role.value, relation=party.relation.value, party_name=party.name,
+        client_name=client.name, company=company, client_template=client.whisper_template,
+    )
+    call.whisper_text = call.whisper_text or whisper.text
+    call.conference_name = conference_name(call)
+    response = VoiceResponse()
+    response.say(whisper.text, language=whisper.language)
+    response.append(_conference(call, _callback(public_base_url, call), starts=True))
+    return str(response)
+
+
+def party_leg(call: Call, *, public_base_url: str) -> str:
+    """The called party waits (in silence) for the agent to start the conference."""
+    if call.state in ENDS:
+        return hang_up()
+    response = VoiceResponse()
+    response.append(_conference(call, _callback(public_base_url, call), starts=False))
+    return str(response)
+
+
+def _callback(public_base_url: str, call: Call) -> str:
+    return f"{public_base_url.rstrip('/')}/webhooks/twilio/conference-status?call_id={call.id}"
