@@ -163,25 +163,26 @@ async def _stops(session: AsyncSession, client_id: int, party: Party, e164s: lis
 
 
 async def _agent(session: AsyncSession, agent_id: int, seat_id: int | None) -> AgentFact:
-    seat_active, at_seat = False, False
-    if seat_id is not None:
-        logged_in = exists().where(
-            AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id, AgentSession.ended_at.is_(None)
-        )
-        row = (await session.execute(select(Seat.active, logged_in).where(Seat.id == seat_id))).first()
-        if row is not None:
-            seat_active, at_seat = bool(row[0]), bool(row[1])
-    last = (
+    """The seat, the agent's session at it and their last placed call's notes, in one statement."""
+    last_call = (
+        select(Call.id).where(Call.agent_id == agent_id, Call.state.not_in(_UNPLACED))
+        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1).scalar_subquery()
+    )
+    row = (
         await session.execute(
-            select(Call.id, WrapUpNote.id.label("note_id"))
-            .outerjoin(WrapUpNote, WrapUpNote.call_id == Call.id)
-            .where(Call.agent_id == agent_id, Call.state.not_in(_UNPLACED))
-            .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1)
+            select(
+                select(Seat.active).where(Seat.id == seat_id).scalar_subquery(),
+                exists().where(AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id,
+                               AgentSession.ended_at.is_(None)),
+                last_call,
+                exists().where(WrapUpNote.call_id == last_call),
+            )
         )
-    ).first()
+    ).one()
+    seat_active, at_seat, last, noted = row
     return AgentFact(
-        agent_id=agent_id, seat_id=seat_id, seat_registered=seat_active, session_at_seat=at_seat,
-        open_wrap_up_call_id=last.id if last is not None and last.note_id is None else None,
+        agent_id=agent_id, seat_id=seat_id, seat_registered=bool(seat_active), session_at_seat=bool(at_seat),
+        open_wrap_up_call_id=last if last is not None and not noted else None,
     )
 
 
