@@ -20,14 +20,21 @@ from dialer.kit.queries import get_or_404, keyset_page, where_given
 log = logging.getLogger("dialer.auth")
 
 
+class LoginRefused(Unauthenticated):
+    """A refused login: 401, and its audit entry is kept (the unit of work commits it)."""
+
+    keep_work = True
+
+
 async def login(
     session: AsyncSession, *, username: str, password: str, tokens: TokenSigner, now: dt.datetime
 ) -> tuple[User, str, dt.datetime]:
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None or not user.active or not verify_password(user.password_hash, password):
-        # The request's transaction is rolled back on this error, so the attempt is logged, not audited.
         log.warning("login refused for username %r", username)
-        raise Unauthenticated("wrong username or password")
+        await audit.record(session, action="auth.login_failed", entity="user", entity_id=username,
+                           known_user=user is not None, active=bool(user and user.active))
+        raise LoginRefused("wrong username or password")
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
+
+from dialer.audit.models import AuditEntry
 
 CLIENT = {"code": "CMB", "name": "招商银行", "preset": "agency-default"}
 
@@ -52,10 +55,14 @@ async def test_given_password_when_logging_in_then_token_works_and_carries_role(
     assert me.json()["last_login_at"] is not None
 
 
-async def test_given_wrong_password_then_401_and_no_token(api, users):
+async def test_given_wrong_password_then_401_no_token_and_the_attempt_audited(api, users, app):
     response = await api.post("/v1/auth/token", json={"username": "agent-1", "password": "wrong password!"})
     assert response.status_code == 401
     assert "access_token" not in response.json()
+    async with app.state.container.sessions() as s:
+        entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "auth.login_failed"))).scalar_one()
+    assert entry.entity_id == "agent-1" and entry.detail == {"known_user": True, "active": True}
+    assert "wrong password!" not in str(entry.detail)
 
 
 async def test_given_disabled_user_then_their_token_stops_working(api, users, headers):
@@ -124,10 +131,6 @@ async def test_given_short_password_then_validation_error_names_field(api, heade
 
 
 async def test_given_user_actions_then_audited(api, headers, app):
-    from sqlalchemy import select
-
-    from dialer.audit.models import AuditEntry
-
     await api.post(
         "/v1/users", json={"username": "wang", "display_name": "王五", "role": "agent", "password": "long enough pw"},
         headers=headers["admin"],
