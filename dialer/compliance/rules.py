@@ -9,7 +9,7 @@ can lift the block. :mod:`dialer.compliance.decide` combines them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialer.compliance.localtime import SEARCH_DAYS, next_opening, start_of_day, start_of_next_day, window_open, zone
@@ -59,8 +59,15 @@ def conversations(s: Snapshot) -> list[AttemptFact]:
     return [a for a in s.attempts if a.conversation and (a.direction == "outbound" or inbound)]
 
 
-def _in_window(items: Iterable[AttemptFact], start: dt.datetime, end: dt.datetime) -> list[AttemptFact]:
-    return sorted((a for a in items if start <= a.started_at < end), key=lambda a: a.started_at)
+def day_counts(s: Snapshot, at: dt.datetime, items: list[AttemptFact]) -> list[tuple[int, dt.datetime]]:
+    """For every plausible zone: how many ``items`` fall on the local day containing ``at``, and
+    when that day ends (the next local midnight)."""
+    counts = []
+    for name in plausible_zones(s):
+        tz = zone(name)
+        start, end = start_of_day(at, tz), start_of_next_day(at, tz)
+        counts.append((sum(1 for a in items if start <= a.started_at < end), end))
+    return counts
 
 
 def _daily_cap(
@@ -69,12 +76,9 @@ def _daily_cap(
     """At most ``cap`` items per local calendar day, in every plausible zone."""
     retry: dt.datetime | None = None
     worst = 0
-    for name in plausible_zones(s):
-        tz = zone(name)
-        today = _in_window(items, start_of_day(at, tz), start_of_next_day(at, tz))
-        if len(today) >= cap:
-            worst = max(worst, len(today))
-            midnight = start_of_next_day(at, tz)
+    for count, midnight in day_counts(s, at, items):
+        if count >= cap:
+            worst = max(worst, count)
             retry = midnight if retry is None else max(retry, midnight)
     if retry is None:
         return None

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dialer.compliance.localtime import start_of_day, start_of_next_day, zone
-from dialer.compliance.rules import AttemptFact, conversations, counted_attempts, plausible_zones
+from dialer.compliance.rules import AttemptFact, conversations, counted_attempts, day_counts
 from dialer.compliance.snapshot import Snapshot
 
 
@@ -21,10 +20,7 @@ class Usage:
 
 def _daily(s: Snapshot, at: dt.datetime, items: list[AttemptFact], rule: str, limit: int, label: str) -> Usage:
     used, resets = 0, None
-    for name in plausible_zones(s):
-        tz = zone(name)
-        start, end = start_of_day(at, tz), start_of_next_day(at, tz)
-        count = sum(1 for a in items if start <= a.started_at < end)
+    for count, end in day_counts(s, at, items):
         if count >= used:
             used, resets = count, end if count else None
     return Usage(rule, used, limit, f"local day{label}", resets)
