@@ -98,12 +98,14 @@ def build_carrier(settings: Settings) -> Carrier | None:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from dialer.agents.endpoints import router as agents_router
     from dialer.auth.endpoints import router as auth_router
     from dialer.cases.endpoints import router as cases_router
     from dialer.clients.endpoints import router as clients_router
     from dialer.compliance.endpoints import router as compliance_router
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
+    from dialer.notes.endpoints import router as notes_router
     from dialer.seats.endpoints import router as seats_router
     from scheduling.endpoints import router as scheduling_router
     from webhooks.endpoints import router as webhooks_router
@@ -111,6 +113,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(webhooks_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
-               scheduling_router)
+               scheduling_router, agents_router, notes_router)
     for router in routers:
         app.include_router(router, prefix="/v1")
