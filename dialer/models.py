@@ -1,5 +1,6 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic and tests use this)."""
 
+from dialer.agents.models import CaseSkip
 from dialer.audit.models import AuditEntry
 from dialer.auth.models import ApiKey, User
 from dialer.calls.models import Call
@@ -17,7 +18,7 @@ from webhooks.models import CarrierEvent, OutboxMessage, WebhookEndpoint
 
 __all__ = [
     "AgentSession", "ApiKey", "Attempt", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
-    "Case", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "OutboxMessage",
+    "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "OutboxMessage",
     "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",
     "StopContact", "Task", "User", "WebhookEndpoint", "WrapUpNote",
 ]

@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.kit.columns import created_at, fk, pk, updated_at
-from dialer.kit.db import Base, str_enum
+from dialer.kit.db import Base, BigIntPK, str_enum
 from dialer.kit.types import Money, UTCDateTime
 
 
@@ -70,6 +70,11 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "account_ref"),
         Index("ix_cases_queue", "status", "client_id", "bucket", "next_follow_up_at"),
+        # The work queue (dialer.agents.queue): open cases by bucket and amount, read backwards;
+        # follow-ups due; the case an agent holds.
+        Index("ix_cases_rank", "status", "bucket", "total_owed", "id"),
+        Index("ix_cases_follow_up_due", "status", "next_follow_up_at"),
+        Index("ix_cases_held_by", "held_by_agent_id"),
     )
 
     id: Mapped[int] = pk()
@@ -91,6 +96,16 @@ class Case(Base):
     team: Mapped[str | None] = mapped_column(String(64), index=True)
     next_follow_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The work queue's own facts (dialer.agents.queue):
+    next_allowed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """The policy refused every number of the case at its last evaluation: the queue does not offer
+    it before this instant (for a block only a person can lift, a re-check time)."""
+    blocked_rules: Mapped[str | None] = mapped_column(String(200))
+    """The rules of that refusal, comma-separated; None when the case was not refused."""
+    held_by_agent_id: Mapped[int | None] = mapped_column(BigIntPK)
+    """The agent the case is handed out to (no foreign key: a transient marker, see held_until)."""
+    held_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """Not offered to anyone else before this instant (a hand-out's hold, or a rest after release)."""
     import_batch_id: Mapped[int | None] = fk("import_batches.id", nullable=True, index=False)
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = updated_at()
