@@ -1,4 +1,9 @@
-"""Apply a Twilio call-status event to the call it concerns (once: the event store dedupes)."""
+"""Apply a Twilio call-status event to the call it concerns (once: the event store dedupes).
+
+The party's leg moves the call; the agent's leg only matters when it ends while the call is live:
+before the party was rung the call ends as not placed, after it the party's leg is hung up (its own
+callback then ends the call). Carrier actions that follow are returned, to run after commit.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,29 @@ import datetime as dt
 import email.utils
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.audit import service as audit
-from dialer.calls.lifecycle import ENDS, TWILIO_STATUS, Move, advance, outcome_of, path
-from dialer.calls.models import Call, CallOutcome, CallState
-from dialer.compliance.models import Attempt
+from dialer.calls.lifecycle import ENDS, TWILIO_STATUS, Move, advance, path
+from dialer.calls.models import Call, CallState, Direction
+from dialer.dialing.effects import Effect, HangUp
+from dialer.dialing.legs import end_call, enter, settle_attempt
+from dialer.dialing import agent_sync, inbound
 from webhooks import events
+from webhooks.legs import Leg, find_leg
 
 log = logging.getLogger("dialer.webhooks")
 
-_STAMP = {
-    CallState.DIALING: "dialing_at", CallState.RINGING: "ringing_at", CallState.ANSWERED: "answered_at",
-    CallState.BRIDGED: "bridged_at",
-}
+_SEAT_UNANSWERED = {"no-answer", "busy", "failed", "canceled"}
+
+
+@dataclass(slots=True)
+class Handled:
+    result: str
+    """``duplicate``, ``unknown_call``, ``unknown_status``, ``agent_leg`` or a :class:`Move` value."""
+    effects: list[Effect] = field(default_factory=list)
 
 
 def _event_time(params: Mapping[str, str], now: dt.datetime) -> dt.datetime:
@@ -33,24 +45,35 @@ def _event_time(params: Mapping[str, str], now: dt.datetime) -> dt.datetime:
 
 
 async def receive_call_status(
-    session: AsyncSession, *, params: Mapping[str, str], call_id: int | None, now: dt.datetime
-) -> str:
-    """Store the raw event, then move the call. Returns what happened (for logs and tests):
-    ``duplicate``, ``unknown_call``, ``unknown_status`` or a :class:`Move` value."""
+    session: AsyncSession, *, params: Mapping[str, str], call_id: int | None, now: dt.datetime,
+    leg: Leg | None = None,
+) -> Handled:
+    """Store the raw event, then move the call."""
     call_sid = params.get("CallSid")
     stored = await events.store(session, carrier="twilio", key=events.call_status_key(params), kind="call_status",
                                 params=params, call_sid=call_sid)
     if stored is None:
-        return "duplicate"
-    call = await _find_call(session, call_id=call_id, call_sid=call_sid)
-    if call is None:
-        log.warning("status callback for an unknown call (call_id=%s, CallSid=%s)", call_id, call_sid)
-        return "unknown_call"
-    if call.carrier_call_id is None and call_sid:
-        call.carrier_call_id = call_sid  # the callback arrived before the dialer recorded the sid
-    target = TWILIO_STATUS.get(params.get("CallStatus", ""))
+        return Handled("duplicate")
+    found = await find_leg(session, call_id=call_id, leg=leg, call_sid=call_sid)
+    if found is None:
+        log.warning("status callback for an unknown call leg (call_id=%s, leg=%s, CallSid=%s)", call_id, leg, call_sid)
+        return Handled("unknown_call")
+    status = params.get("CallStatus", "")
+    target = TWILIO_STATUS.get(status)
     if target is None:
-        return "unknown_status"
+        return Handled("unknown_status")
+    at = _event_time(params, now)
+    if found.leg is Leg.AGENT:
+        return Handled("agent_leg", await _agent_leg(session, found.call, status, target, at, call_sid))
+    if found.call.direction is Direction.INBOUND:
+        return Handled(await _inbound(session, found.call, target, at, params))
+    return await _party_leg(session, found.call, target, at, params, call_sid)
+
+
+async def _party_leg(
+    session: AsyncSession, call: Call, target: CallState, at: dt.datetime, params: Mapping[str, str],
+    call_sid: str | None,
+) -> Handled:
     steps = path(call.state, target)  # states skipped by lost or late callbacks are walked through
     if not steps:
         move = advance(call.state, target)
@@ -58,45 +81,53 @@ async def receive_call_status(
             await audit.record(session, action="call.illegal_transition", entity="call", entity_id=call.id,
                                current=call.state.value, event=params.get("CallStatus"), call_sid=call_sid)
             log.warning("call %s: refused %s -> %s", call.id, call.state.value, target.value)
-        return move.value
-    at = _event_time(params, now)
+        return Handled(move.value)
     for step in steps:
-        _enter(call, step, at, params)
+        enter(call, step, at, answered_by=params.get("AnsweredBy"))
+    effects: list[Effect] = []
     if call.state in ENDS:
-        await _settle_attempt(session, call)
+        duration = params.get("CallDuration")
+        call.duration_s = int(duration) if duration and duration.isdigit() else call.duration_s
+        call.error_code = params.get("ErrorCode") or call.error_code
+        if call.bridged_at is not None and call.hangup_by is None:
+            call.hangup_by = "party"
+        await settle_attempt(session, call)
+        await agent_sync.on_ended(session, call, now=at)
+        if call.agent_leg_call_id and call.agent_leg_call_id != call_sid:
+            effects.append(HangUp(call.id, call.agent_leg_call_id))  # the agent is not left in an empty room
+    return Handled(Move.APPLIED.value, effects)
+
+
+async def _inbound(
+    session: AsyncSession, call: Call, target: CallState, at: dt.datetime, params: Mapping[str, str],
+) -> str:
+    """The caller's leg of an inbound call: our TwiML moves it; its end settles it (a talk that
+    ended, or a caller who hung up before anyone answered: missed, with a callback task)."""
+    if target not in ENDS:
+        return Move.STALE.value
+    if call.state in ENDS:
+        return Move.SAME.value
+    duration = params.get("CallDuration")
+    call.duration_s = int(duration) if duration and duration.isdigit() else call.duration_s
+    if call.state is CallState.BRIDGED:
+        await inbound.finish(session, call, now=at)
+    else:
+        await inbound.miss(session, call, now=at, reason="caller_hung_up")
     return Move.APPLIED.value
 
 
-async def _find_call(session: AsyncSession, *, call_id: int | None, call_sid: str | None) -> Call | None:
-    if call_id is not None:
-        call = await session.get(Call, call_id, with_for_update=True)
-        if call is not None and (call.carrier_call_id in (None, call_sid) or call.agent_leg_call_id == call_sid):
-            return call
-        return None
-    if not call_sid:
-        return None
-    query = select(Call).where(Call.carrier == "twilio", Call.carrier_call_id == call_sid).with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-def _enter(call: Call, state: CallState, at: dt.datetime, params: Mapping[str, str]) -> None:
-    call.state = state
-    if state in _STAMP and getattr(call, _STAMP[state]) is None:
-        setattr(call, _STAMP[state], at)
-    if state in ENDS:
-        call.ended_at = call.ended_at or at
-        call.outcome = outcome_of(state, answered_by=params.get("AnsweredBy"))
-        duration = params.get("CallDuration")
-        call.duration_s = int(duration) if duration and duration.isdigit() else call.duration_s
-        if call.answered_at is not None:
-            call.talk_s = max(0, int((call.ended_at - call.answered_at).total_seconds()))
-        call.conversation = call.outcome is CallOutcome.ANSWERED
-        call.error_code = params.get("ErrorCode") or call.error_code
-
-
-async def _settle_attempt(session: AsyncSession, call: Call) -> None:
-    """The attempt reserved for this call gets its outcome (caps count it either way)."""
-    await session.execute(
-        update(Attempt).where(Attempt.call_id == call.id)
-        .values(outcome=call.outcome.value if call.outcome else None, conversation=call.conversation)
-    )
+async def _agent_leg(
+    session: AsyncSession, call: Call, status: str, target: CallState, at: dt.datetime, call_sid: str | None,
+) -> list[Effect]:
+    if target not in ENDS or call.state in ENDS:
+        return []
+    if call.carrier_call_id is None:  # the party was never rung: nothing to note, the agent is free
+        unanswered = status in _SEAT_UNANSWERED
+        return await end_call(
+            session, call, CallState.CANCELED if not unanswered else CallState.FAILED, at=at, placed=False,
+            seat_answered=not unanswered, ended_sid=call_sid, error="seat_" + status.replace("-", "_"),
+            detail=f"the agent's leg ended ({status}) before the party was rung",
+        )
+    if call.hangup_by is None:
+        call.hangup_by = "agent"
+    return [HangUp(call.id, call.carrier_call_id)]  # the party's own callback then ends the call

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.lifecycle import Move, advance
 from dialer.calls.models import Call, CallState
+from dialer.dialing import agent_sync
 from webhooks import events
 from webhooks.models import CarrierEvent
 
@@ -32,6 +33,7 @@ async def receive_conference_status(
     if len(joined) >= 2 and advance(call.state, CallState.BRIDGED) is Move.APPLIED:
         call.state = CallState.BRIDGED
         call.bridged_at = now
+        await agent_sync.on_bridged(session, call, now=now)
         return "bridged"
     return "noted"
 

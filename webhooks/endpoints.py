@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 
 from dialer.audit import service as audit
 from dialer.kit.deps import ContainerDep, NowDep, SessionDep
 from dialer.kit.errors import Unavailable
+from dialer.calls.models import Call, Direction
+from dialer.dialing import inbound
+from dialer.dialing.effects import RingParty, run_effects
+from dialer.dialing.service import claim_party_leg
 from webhooks import call_status, conference_status, recording_status, twiml
-from dialer.calls.models import Call
+from webhooks.legs import Leg
 from webhooks.signatures import BadSignature, is_valid, public_url
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["carrier webhooks"])
@@ -37,8 +41,10 @@ Form = Annotated[dict[str, str], Depends(verified_form)]
 
 @router.post("/call-status", status_code=status.HTTP_204_NO_CONTENT,
              summary="Twilio call status callback (signed by Twilio; no bearer token)")
-async def call_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
-    await call_status.receive_call_status(session, params=form, call_id=call_id, now=now)
+async def call_status_callback(form: Form, session: SessionDep, now: NowDep, container: ContainerDep,
+                               after: BackgroundTasks, call_id: int | None = None, leg: Leg | None = None) -> Response:
+    handled = await call_status.receive_call_status(session, params=form, call_id=call_id, leg=leg, now=now)
+    after.add_task(run_effects, container, handled.effects)  # runs once the unit of work has committed
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -54,13 +60,17 @@ def _twiml(body: str) -> Response:
 
 
 @router.post("/voice/agent", summary="TwiML for the agent's leg: the whisper, then the call's conference (signed)")
-async def agent_voice(form: Form, session: SessionDep, container: ContainerDep, call_id: int) -> Response:
-    call = await session.get(Call, call_id)
+async def agent_voice(form: Form, session: SessionDep, container: ContainerDep, now: NowDep, after: BackgroundTasks,
+                      call_id: int) -> Response:
+    call = await session.get(Call, call_id, with_for_update=True)
     if call is None:
         return _twiml(twiml.hang_up())
     settings = container.settings
-    return _twiml(await twiml.agent_leg(session, call, company=settings.company_name,
-                                        public_base_url=settings.public_base_url))
+    document = await twiml.agent_leg(session, call, company=settings.company_name,
+                                     public_base_url=settings.public_base_url)
+    if await claim_party_leg(session, call, now=now):  # the agent is on: ring the party (once)
+        after.add_task(run_effects, container, [RingParty(call.id)])
+    return _twiml(document)
 
 
 @router.post("/voice/party", summary="TwiML for the called party's leg: wait for the agent in the conference (signed)")
@@ -76,3 +86,43 @@ async def party_voice(form: Form, session: SessionDep, container: ContainerDep, 
 async def conference_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
     await conference_status.receive_conference_status(session, params=form, call_id=call_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- inbound ---------------------------------------------------------------------------------------
+@router.post("/voice/inbound", summary="The agency number's voice URL: route a caller to an agent or voicemail (signed)")
+async def inbound_voice(form: Form, session: SessionDep, container: ContainerDep, now: NowDep) -> Response:
+    routed = await inbound.route(session, call_sid=form.get("CallSid", ""), from_number=form.get("From", ""),
+                                 to_number=form.get("To", ""), now=now)
+    base = container.settings.public_base_url
+    if routed.seat is None:
+        await inbound.miss(session, routed.call, now=now, reason="no_agent_ready")
+        return _twiml(twiml.voicemail(routed.call, public_base_url=base))
+    return _twiml(twiml.inbound_to_agent(routed.call, routed.seat.softphone_identity, public_base_url=base))
+
+
+@router.post("/voice/inbound-whisper", summary="TwiML the agent hears on picking up an inbound call (signed)")
+async def inbound_whisper(form: Form, session: SessionDep, container: ContainerDep, now: NowDep, call_id: int) -> Response:
+    call = await session.get(Call, call_id, with_for_update=True)
+    if call is None or call.direction is not Direction.INBOUND:
+        return _twiml(twiml.hang_up())
+    await inbound.agent_answered(session, call, now=now)
+    return _twiml(await twiml.inbound_whisper(session, call, company=container.settings.company_name))
+
+
+@router.post("/voice/inbound-result", summary="The inbound <Dial> ended: done, or voicemail (signed)")
+async def inbound_result(form: Form, session: SessionDep, container: ContainerDep, now: NowDep, call_id: int) -> Response:
+    call = await session.get(Call, call_id, with_for_update=True)
+    if call is None or call.direction is not Direction.INBOUND:
+        return _twiml(twiml.hang_up())
+    if form.get("DialCallStatus") == "completed" and call.bridged_at is not None:
+        duration = form.get("DialCallDuration", "")
+        await inbound.finish(session, call, now=now, talked_s=int(duration) if duration.isdigit() else None)
+        return _twiml(twiml.hang_up())
+    reason = "caller_hung_up" if form.get("DialCallStatus") == "canceled" else "agent_no_answer"
+    await inbound.miss(session, call, now=now, reason=reason)
+    return _twiml(twiml.voicemail(call, public_base_url=container.settings.public_base_url))
+
+
+@router.post("/voice/voicemail-done", summary="The voicemail <Record> ended (signed)")
+async def voicemail_done(form: Form, call_id: int) -> Response:
+    return _twiml(twiml.hang_up())

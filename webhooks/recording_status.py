@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call
 from dialer.kit.db import insert_once
 from recordings.models import Recording, RecordingStatus
 from webhooks import events
+from webhooks.legs import Leg, find_leg
 
 
 async def receive_recording_status(
@@ -21,9 +22,10 @@ async def receive_recording_status(
                                 params=params, call_sid=params.get("CallSid"))
     if stored is None:
         return "duplicate"
-    call = await _call(session, call_id=call_id, call_sid=params.get("CallSid"))
-    if call is None:
+    found = await find_leg(session, call_id=call_id, leg=Leg.PARTY, call_sid=params.get("CallSid"), lock=False)
+    if found is None:
         return "unknown_call"
+    call = found.call
     status = params.get("RecordingStatus")
     if status == "failed" or status == "absent":
         await session.execute(update(Call).where(Call.id == call.id).values(recording_missing=True))
@@ -40,12 +42,3 @@ async def receive_recording_status(
         "channels": int(channels) if channels and channels.isdigit() else None, "next_attempt_at": now,
     }, ["carrier", "carrier_recording_id"])
     return "noted" if new is not None else "duplicate"
-
-
-async def _call(session: AsyncSession, *, call_id: int | None, call_sid: str | None) -> Call | None:
-    if call_id is not None:
-        return await session.get(Call, call_id)
-    if not call_sid:
-        return None
-    query = select(Call).where(Call.carrier == "twilio", or_(Call.carrier_call_id == call_sid, Call.agent_leg_call_id == call_sid))
-    return (await session.execute(query)).scalars().first()

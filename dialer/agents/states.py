@@ -24,7 +24,7 @@ NEXT: dict[AgentState, frozenset[AgentState]] = {
     A.NOT_READY: frozenset({A.READY, A.OFFLINE}),  # an agent who is not ready takes no calls
     A.READY: frozenset({A.NOT_READY, A.RESERVED, A.DIALING, A.ON_CALL, A.OFFLINE}),
     A.RESERVED: frozenset({A.DIALING, A.READY, A.NOT_READY}),
-    A.DIALING: frozenset({A.ON_CALL, A.WRAP_UP, A.READY}),
+    A.DIALING: frozenset({A.ON_CALL, A.WRAP_UP, A.READY, A.NOT_READY}),  # not ready: the seat did not answer
     A.ON_CALL: frozenset({A.WRAP_UP}),
     A.WRAP_UP: frozenset({A.READY, A.NOT_READY, A.OFFLINE}),
 }

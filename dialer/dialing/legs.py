@@ -1,0 +1,100 @@
+"""Writing down what happened to a leg: its carrier id, or how placing it failed; ending a call.
+
+Shared by the dial service, the webhooks and the reconciler, so a call ends the same way whoever
+notices first: state walked forward, outcome, the reserved attempt settled, the agent freed or in
+wrap-up, and the other leg hung up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.calls.lifecycle import ENDS, outcome_of, path
+from dialer.calls.models import Call, CallOutcome, CallState
+from dialer.compliance.models import Attempt
+from dialer.container import Container
+from dialer.dialing import agent_sync
+from dialer.dialing.effects import Effect, HangUp, run_effects
+from dialer.telephony.carrier import CarrierError
+
+NOT_PLACED = "not_placed"
+"""An attempt whose party was never rung (the seat did not answer, the carrier refused the leg):
+not an outcome any policy counts."""
+
+_STAMP = {
+    CallState.DIALING: "dialing_at", CallState.RINGING: "ringing_at", CallState.ANSWERED: "answered_at",
+    CallState.BRIDGED: "bridged_at",
+}
+
+
+def enter(call: Call, state: CallState, at: dt.datetime, *, answered_by: str | None = None) -> None:
+    """Put the call in ``state`` (one step the lifecycle allows), stamping its time."""
+    call.state = state
+    if state in _STAMP and getattr(call, _STAMP[state]) is None:
+        setattr(call, _STAMP[state], at)
+    if state in ENDS:
+        call.ended_at = call.ended_at or at
+        call.outcome = outcome_of(state, answered_by=answered_by)
+        if call.answered_at is not None:
+            call.talk_s = max(0, int((call.ended_at - call.answered_at).total_seconds()))
+        call.conversation = call.outcome is CallOutcome.ANSWERED
+
+
+async def settle_attempt(session: AsyncSession, call: Call, *, placed: bool = True) -> None:
+    """The attempt reserved for this call gets its outcome (caps count it either way)."""
+    outcome = (call.outcome.value if call.outcome else None) if placed else NOT_PLACED
+    await session.execute(
+        update(Attempt).where(Attempt.call_id == call.id)
+        .values(outcome=outcome, conversation=call.conversation).execution_options(synchronize_session=False)
+    )
+
+
+async def end_call(
+    session: AsyncSession, call: Call, end: CallState, *, at: dt.datetime, placed: bool = True,
+    seat_answered: bool = True, error: str | None = None, detail: str | None = None, ended_sid: str | None = None,
+) -> list[Effect]:
+    """End a live call in ``end`` (walking any skipped states); returns the legs still to hang up
+    (not ``ended_sid``, the leg whose end is being reported)."""
+    if call.state in ENDS:
+        return []
+    steps = path(call.state, end) or [end]
+    for step in steps:
+        enter(call, step, at)
+    call.error_code = error or call.error_code
+    call.error_detail = detail or call.error_detail
+    await settle_attempt(session, call, placed=placed)
+    await agent_sync.on_ended(session, call, now=at, placed=placed, seat_answered=seat_answered)
+    return [HangUp(call.id, sid) for sid in (call.agent_leg_call_id, call.carrier_call_id) if sid and sid != ended_sid]
+
+
+async def record_placement(
+    container: Container, call_id: int, *, leg: str, sid: str | None, error: CarrierError | None,
+    uncertain: bool, at: dt.datetime,
+) -> None:
+    """In its own unit of work: the leg's carrier id, or its failure (a certain failure ends the
+    call; an uncertain one is left for the reconciler)."""
+    effects: list[Effect] = []
+    async with container.write_sessions() as session:
+        call = await session.get(Call, call_id, with_for_update=True)
+        if call is None:
+            return
+        if sid is not None:
+            if leg == "agent":
+                call.agent_leg_call_id = call.agent_leg_call_id or sid
+            else:
+                call.carrier_call_id = call.carrier_call_id or sid
+            if call.state in ENDS:  # ended while the leg was being placed: it must not ring on
+                effects = [HangUp(call.id, sid)]
+        elif error is not None and uncertain:
+            call.error_code = error.code
+            call.error_detail = f"{leg} leg: {error.detail} (uncertain: reconciling)"
+        elif error is not None:
+            effects = await end_call(
+                session, call, CallState.FAILED, at=at, placed=False, seat_answered=leg != "agent",
+                error=str(error.carrier_code or error.code), detail=f"{leg} leg: {error.detail}",
+            )
+        await session.commit()
+    await run_effects(container, effects)

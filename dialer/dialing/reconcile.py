@@ -1,0 +1,115 @@
+"""Settling calls whose carrier side is uncertain or whose callbacks never came.
+
+* A leg whose creation timed out (``CarrierUnavailable`` with ``uncertain``) may exist: look for
+  it at the carrier (legs to that address since the request) and adopt it, or — when the carrier
+  has none — end the call as not placed. ``POST /Calls`` is never retried blindly.
+* A live call that has been quiet too long is fetched from the carrier; if its legs have ended
+  there, it ends here the same way (lost callbacks cost nothing but time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.calls.lifecycle import ENDS, TWILIO_STATUS
+from dialer.calls.models import Call, CallState, Direction
+from dialer.container import Container
+from dialer.dialing.effects import Effect, run_effects
+from dialer.dialing.legs import end_call
+from dialer.dialing.urls import address_of
+from dialer.seats.models import Seat
+from dialer.telephony.carrier import Carrier, CarrierError
+
+log = logging.getLogger("dialer.dialing")
+
+UNCERTAIN_AFTER = dt.timedelta(seconds=60)
+QUIET_AFTER = dt.timedelta(minutes=15)
+_SLACK = dt.timedelta(seconds=5)  # clocks of the carrier and ours differ a little
+
+
+async def reconcile_call(container: Container, call_id: int) -> None:
+    """Right after an uncertain placement: one look at the carrier, in a unit of work of its own."""
+    if container.carrier is None:
+        return
+    async with container.write_sessions() as session:
+        call = await session.get(Call, call_id, with_for_update=True)
+        if call is None:
+            return
+        try:
+            effects = await reconcile_one(session, container.carrier, call, now=container.clock())
+        except CarrierError as exc:
+            log.warning("call %s: reconciling failed (%s); the job tries again", call_id, exc)
+            return
+        await session.commit()
+    await run_effects(container, effects)
+
+
+async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, now: dt.datetime) -> list[Effect]:
+    """Settle one call; raises ``CarrierError`` when the carrier cannot be asked (try later)."""
+    if call.state in ENDS:
+        return []
+    if call.state is CallState.REQUESTED and call.agent_leg_call_id is None and call.direction is Direction.OUTBOUND:
+        seat = await session.get(Seat, call.seat_id) if call.seat_id else None
+        address = address_of(seat.softphone_identity) if seat else None
+        found = await carrier.find_calls(address, call.requested_at - _SLACK) if address else []
+        if found:
+            call.agent_leg_call_id = found[0].carrier_call_id
+            return []
+        return await end_call(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
+                              detail="the seat's leg was never created at the carrier")
+    if call.state is CallState.DIALING and call.carrier_call_id is None:
+        found = await carrier.find_calls(call.to_e164 or "", (call.dialing_at or call.requested_at) - _SLACK)
+        if found:
+            call.carrier_call_id = found[0].carrier_call_id
+            return []
+        return await end_call(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
+                              detail="the party's leg was never created at the carrier")
+    sid = call.carrier_call_id or call.agent_leg_call_id
+    if sid is None:
+        return []
+    info = await carrier.get_call(sid)
+    if not info.ended:
+        return []
+    end = TWILIO_STATUS.get(info.status.value, CallState.FAILED)
+    if end not in ENDS:
+        end = CallState.FAILED
+    placed = call.carrier_call_id is not None
+    log.info("call %s: carrier says %s ended %s; settling", call.id, sid, info.status.value)
+    return await end_call(session, call, end, at=info.ended_at or now, placed=placed, ended_sid=sid,
+                          detail="settled by the reconciler (callbacks missing)")
+
+
+async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Carrier, limit: int = 50) -> dict[str, Any]:
+    """The scheduled sweep: uncertain placements older than a minute, live calls quiet too long."""
+    query = (
+        select(Call)
+        .where(Call.state.not_in([s.value for s in ENDS]))
+        .where(or_(
+            (Call.state.in_([CallState.REQUESTED.value, CallState.DIALING.value])) & (Call.updated_at <= now - UNCERTAIN_AFTER),
+            Call.updated_at <= now - QUIET_AFTER,
+        ))
+        .order_by(Call.id).limit(limit).with_for_update(skip_locked=True)
+    )
+    calls = list((await session.execute(query)).scalars())
+    settled = errors = 0
+    hangups: list[Effect] = []
+    for call in calls:
+        try:
+            effects = await reconcile_one(session, carrier, call, now=now)
+        except CarrierError as exc:
+            errors += 1
+            log.warning("call %s: reconcile: %s", call.id, exc)
+            continue
+        settled += call.state in ENDS
+        hangups += effects
+    for effect in hangups:  # the calls are ended here; a leg left up is hung up now
+        try:
+            await carrier.hang_up(effect.carrier_call_id)  # type: ignore[union-attr]
+        except CarrierError as exc:
+            log.warning("call %s: hang up during reconcile failed: %s", effect.call_id, exc)
+    return {"examined": len(calls), "settled": settled, "carrier_errors": errors}

@@ -1,0 +1,142 @@
+"""Dialing: reserve (compliance) → call row → commit → ring the agent's seat → (when the agent
+answers and has heard the whisper) ring the party.
+
+The party is only rung once the agent's leg is up, so no answered call ever waits for an agent.
+Each step that touches the carrier runs after the step before it has committed, and its result is
+written in a unit of work of its own: a crash between the two leaves a call that the reconciler
+settles (``dialer.dialing.reconcile``), never a call nobody knows about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.agents.states import IllegalTransition
+from dialer.calls.models import Call, CallState, Direction
+from dialer.compliance import service as compliance
+from dialer.container import Container
+from dialer.dialing import agent_sync
+from dialer.dialing.legs import record_placement
+from dialer.dialing.urls import address_of, webhook_url
+from dialer.kit.errors import Conflict, Unavailable
+from dialer.seats.models import AgentState, Seat
+from dialer.telephony.carrier import CarrierError, CarrierUnavailable, PlaceCall
+
+log = logging.getLogger("dialer.dialing")
+
+PARTY_RING_S = 30
+SEAT_RING_S = 15
+
+
+class AgentNotReady(Conflict):
+    code = "agent_not_ready"
+
+
+async def request_dial(
+    session: AsyncSession, *, container: Container, agent_id: int, number_id: int, now: dt.datetime,
+    mode: str = "preview", campaign_id: int | None = None,
+) -> Call:
+    """The first unit of work of a dial: the agent must be ready (or reserved for this dial by the
+    progressive engine); the attempt is reserved, or ``PolicyBlocked`` is raised after the refusal
+    is recorded (the agent stays ready). Then the call row, and the agent is dialing."""
+    if container.carrier is None:
+        raise Unavailable("no carrier is configured (DIALER_TWILIO_ACCOUNT_SID)")
+    caller_id = container.settings.twilio_caller_id
+    if not caller_id:
+        raise Unavailable("no caller id is configured (DIALER_TWILIO_CALLER_ID)")
+    agent = await agent_sync.open_session_of(session, agent_id=agent_id)
+    if agent is None:
+        raise AgentNotReady("log in at a seat before dialing")
+    if AgentState(agent.state) not in (AgentState.READY, AgentState.RESERVED):
+        raise AgentNotReady(f"an agent who is {agent.state.value} cannot dial", state=agent.state.value)
+    checked = await compliance.reserve(session, number_id=number_id, at=now, agent_id=agent_id,
+                                       seat_id=agent.seat_id, mode=mode)
+    attempt = checked.attempt
+    assert attempt is not None
+    number = checked.snapshot.number(number_id)
+    call = Call(
+        direction=Direction.OUTBOUND, carrier=container.carrier.name, state=CallState.REQUESTED,
+        client_id=attempt.client_id, case_id=attempt.case_id, party_id=attempt.party_id, number_id=number_id,
+        agent_id=agent_id, seat_id=agent.seat_id, campaign_id=campaign_id, decision_id=checked.entry.id,
+        from_e164=caller_id, to_e164=number.e164, requested_at=now,
+    )
+    session.add(call)
+    await session.flush()
+    call.conference_name = f"call-{call.id}"
+    attempt.call_id = call.id
+    try:
+        await agent_sync.set_state(session, agent, AgentState.DIALING, now=now, call_id=call.id)
+    except IllegalTransition as exc:  # cannot happen after the check above; kept explicit
+        raise AgentNotReady(exc.detail) from exc
+    agent.current_call_id = call.id
+    return call
+
+
+async def ring_seat(container: Container, call_id: int) -> None:
+    """After the dial committed: place the agent's leg (the seat's softphone). Its TwiML (whisper,
+    then the conference) is what later rings the party."""
+    async with container.sessions() as session:
+        call = await session.get(Call, call_id)
+        seat = await session.get(Seat, call.seat_id) if call is not None and call.seat_id else None
+    if call is None or seat is None or call.state is not CallState.REQUESTED:
+        return
+    base = container.settings.public_base_url
+    request = PlaceCall(
+        call_ref=str(call.id), to_e164=address_of(seat.softphone_identity), from_e164=call.from_e164 or "",
+        twiml_url=webhook_url(base, "voice/agent", call_id=call.id),
+        status_callback_url=webhook_url(base, "call-status", call_id=call.id, leg="agent"),
+        record=False, timeout_s=SEAT_RING_S,
+    )
+    await _place(container, call, request, leg="agent", now=container.clock())
+
+
+async def ring_party(container: Container, call_id: int) -> None:
+    """After the agent's leg fetched its TwiML (and the call moved to dialing): place the party's
+    leg, recorded in two channels from the answer."""
+    async with container.sessions() as session:
+        call = await session.get(Call, call_id)
+    if call is None or call.state is not CallState.DIALING or call.carrier_call_id is not None:
+        return
+    base = container.settings.public_base_url
+    request = PlaceCall(
+        call_ref=str(call.id), to_e164=call.to_e164 or "", from_e164=call.from_e164 or "",
+        twiml_url=webhook_url(base, "voice/party", call_id=call.id),
+        status_callback_url=webhook_url(base, "call-status", call_id=call.id, leg="party"),
+        recording_callback_url=webhook_url(base, "recording-status", call_id=call.id),
+        record=True, timeout_s=PARTY_RING_S,
+    )
+    await _place(container, call, request, leg="party", now=container.clock())
+
+
+async def _place(container: Container, call: Call, request: PlaceCall, *, leg: str, now: dt.datetime) -> None:
+    assert container.carrier is not None
+    try:
+        placed = await container.carrier.place_call(request)
+    except CarrierError as exc:
+        uncertain = isinstance(exc, CarrierUnavailable) and exc.uncertain
+        log.warning("call %s: placing the %s leg failed (%s%s)", call.id, leg, exc.code,
+                    ", uncertain" if uncertain else "")
+        await record_placement(container, call.id, leg=leg, sid=None, error=exc, uncertain=uncertain, at=now)
+        if uncertain:
+            from dialer.dialing.reconcile import reconcile_call
+
+            await reconcile_call(container, call.id)
+        return
+    await record_placement(container, call.id, leg=leg, sid=placed.carrier_call_id, error=None, uncertain=False,
+                           at=now)
+
+
+async def claim_party_leg(session: AsyncSession, call: Call, *, now: dt.datetime) -> bool:
+    """The agent's leg is up: move the call requested → dialing, once (a repeated TwiML fetch does
+    not ring the party twice). True when this request should place the party's leg."""
+    result = await session.execute(
+        update(Call).where(Call.id == call.id, Call.state == CallState.REQUESTED)
+        .values(state=CallState.DIALING, dialing_at=now).execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        call.state, call.dialing_at = CallState.DIALING, now
+    return bool(result.rowcount)
