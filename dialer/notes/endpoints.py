@@ -1,7 +1,41 @@
-"""Wrap-up notes, dispositions and promises to pay."""
+"""Wrap-up notes: save a call's note (ending the agent's wrap-up), read it, a case's history."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from dialer.auth.deps import Principal, require
+from dialer.auth.models import Role
+from dialer.kit.deps import NowDep, SessionDep
+from dialer.notes import service
+from dialer.notes.schemas import NoteOut, NotesPage, WrapUpIn, WrapUpOut
 
 router = APIRouter(tags=["notes"])
+
+Workers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
+Anyone = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION))]
+
+
+@router.post("/calls/{call_id}/wrap-up", response_model=WrapUpOut, status_code=status.HTTP_201_CREATED,
+             summary="Save an ended call's wrap-up note and disposition; ends the agent's wrap-up "
+                     "(the call's agent, supervisor, admin)")
+async def save_wrap_up(call_id: int, body: WrapUpIn, session: SessionDep, actor: Workers, now: NowDep) -> WrapUpOut:
+    return await service.save_wrap_up(session, actor=actor, call_id=call_id, data=body, now=now)
+
+
+@router.get("/calls/{call_id}/wrap-up", response_model=NoteOut,
+            summary="A call's wrap-up note with the call and its recording (any role)")
+async def get_wrap_up(call_id: int, session: SessionDep, actor: Anyone) -> NoteOut:
+    return await service.get_wrap_up(session, actor=actor, call_id=call_id)
+
+
+@router.get("/cases/{case_id}/notes", response_model=NotesPage,
+            summary="A case's wrap-up notes, newest first, each with its call and recording (any role)")
+async def case_notes(
+    case_id: int, session: SessionDep, actor: Anyone, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="Continue with notes older than this id")] = None,
+) -> NotesPage:
+    notes = await service.case_notes(session, actor=actor, case_id=case_id, limit=limit, before=before)
+    return NotesPage(items=notes, next_before=notes[-1].id if len(notes) == limit else None)
