@@ -19,6 +19,7 @@ from dialer.kit.migrations import head_revisions, upgrade_to_head
 from dialer.kit.secrets import load_or_create_secret
 from dialer.settings import Settings
 from dialer.telephony.carrier import Carrier
+from recordings.storage import LocalStorage
 
 log = logging.getLogger("dialer")
 
@@ -46,12 +47,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 clock=clock,
                 schema_heads=frozenset(head_revisions(settings.migrations_dir)),
                 carrier=build_carrier(settings),
+                storage=LocalStorage(settings.data_dir / "recordings"),
             )
             scheduler, running = None, set()
             if settings.run_scheduler:
                 from scheduling.runner import build_scheduler
 
-                scheduler = build_scheduler(app.state.container.write_sessions, clock=clock, running=running)
+                scheduler = build_scheduler(app.state.container.write_sessions, clock=clock, running=running,
+                                            jobs=jobs_for(app.state.container))
                 scheduler.start()  # inside the running loop; each job takes its advisory lock
             try:
                 yield
@@ -79,6 +82,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     return app
 
 
+def jobs_for(container: Container) -> tuple:
+    """Every scheduled job; those that talk to the carrier exist when a carrier is configured."""
+    from functools import partial
+
+    from dialer.dialing.reconcile import reconcile_job
+    from recordings.jobs import capture_job
+    from scheduling.jobs import JOBS, JobSpec
+
+    if container.carrier is None:
+        return JOBS
+    return (
+        *JOBS,
+        JobSpec("recordings", partial(capture_job, source=container.carrier, storage=container.storage),
+                dt.timedelta(seconds=container.settings.recording_capture_every_s)),
+        JobSpec("calls_reconcile", partial(reconcile_job, carrier=container.carrier), dt.timedelta(minutes=1)),
+    )
+
+
 def build_carrier(settings: Settings) -> Carrier | None:
     """The Twilio carrier when an account is configured (Twilio itself or the local emulator)."""
     if not settings.twilio_account_sid:
@@ -103,6 +124,7 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.cases.endpoints import router as cases_router
     from dialer.clients.endpoints import router as clients_router
     from dialer.compliance.endpoints import router as compliance_router
+    from dialer.dialing.endpoints import router as calls_router
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
     from dialer.notes.endpoints import router as notes_router
@@ -113,6 +135,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(webhooks_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
-               scheduling_router, agents_router, notes_router)
+               scheduling_router, agents_router, notes_router, calls_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -232,7 +232,8 @@ def twilio_emulator(
 
 @app.command()
 def worker() -> None:
-    """Run the scheduled jobs (cadence, minimums, promise reminders, visits) until stopped.
+    """Run the scheduled jobs (cadence, minimums, promise reminders, visits; with a carrier
+    configured also recording capture and call reconciliation) until stopped.
 
     Safe beside `dialer serve` replicas: each job takes a PostgreSQL advisory lock and runs once.
     Run the service with DIALER_RUN_SCHEDULER=false when dedicated workers run the jobs."""
@@ -242,6 +243,9 @@ def worker() -> None:
     from dialer.kit.clock import system_clock
     from dialer.kit.db import create_engine, session_factory, writer_engine
     from dialer.kit.migrations import upgrade_to_head
+    from dialer.app import build_carrier, jobs_for
+    from dialer.container import Container
+    from recordings.storage import LocalStorage
     from scheduling.runner import run_worker
 
     settings = _settings()
@@ -255,7 +259,18 @@ def worker() -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            await run_worker(session_factory(writer_engine(engine)), clock=system_clock, stop=stop)
+            carrier = build_carrier(settings)
+            sessions = session_factory(writer_engine(engine))
+            container = Container(
+                settings=settings, engine=engine, sessions=session_factory(engine), write_sessions=sessions,
+                tokens=None, clock=system_clock, schema_heads=frozenset(), carrier=carrier,  # type: ignore[arg-type]
+                storage=LocalStorage(settings.data_dir / "recordings"),
+            )
+            try:
+                await run_worker(sessions, clock=system_clock, stop=stop, jobs=jobs_for(container))
+            finally:
+                if carrier is not None:
+                    await carrier.aclose()
         finally:
             await engine.dispose()
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialer.auth.tokens import TokenSigner
 from dialer.telephony.carrier import Carrier
+from recordings.storage import RecordingStorage
 from dialer.kit.clock import Clock
 from dialer.settings import Settings
 
@@ -22,3 +23,4 @@ class Container:
     clock: Clock
     schema_heads: frozenset[str]
     carrier: Carrier | None = None  # None until a carrier is configured
+    storage: RecordingStorage | None = None  # where recordings are kept (local directory by default)

@@ -63,6 +63,8 @@ async def receive_call_status(
     if target is None:
         return Handled("unknown_status")
     at = _event_time(params, now)
+    if found.leg is Leg.SUPERVISOR:
+        return Handled("supervisor_leg")
     if found.leg is Leg.AGENT:
         return Handled("agent_leg", await _agent_leg(session, found.call, status, target, at, call_sid))
     if found.call.direction is Direction.INBOUND:

@@ -21,6 +21,7 @@ from dialer.calls.models import Call
 class Leg(enum.StrEnum):
     PARTY = "party"
     AGENT = "agent"
+    SUPERVISOR = "supervisor"  # a supervisor's leg in the call's conference: noted, never moves the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ async def find_leg(
         if call is None:
             return None
         wanted = leg or Leg.PARTY
+        if wanted is Leg.SUPERVISOR:
+            return Found(call, wanted)
         own, other = ((call.agent_leg_call_id, call.carrier_call_id) if wanted is Leg.AGENT
                       else (call.carrier_call_id, call.agent_leg_call_id))
         if call_sid and own == call_sid:

@@ -1,0 +1,101 @@
+"""Controls on a live call: hang up, and a supervisor joining in monitor / whisper / barge mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.audit import service as audit
+from dialer.auth.deps import Principal
+from dialer.auth.models import Role
+from dialer.calls.lifecycle import ENDS
+from dialer.calls.models import Call, CallState
+from dialer.container import Container
+from dialer.dialing import agent_sync
+from dialer.dialing.effects import Effect, HangUp
+from dialer.dialing.legs import end_call
+from dialer.dialing.urls import address_of, webhook_url
+from dialer.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from dialer.seats.models import Seat
+from dialer.telephony.carrier import SupervisorMode
+from recordings.models import Recording
+
+
+class CallNotLive(Conflict):
+    code = "call_not_live"
+
+
+async def visible_call(session: AsyncSession, call_id: int, actor: Principal, *, lock: bool = False) -> Call:
+    """The call, if ``actor`` may see it: agents their own calls; supervisors and admins all."""
+    call = await session.get(Call, call_id, with_for_update=lock)
+    if call is None:
+        raise NotFound(f"call {call_id} not found")
+    if actor.role is Role.AGENT and call.agent_id != actor.user_id:
+        raise Forbidden("agents see only their own calls")
+    return call
+
+
+async def recordings_of(session: AsyncSession, call_id: int) -> list[Recording]:
+    return list((await session.execute(select(Recording).where(Recording.call_id == call_id).order_by(Recording.id))).scalars())
+
+
+async def hang_up(session: AsyncSession, *, call_id: int, actor: Principal, now: dt.datetime) -> list[Effect]:
+    """End the call from our side. The legs' own callbacks settle it; a call with no leg yet ends
+    here as not placed."""
+    call = await visible_call(session, call_id, actor, lock=True)
+    if call.state in ENDS:
+        raise CallNotLive(f"call {call_id} has already ended ({call.state.value})", state=call.state.value)
+    await audit.record(session, action="call.hang_up", actor=actor, entity="call", entity_id=call.id,
+                       state=call.state.value)
+    call.hangup_by = call.hangup_by or ("agent" if actor.user_id == call.agent_id else "supervisor")
+    legs = [sid for sid in (call.carrier_call_id, call.agent_leg_call_id) if sid]
+    if call.carrier_call_id is None:  # the party was never rung
+        return await end_call(session, call, CallState.CANCELED, at=now, placed=False, error="hung_up_before_dial",
+                              detail="hung up before the party was rung")
+    return [HangUp(call.id, sid) for sid in legs]
+
+
+async def supervise(
+    session: AsyncSession, container: Container, *, call_id: int, actor: Principal, mode: SupervisorMode,
+    seat_id: int | None,
+) -> str:
+    """Call the supervisor's seat into the call's conference in ``mode``; returns their leg's id."""
+    call, carrier = await _live_bridged(session, container, call_id, actor)
+    if seat_id is None:
+        own = await agent_sync.open_session_of(session, agent_id=actor.user_id, lock=False)
+        if own is None:
+            raise InvalidInput("give seat_id, or log in at a seat first", field="seat_id")
+        seat_id = own.seat_id
+    seat = await session.get(Seat, seat_id)
+    if seat is None or not seat.active:
+        raise InvalidInput(f"seat {seat_id} is not an active seat", field="seat_id")
+    participant = await carrier.add_supervisor(
+        call.conference_name or f"call-{call.id}", address_of(seat.softphone_identity), mode,
+        agent_call_id=call.agent_leg_call_id or "", caller_id=container.settings.twilio_caller_id or "",
+        status_callback_url=webhook_url(container.settings.public_base_url, "call-status", call_id=call.id, leg="supervisor"),
+    )
+    await audit.record(session, action="call.supervise", actor=actor, entity="call", entity_id=call.id, mode=mode.value,
+                       seat_id=seat.id, participant_call_id=participant)
+    return participant
+
+
+async def set_mode(
+    session: AsyncSession, container: Container, *, call_id: int, participant_call_id: str, actor: Principal,
+    mode: SupervisorMode,
+) -> None:
+    call, carrier = await _live_bridged(session, container, call_id, actor)
+    await carrier.set_supervisor_mode(call.conference_name or f"call-{call.id}", participant_call_id, mode,
+                                      agent_call_id=call.agent_leg_call_id or "")
+    await audit.record(session, action="call.supervise_mode", actor=actor, entity="call", entity_id=call.id,
+                       mode=mode.value, participant_call_id=participant_call_id)
+
+
+async def _live_bridged(session: AsyncSession, container: Container, call_id: int, actor: Principal):
+    if container.carrier is None:
+        raise Unavailable("no carrier is configured")
+    call = await visible_call(session, call_id, actor)
+    if call.state is not CallState.BRIDGED or call.conference_name is None:
+        raise CallNotLive(f"call {call_id} is not a live conversation ({call.state.value})", state=call.state.value)
+    return call, container.carrier

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import ConfigDict, Field
+
+from dialer.calls.models import CallOutcome, CallState, Direction
+from dialer.kit.schemas import Schema
+from dialer.telephony.carrier import SupervisorMode
+
+
+class DialIn(Schema):
+    number_id: int = Field(ge=1, description="The party's number to call (what the policy allows is checked now).")
+    campaign_id: int | None = Field(default=None, ge=1)
+
+
+class SuperviseIn(Schema):
+    mode: SupervisorMode
+    seat_id: int | None = Field(default=None, ge=1, description="The supervisor's seat; default: the seat they are logged in at.")
+
+
+class ModeIn(Schema):
+    mode: SupervisorMode
+
+
+class SupervisorOut(Schema):
+    call_id: int
+    participant_call_id: str
+    mode: SupervisorMode
+
+
+class RecordingOut(Schema):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: str
+    sha256: str | None
+    size_bytes: int | None
+    duration_s: int | None
+    channels: int | None
+    stored_at: dt.datetime | None
+
+
+class CallOut(Schema):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    direction: Direction
+    state: CallState
+    outcome: CallOutcome | None
+    case_id: int | None
+    party_id: int | None
+    number_id: int | None
+    agent_id: int | None
+    seat_id: int | None
+    campaign_id: int | None
+    decision_id: int | None
+    to_e164: str | None
+    from_e164: str | None
+    whisper_text: str | None
+    conference_name: str | None
+    hangup_by: str | None
+    error_code: str | None
+    error_detail: str | None
+    recording_missing: bool
+    requested_at: dt.datetime
+    answered_at: dt.datetime | None
+    bridged_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    talk_s: int | None
+    recordings: list[RecordingOut] = []
