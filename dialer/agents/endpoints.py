@@ -1,7 +1,103 @@
-"""The agent's own API: session at a seat, states, the work queue, preview and dial."""
+"""The agent's own API (session at a seat, states, mode, preview) and the supervisors' board."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(prefix="/agent", tags=["agent"])
+from fastapi import APIRouter, Depends, Query, status
+
+from dialer.agents import preview, service
+from dialer.agents.schemas import (
+    BoardRow, CaseCard, ForceLogoutIn, LoginIn, ModeIn, SeatBrief, SessionOut, SkipIn, StateIn,
+)
+from dialer.auth.deps import Principal, require
+from dialer.auth.models import Role
+from dialer.kit.deps import NowDep, SessionDep
+from dialer.kit.schemas import Page
+from dialer.seats.models import AgentState
+
+router = APIRouter(tags=["agent"])
+
+Agent = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR))]
+Supervisors = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+
+
+def _out(view: service.SessionView) -> SessionOut:
+    a = view.agent
+    return SessionOut(
+        id=a.id, agent_id=a.agent_id, seat=SeatBrief.model_validate(view.seat), state=a.state,
+        state_reason=a.state_reason, state_since=a.state_since, mode=a.mode, current_call_id=a.current_call_id,
+        held_case_id=view.held_case_id, started_at=a.started_at,
+    )
+
+
+def _row(e: service.BoardEntry) -> BoardRow:
+    return BoardRow(
+        id=e.agent.id, agent_id=e.agent.agent_id, username=e.user.username, display_name=e.user.display_name,
+        team=e.user.team, seat=SeatBrief.model_validate(e.seat), state=e.agent.state,
+        state_reason=e.agent.state_reason, state_since=e.agent.state_since, mode=e.agent.mode,
+        current_call_id=e.agent.current_call_id, held_case_id=e.held_case_id, started_at=e.agent.started_at,
+    )
+
+
+@router.post("/agent/session", response_model=SessionOut, summary="Log in at a registered seat (agent, supervisor)")
+async def login(body: LoginIn, session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
+    return _out(await service.login(session, actor=actor, seat_id=body.seat_id, seat_code=body.seat_code,
+                                    mode=body.mode, now=now))
+
+
+@router.get("/agent/session", response_model=SessionOut,
+            summary="My session: seat, state and since when, mode, current call, held case (agent, supervisor)")
+async def my_session(session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
+    return _out(await service.current(session, agent_id=actor.user_id, now=now))
+
+
+@router.delete("/agent/session", response_model=SessionOut,
+               summary="Log out; refused during a call and until the wrap-up note is saved (agent, supervisor)")
+async def logout(session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
+    return _out(await service.logout(session, actor=actor, now=now))
+
+
+@router.post("/agent/state", response_model=SessionOut,
+             summary="Ready, or not ready with a reason code (agent, supervisor)")
+async def set_state(body: StateIn, session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
+    reason = body.reason.value if body.reason else None
+    return _out(await service.set_state(session, actor=actor, state=body.state, reason=reason, now=now))
+
+
+@router.post("/agent/mode", response_model=SessionOut, summary="Preview or progressive (agent, supervisor)")
+async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
+    return _out(await service.set_mode(session, actor=actor, mode=body.mode, now=now))
+
+
+@router.get("/agent/next", response_model=CaseCard | None,
+            summary="Hand me the next case the policy allows now and hold it; null when none (agent, supervisor)")
+async def next_case(
+    session: SessionDep, actor: Agent, now: NowDep, campaign_id: Annotated[int | None, Query(ge=1)] = None,
+) -> CaseCard | None:
+    return await preview.next_card(session, actor=actor, now=now, campaign_id=campaign_id)
+
+
+@router.post("/agent/cases/{case_id}/skip", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Pass over the case I hold, with the reason; it is given back (agent, supervisor)")
+async def skip_case(case_id: int, body: SkipIn, session: SessionDep, actor: Agent, now: NowDep) -> None:
+    await preview.skip(session, actor=actor, case_id=case_id, reason=body.reason, now=now)
+
+
+@router.get("/agents", response_model=Page[BoardRow],
+            summary="Logged-in agents with their states, seats and held cases (supervisor, admin)")
+async def list_agents(
+    session: SessionDep, _: Supervisors, team: str | None = None, state: AgentState | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200, after: Annotated[int | None, Query(ge=0)] = None,
+) -> Page[BoardRow]:
+    items = [_row(e) for e in await service.board(session, team=team, state=state, limit=limit, after=after)]
+    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+
+
+@router.post("/agents/{agent_id}/logout", response_model=SessionOut,
+             summary="Force an agent's logout, whatever their state; audited (supervisor, admin)")
+async def force_logout(
+    agent_id: int, session: SessionDep, actor: Supervisors, now: NowDep, body: ForceLogoutIn | None = None,
+) -> SessionOut:
+    return _out(await service.force_logout(session, agent_id=agent_id, actor=actor,
+                                           reason=body.reason if body else None, now=now))

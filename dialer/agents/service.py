@@ -1,0 +1,215 @@
+"""Agents at seats: log in and out, ready / not ready, preview or progressive, the supervisor board.
+
+Every state change goes through the state machine (``dialer.agents.states``), is stamped with its
+instant and audited (``agent.state``: from, to, reason), in the request's unit of work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.agents import queue, repository
+from dialer.agents.errors import (
+    AgentBusy, AlreadyLoggedIn, NotLoggedIn, ReasonRequired, SeatInactive, SeatTaken, WrapUpPending,
+)
+from dialer.agents.states import LIVE, move
+from dialer.audit import service as audit
+from dialer.auth.deps import Principal
+from dialer.auth.models import User
+from dialer.dialing.models import DialMode
+from dialer.kit.db import begin_write
+from dialer.kit.errors import NotFound
+from dialer.seats.models import AgentSession, AgentState, Seat
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    agent: AgentSession
+    seat: Seat
+    held_case_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardEntry:
+    agent: AgentSession
+    user: User
+    seat: Seat
+    held_case_id: int | None
+
+
+async def transition(
+    session: AsyncSession, agent: AgentSession, target: AgentState, *, now: dt.datetime, reason: str | None = None,
+    actor: Principal | None = None, **detail: object,
+) -> AgentState:
+    """Move the agent (``IllegalTransition`` 409 when the machine refuses) and audit it."""
+    before = move(agent, target, now=now, reason=reason)
+    await _audit_state(session, agent, before, target, reason=reason, actor=actor, **detail)
+    return before
+
+
+async def login(
+    session: AsyncSession, *, actor: Principal, seat_id: int | None, seat_code: str | None,
+    mode: DialMode = DialMode.PREVIEW, now: dt.datetime,
+) -> SessionView:
+    """Open the agent's session at a registered, active seat; they start not ready. Logging in
+    again at the same seat gives back the open session."""
+    await begin_write(session)
+    seat = await repository.find_seat(session, seat_id=seat_id, code=seat_code)
+    if seat is None:
+        raise NotFound(f"seat {seat_id if seat_id is not None else seat_code} not found")
+    if not seat.active:
+        raise SeatInactive(f"seat {seat.code} is retired", seat_id=seat.id)
+    mine = await repository.open_session(session, agent_id=actor.user_id, lock=True)
+    if mine is not None:
+        if mine.seat_id == seat.id:
+            return SessionView(mine, seat, await _held(session, mine, now))
+        other = await session.get(Seat, mine.seat_id)
+        raise AlreadyLoggedIn(f"already logged in at seat {other.code if other else mine.seat_id}; log out first",
+                              seat_id=mine.seat_id)
+    taken = await repository.open_session_at_seat(session, seat_id=seat.id)
+    if taken is not None:
+        raise SeatTaken(f"seat {seat.code} is in use by another agent", seat_id=seat.id)
+    agent = AgentSession(
+        agent_id=actor.user_id, seat_id=seat.id, state=AgentState.OFFLINE, mode=mode.value, started_at=now,
+        state_since=now,
+    )
+    before = move(agent, AgentState.NOT_READY, now=now)
+    session.add(agent)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent login won the race (partial unique indexes)
+        if "seat" in str(exc.orig):
+            raise SeatTaken(f"seat {seat.code} is in use by another agent", seat_id=seat.id) from exc
+        raise AlreadyLoggedIn("already logged in at another seat; log out first") from exc
+    await audit.record(session, action="agent.login", actor=actor, entity="agent_session", entity_id=agent.id,
+                       agent_id=agent.agent_id, seat_id=seat.id, seat_code=seat.code, mode=agent.mode)
+    await _audit_state(session, agent, before, AgentState.NOT_READY, reason=None, actor=actor)
+    return SessionView(agent, seat)
+
+
+async def logout(session: AsyncSession, *, actor: Principal, now: dt.datetime) -> SessionView:
+    """End the agent's session. Refused during a call or a reservation, and in wrap-up until the
+    note is saved."""
+    await begin_write(session)
+    agent = await mine_locked(session, actor)
+    if agent.state is AgentState.WRAP_UP:
+        await _require_noted(session, agent)
+    await transition(session, agent, AgentState.OFFLINE, now=now, actor=actor)
+    agent.ended_at, agent.current_call_id = now, None
+    await queue.release_all(session, agent_id=agent.agent_id)
+    await audit.record(session, action="agent.logout", actor=actor, entity="agent_session", entity_id=agent.id,
+                       agent_id=agent.agent_id, seat_id=agent.seat_id)
+    return SessionView(agent, await session.get(Seat, agent.seat_id))
+
+
+async def set_state(
+    session: AsyncSession, *, actor: Principal, state: str, reason: str | None, now: dt.datetime,
+) -> SessionView:
+    """Ready or not ready (with a reason code). Leaving wrap-up needs the note saved; leaving a
+    reservation gives the held case back. Not ready → not ready changes the reason."""
+    target = AgentState(state)
+    if target is AgentState.NOT_READY and not reason:
+        raise ReasonRequired("not ready needs a reason code", field="reason")
+    reason = reason if target is AgentState.NOT_READY else None
+    await begin_write(session)
+    agent = await mine_locked(session, actor)
+    current = AgentState(agent.state)
+    if current is target is AgentState.READY:
+        return await _view(session, agent, now)
+    if current is target is AgentState.NOT_READY:
+        before_reason, agent.state_reason, agent.state_since = agent.state_reason, reason, now
+        await _audit_state(session, agent, current, target, reason=reason, actor=actor, previous_reason=before_reason)
+        return await _view(session, agent, now)
+    if current is AgentState.WRAP_UP:
+        await _require_noted(session, agent)
+    before = await transition(session, agent, target, now=now, reason=reason, actor=actor)
+    if before is AgentState.WRAP_UP:
+        agent.current_call_id = None
+    if before is AgentState.RESERVED:
+        await queue.release_all(session, agent_id=agent.agent_id)
+    return await _view(session, agent, now)
+
+
+async def set_mode(session: AsyncSession, *, actor: Principal, mode: DialMode, now: dt.datetime) -> SessionView:
+    """Preview (the agent picks and dials) or progressive (the engine dials for them when ready);
+    not while they hold a case or a call."""
+    await begin_write(session)
+    agent = await mine_locked(session, actor)
+    if agent.mode != mode.value:
+        if agent.state in LIVE:
+            raise AgentBusy(f"the mode cannot change while the agent is {agent.state.value}", state=agent.state.value)
+        before, agent.mode = agent.mode, mode.value
+        await audit.record(session, action="agent.mode", actor=actor, entity="agent_session", entity_id=agent.id,
+                           agent_id=agent.agent_id, seat_id=agent.seat_id, **{"from": before, "to": mode.value})
+    return await _view(session, agent, now)
+
+
+async def current(session: AsyncSession, *, agent_id: int, now: dt.datetime) -> SessionView:
+    agent = await repository.open_session(session, agent_id=agent_id)
+    if agent is None:
+        raise NotLoggedIn("not logged in at a seat")
+    return await _view(session, agent, now)
+
+
+async def board(
+    session: AsyncSession, *, team: str | None, state: AgentState | None, limit: int, after: int | None,
+) -> list[BoardEntry]:
+    rows = await repository.list_open_sessions(session, team=team, state=state, limit=limit, after=after)
+    return [BoardEntry(agent, user, seat, held) for agent, user, seat, held in rows]
+
+
+async def force_logout(
+    session: AsyncSession, *, agent_id: int, actor: Principal, reason: str | None, now: dt.datetime,
+) -> SessionView:
+    """A supervisor ends an agent's session whatever its state (a closed browser, a stuck
+    desktop); the held case is given back. A call in progress is left to its own lifecycle."""
+    await begin_write(session)
+    agent = await repository.open_session(session, agent_id=agent_id, lock=True)
+    if agent is None:
+        raise NotLoggedIn(f"agent {agent_id} is not logged in")
+    before, call_id = AgentState(agent.state), agent.current_call_id
+    agent.state, agent.state_reason, agent.state_since = AgentState.OFFLINE, "forced_logout", now
+    agent.ended_at, agent.current_call_id = now, None
+    await queue.release_all(session, agent_id=agent_id)
+    await _audit_state(session, agent, before, AgentState.OFFLINE, reason="forced_logout", actor=actor,
+                       call_id=call_id)
+    await audit.record(session, action="agent.force_logout", actor=actor, entity="agent_session", entity_id=agent.id,
+                       agent_id=agent_id, seat_id=agent.seat_id, **{"from": before.value}, reason=reason,
+                       call_id=call_id)
+    return SessionView(agent, await session.get(Seat, agent.seat_id))
+
+
+async def mine_locked(session: AsyncSession, actor: Principal) -> AgentSession:
+    """The caller's open session, locked: their own concurrent requests take turns."""
+    agent = await repository.open_session(session, agent_id=actor.user_id, lock=True)
+    if agent is None:
+        raise NotLoggedIn("not logged in at a seat")
+    return agent
+
+
+async def _require_noted(session: AsyncSession, agent: AgentSession) -> None:
+    call_id = await repository.pending_wrap_up(session, agent_id=agent.agent_id)
+    if call_id is not None:
+        raise WrapUpPending(f"save the wrap-up note of call {call_id} first", call_id=call_id)
+
+
+async def _held(session: AsyncSession, agent: AgentSession, now: dt.datetime) -> int | None:
+    case = await repository.held_case(session, agent_id=agent.agent_id, now=now, lock=False)
+    return case.id if case is not None else None
+
+
+async def _view(session: AsyncSession, agent: AgentSession, now: dt.datetime) -> SessionView:
+    return SessionView(agent, await session.get(Seat, agent.seat_id), await _held(session, agent, now))
+
+
+async def _audit_state(
+    session: AsyncSession, agent: AgentSession, before: AgentState, target: AgentState, *, reason: str | None,
+    actor: Principal | None, **detail: object,
+) -> None:
+    await audit.record(session, action="agent.state", actor=actor, entity="agent_session", entity_id=agent.id,
+                       agent_id=agent.agent_id, seat_id=agent.seat_id, **{"from": before.value, "to": target.value},
+                       reason=reason, at=agent.state_since.isoformat(), **detail)
