@@ -6,10 +6,15 @@ historical attempts spread over the last 60 days, then measures
 * ``check``   — a recorded dry-run decision for a random party, and
 * ``reserve`` — check + record an attempt atomically for a random number,
 
-each as sequential latency (p50/p99) and as throughput with CONCURRENCY concurrent workers.
+each as sequential latency (p50/p99) in one process, as throughput of CONCURRENCY concurrent
+workers in that one process, and with ``--processes N`` as the COMBINED throughput of N worker
+processes (each with CONCURRENCY workers and its own pool, like N uvicorn replicas) on the same
+database.
 
     .venv/bin/python bench/policy.py                       # both databases, full size
+    .venv/bin/python bench/policy.py --backends postgres --processes 2
     .venv/bin/python bench/policy.py --backends postgres --parties 10000 --attempts 200000
+    .venv/bin/python bench/policy.py --backends postgres --reuse   # skip seeding (same sizes)
 
 The decision cost must not grow with the history: the look-back is bounded and indexed.
 """
@@ -19,6 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -29,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import delete, insert, text  # noqa: E402
 
 from dialer.auth.models import Role, User  # noqa: E402
 from dialer.cases.models import Case, Party, PhoneNumber  # noqa: E402
@@ -97,79 +104,195 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(url: str, parties: int, n: int, concurrency: int) -> None:
-    engine = create_engine(url, **({} if url.startswith("sqlite") else {"pool_size": concurrency + 2}))
-    sessions = session_factory(engine)
-    rng = random.Random(11)
+def _engine(url: str, concurrency: int):
+    # The service's own engine settings (kit.db.create_engine: pre-ping on), a pool for the workers.
+    return create_engine(url, **({} if url.startswith("sqlite") else {"pool_size": concurrency + 2}))
 
-    async def one_check() -> None:
-        async with sessions() as s:
-            await service.check(s, at=NOW, party_id=rng.randrange(parties) + 1)
+
+class _Ops:
+    """One process's client: ``check`` and ``reserve`` for random parties, each in its own session
+    (one pooled connection, one transaction), as one API request would."""
+
+    def __init__(self, url: str, parties: int, concurrency: int, seed: int) -> None:
+        self.engine = _engine(url, concurrency)
+        self.sessions = session_factory(self.engine)
+        self.rng = random.Random(seed)
+        self.parties = parties
+        self.blocked = 0
+
+    async def check(self) -> None:
+        async with self.sessions() as s:
+            await service.check(s, at=NOW, party_id=self.rng.randrange(self.parties) + 1)
             await s.commit()
 
-    async def one_reserve() -> None:
-        async with sessions() as s:
+    async def reserve(self) -> None:
+        async with self.sessions() as s:
             try:
-                await service.reserve(s, number_id=rng.randrange(parties) + 1, at=NOW, agent_id=1, seat_id=1,
+                await service.reserve(s, number_id=self.rng.randrange(self.parties) + 1, at=NOW, agent_id=1, seat_id=1,
                                       mode="preview")
             except PolicyBlocked:
-                pass
+                self.blocked += 1  # the refusal is recorded; committed like an allowed reservation
             await s.commit()
 
-    for name, op in (("check", one_check), ("reserve", one_reserve)):
+
+async def _run_for(op, concurrency: int, start: float, stop: float) -> tuple[int, list[float]]:
+    """Run ``op`` from ``concurrency`` workers between two wall-clock instants: count and latencies."""
+    latencies: list[float] = []
+    await asyncio.sleep(max(0.0, start - time.time()))
+
+    async def worker() -> None:
+        while time.time() < stop:
+            t0 = time.perf_counter()
+            await op()
+            latencies.append((time.perf_counter() - t0) * 1000)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies), latencies
+
+
+def _process_main(url: str, name: str, parties: int, concurrency: int, seed: int, start: float, stop: float,
+                  loop: str, results) -> None:
+    """A worker process (like one uvicorn replica): its own engine and pool, the same database."""
+
+    async def go() -> tuple[int, list[float], int]:
+        ops = _Ops(url, parties, concurrency, seed)
+        op = getattr(ops, name)
+        for _ in range(20):
+            await op()
+        done, latencies = await _run_for(op, concurrency, start, stop)
+        await ops.engine.dispose()
+        return done, latencies, ops.blocked
+
+    results.put(_run_loop(go(), loop))
+
+
+def _run_loop(coro, loop: str):
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
+def _summary(latencies: list[float]) -> str:
+    return f"p50 {statistics.median(latencies):6.2f} ms  p99 {pct(latencies, 0.99):6.2f} ms"
+
+
+async def measure(url: str, parties: int, n: int, concurrency: int, processes: int, duration: float, loop: str) -> None:
+    ops = _Ops(url, parties, concurrency, seed=11)
+    for name in ("check", "reserve"):
+        op = getattr(ops, name)
         for _ in range(20):  # warm up caches and the pool
             await op()
+        ops.blocked = 0
         latencies = []
+        cpu = time.process_time()
         for _ in range(n):
             t0 = time.perf_counter()
             await op()
             latencies.append((time.perf_counter() - t0) * 1000)
-        done = 0
-        deadline = time.perf_counter() + max(3.0, n / 500)
+        cpu = (time.process_time() - cpu) * 1000 / n
+        print(f"  {name:8s} 1 process, sequential      : {_summary(latencies)}  (client CPU {cpu:.2f} ms/op)"
+              + (f"  ({ops.blocked} refused)" if name == "reserve" else ""))
+        ops.blocked = 0
+        start = time.time() + 0.2
+        done, latencies = await _run_for(op, concurrency, start, start + duration)
+        print(f"  {name:8s} 1 process, {concurrency:2d} concurrent   : {done / duration:7.0f} /s"
+              f"   (latency under load {_summary(latencies)})"
+              + (f"  ({ops.blocked} refused)" if name == "reserve" else ""))
+        if processes > 1:
+            await _multi(url, name, parties, concurrency, processes, duration, loop)
+    await ops.engine.dispose()
 
-        async def worker() -> None:
-            nonlocal done
-            while time.perf_counter() < deadline:
-                await op()
-                done += 1
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t0
-        print(f"  {name:8s} sequential p50 {statistics.median(latencies):6.2f} ms  p99 {pct(latencies, 0.99):6.2f} ms"
-              f"  |  {concurrency} concurrent: {done / elapsed:7.0f} /s")
+async def _multi(url: str, name: str, parties: int, concurrency: int, processes: int, duration: float, loop: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start = time.time() + 5.0  # time for every process to start, connect and warm up
+    children = [
+        context.Process(target=_process_main, args=(url, name, parties, concurrency, 1000 + i, start,
+                                                     start + duration, loop, results))
+        for i in range(processes)
+    ]
+    for child in children:
+        child.start()
+    outcomes = [await asyncio.to_thread(results.get) for _ in children]
+    for child in children:
+        child.join()
+    total = sum(done for done, _, _ in outcomes)
+    latencies = [v for _, values, _ in outcomes for v in values]
+    refused = sum(b for _, _, b in outcomes)
+    per = ", ".join(f"{done / duration:.0f}" for done, _, _ in outcomes)
+    print(f"  {name:8s} {processes} processes x {concurrency:2d} conc.: {total / duration:7.0f} /s COMBINED"
+          f" (per process {per})   (latency under load {_summary(latencies)})"
+          + (f"  ({refused} refused)" if name == "reserve" else ""))
+
+
+async def _database(backend: str, args: argparse.Namespace) -> tuple[str, bool]:
+    """The database URL, and whether it must be seeded."""
+    if backend == "sqlite":
+        path = Path(args.sqlite_path) if args.sqlite_path else Path(tempfile.mkdtemp()) / "bench.db"
+        reuse = args.reuse and path.exists()
+        if path.exists() and not reuse:
+            path.unlink()
+        return f"sqlite+aiosqlite:///{path}", not reuse
+    conn = await asyncpg.connect(args.pg_admin)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'dialer_bench'")
+        reuse = bool(args.reuse and exists)
+        if not reuse:
+            await conn.execute("DROP DATABASE IF EXISTS dialer_bench WITH (FORCE)")
+            await conn.execute("CREATE DATABASE dialer_bench")
+    finally:
+        await conn.close()
+    return args.pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/dialer_bench", not reuse
+
+
+async def _forget_reservations(url: str) -> None:
+    """On a reused database: drop the attempts earlier runs reserved, so caps do not fill up
+    (the ledger is append-only and keeps its rows)."""
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(delete(Attempt).where(Attempt.source == "dialer"))
     await engine.dispose()
 
 
-async def main() -> None:
+async def main(args: argparse.Namespace) -> None:
+    print(f"event loop: {args.loop}; sequential: {args.samples} samples; throughput: {args.duration:.0f} s per figure;"
+          f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work on the machine skews the figures)")
+    for backend in args.backends.split(","):
+        url, fresh = await _database(backend, args)
+        t0 = time.perf_counter()
+        if fresh:
+            await seed(url, args.parties, args.attempts)
+            if backend == "postgres":
+                engine = create_engine(url)
+                async with engine.connect() as conn:
+                    await conn.execute(text("ANALYZE"))
+                await engine.dispose()
+            print(f"{backend}: {args.parties:,} parties, {args.attempts:,} attempts seeded in {time.perf_counter() - t0:.0f} s")
+        else:
+            await _forget_reservations(url)
+            print(f"{backend}: reusing the seeded database ({args.parties:,} parties assumed)")
+        await measure(url, args.parties, args.samples, args.concurrency, args.processes, args.duration, args.loop)
+        print(f"  (load average now {os.getloadavg()[0]:.2f})")
+
+
+if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--parties", type=int, default=100_000)
     parser.add_argument("--attempts", type=int, default=2_000_000)
-    parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--samples", type=int, default=1000, help="sequential calls measured per operation")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent workers per process")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="also measure N worker processes (like N uvicorn replicas) on the same database")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per throughput figure")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                        help="event loop (uvicorn[standard] serves on uvloop)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse an already seeded database (same sizes) instead of seeding again")
+    parser.add_argument("--sqlite-path", help="SQLite file (default: a new temporary directory)")
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    args = parser.parse_args()
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            tmp = tempfile.mkdtemp()
-            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        else:
-            conn = await asyncpg.connect(args.pg_admin)
-            await conn.execute("DROP DATABASE IF EXISTS dialer_bench WITH (FORCE)")
-            await conn.execute("CREATE DATABASE dialer_bench")
-            await conn.close()
-            url = args.pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/dialer_bench"
-        t0 = time.perf_counter()
-        await seed(url, args.parties, args.attempts)
-        if backend == "postgres":
-            engine = create_engine(url)
-            async with engine.connect() as conn:
-                await conn.execute(text("ANALYZE"))
-            await engine.dispose()
-        print(f"{backend}: {args.parties:,} parties, {args.attempts:,} attempts seeded in {time.perf_counter() - t0:.0f} s")
-        await measure(url, args.parties, args.samples, args.concurrency)
-
-
-if __name__ == "__main__":
-    asyncio.run(main())
+    arguments = parser.parse_args()
+    _run_loop(main(arguments), arguments.loop)
