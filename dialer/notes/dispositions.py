@@ -36,6 +36,8 @@ from scheduling.models import Task, TaskKind
 
 D = Disposition
 
+CENT = Decimal("0.01")
+
 CALLBACK_WINDOW = dt.timedelta(hours=1)
 """A callback's window when the party gave only a time."""
 
@@ -159,7 +161,7 @@ async def promise_to_pay(ctx: Context, data: WrapUpIn) -> Apply:
     if promise.due_date < ctx.today:
         raise InvalidInput(f"promise.due_date: {promise.due_date} is in the past (today is {ctx.today})",
                            field="promise.due_date")
-    reduction = max(owed - promise.amount, Decimal("0"))
+    reduction = max(owed - promise.amount, Decimal("0")).quantize(CENT)
     violation = check_waiver(reduction=reduction, authorisation_ref=promise.authorisation_ref,
                              enforced=ctx.policy.rules.no_unauthorised_waiver)
     if violation is not None:
@@ -167,7 +169,7 @@ async def promise_to_pay(ctx: Context, data: WrapUpIn) -> Apply:
             f"promise.authorisation_ref: {promise.amount} is {reduction} below the {owed} owed; "
             f"{violation.message_en}",
             field="promise.authorisation_ref", rule=violation.rule, message_zh=violation.message_zh,
-            owed=str(owed), reduction=str(reduction),
+            owed=str(owed.quantize(CENT)), reduction=str(reduction),
         )
 
     async def apply(note: WrapUpNote, effects: Effects) -> None:
@@ -196,7 +198,7 @@ async def paid(ctx: Context, data: WrapUpIn) -> Apply:
                            "promise_to_pay", field="payment.paid_on")
     check_on = max(claim.paid_on, ctx.today) + VERIFY_AFTER
     due_at = ctx.opening_on(check_on) or local_instant(check_on, dt.time(0), ctx.tz)
-    said = f"{claim.amount} {ctx.case.currency} paid on {claim.paid_on.isoformat()}"
+    said = f"{claim.amount.quantize(CENT)} {ctx.case.currency} paid on {claim.paid_on.isoformat()}"
     said += "".join(f", {label} {value}" for label, value in (("via", claim.channel), ("ref", claim.reference)) if value)
 
     async def apply(note: WrapUpNote, effects: Effects) -> None:
