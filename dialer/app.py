@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from dialer.auth.tokens import TokenSigner
 from dialer.container import Container
+from dialer.jobs import jobs_for
 from dialer.kit import error_handlers
 from dialer.kit.clock import Clock, system_clock
 from dialer.kit.db import create_engine, session_factory, writer_engine
@@ -80,24 +81,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     error_handlers.install(app)
     _include_routers(app)
     return app
-
-
-def jobs_for(container: Container) -> tuple:
-    """Every scheduled job; those that talk to the carrier exist when a carrier is configured."""
-    from functools import partial
-
-    from dialer.dialing.reconcile import reconcile_job
-    from recordings.jobs import capture_job
-    from scheduling.jobs import JOBS, JobSpec
-
-    if container.carrier is None:
-        return JOBS
-    return (
-        *JOBS,
-        JobSpec("recordings", partial(capture_job, source=container.carrier, storage=container.storage),
-                dt.timedelta(seconds=container.settings.recording_capture_every_s)),
-        JobSpec("calls_reconcile", partial(reconcile_job, carrier=container.carrier), dt.timedelta(minutes=1)),
-    )
 
 
 def build_carrier(settings: Settings) -> Carrier | None:

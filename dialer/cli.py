@@ -243,7 +243,8 @@ def worker() -> None:
     from dialer.kit.clock import system_clock
     from dialer.kit.db import create_engine, session_factory, writer_engine
     from dialer.kit.migrations import upgrade_to_head
-    from dialer.app import build_carrier, jobs_for
+    from dialer.app import build_carrier
+    from dialer.jobs import jobs_for
     from dialer.container import Container
     from recordings.storage import LocalStorage
     from scheduling.runner import run_worker

@@ -92,7 +92,7 @@ async def _party_leg(
         call.duration_s = int(duration) if duration and duration.isdigit() else call.duration_s
         call.error_code = params.get("ErrorCode") or call.error_code
         if call.bridged_at is not None and call.hangup_by is None:
-            call.hangup_by = "party"
+            call.hangup_by = "party"  # until the conference's leave events say otherwise
         await settle_attempt(session, call)
         await agent_sync.on_ended(session, call, now=at)
         if call.agent_leg_call_id and call.agent_leg_call_id != call_sid:
@@ -130,6 +130,4 @@ async def _agent_leg(
             seat_answered=not unanswered, ended_sid=call_sid, error="seat_" + status.replace("-", "_"),
             detail=f"the agent's leg ended ({status}) before the party was rung",
         )
-    if call.hangup_by is None:
-        call.hangup_by = "agent"
     return [HangUp(call.id, call.carrier_call_id)]  # the party's own callback then ends the call

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.lifecycle import Move, advance
+from dialer.calls.lifecycle import path
 from dialer.calls.models import Call, CallState
 from dialer.dialing import agent_sync
+from dialer.dialing.legs import enter
 from webhooks import events
 from webhooks.models import CarrierEvent
 
@@ -22,19 +23,27 @@ async def receive_conference_status(
                                 params=params, call_sid=params.get("CallSid"))
     if stored is None:
         return "duplicate"
-    if call_id is None or params.get("StatusCallbackEvent") != "participant-join":
+    event = params.get("StatusCallbackEvent")
+    if call_id is None or event not in ("participant-join", "participant-leave"):
         return "noted"
     call = await session.get(Call, call_id, with_for_update=True)
     if call is None:
         return "unknown_call"
+    if event == "participant-leave":
+        return await _who_hung_up(session, call, params.get("ConferenceSid"))
     if call.conference_name is None and params.get("FriendlyName"):
         call.conference_name = params["FriendlyName"]
     joined = await _legs_joined(session, params.get("ConferenceSid"))
-    if len(joined) >= 2 and advance(call.state, CallState.BRIDGED) is Move.APPLIED:
-        call.state = CallState.BRIDGED
-        call.bridged_at = now
+    if len(joined) < 2:
+        return "noted"
+    steps = path(call.state, CallState.BRIDGED)  # both legs in the room: the party has answered, too
+    if steps:
+        for step in steps:
+            enter(call, step, now)
         await agent_sync.on_bridged(session, call, now=now)
         return "bridged"
+    if call.bridged_at is None and call.answered_at is not None:  # the end was reported first
+        call.bridged_at = now
     return "noted"
 
 
@@ -44,3 +53,22 @@ async def _legs_joined(session: AsyncSession, conference_sid: str | None) -> set
         .where(CarrierEvent.event_key.like(f"conference:{conference_sid}:%"))
     )
     return {p.get("CallSid") for (p,) in rows if p.get("StatusCallbackEvent") == "participant-join" and p.get("CallSid")}
+
+
+async def _who_hung_up(session: AsyncSession, call: Call, conference_sid: str | None) -> str:
+    """Whoever left the bridged conference first hung up (by the conference's own sequence, so
+    callbacks delivered out of order still give the right answer)."""
+    if call.bridged_at is None:
+        return "noted"
+    rows = await session.execute(
+        select(CarrierEvent.payload).where(CarrierEvent.kind == "conference_status")
+        .where(CarrierEvent.event_key.like(f"conference:{conference_sid}:%"))
+    )
+    leaves = [p for (p,) in rows if p.get("StatusCallbackEvent") == "participant-leave"]
+    legs = {call.carrier_call_id: "party", call.agent_leg_call_id: "agent"}
+    ours = [p for p in leaves if p.get("CallSid") in legs and str(p.get("SequenceNumber", "")).isdigit()]
+    if not ours:
+        return "noted"
+    first = min(ours, key=lambda p: int(p["SequenceNumber"]))
+    call.hangup_by = legs[first["CallSid"]]
+    return "left"

@@ -5,16 +5,17 @@ overdue bucket (M3+ first) and the amount owed. Only open cases of the agent's o
 of their team (the agent's or the seat's) that nobody is assigned to, optionally only the client
 of a running campaign.
 
-The hand-out walks candidates in that order in small locked batches and asks the policy about
-each until one is allowed — never the whole table. A case the policy refuses on every number is
+The hand-out reads candidate ids in that order in small batches, locks and asks the policy about
+each in turn until one is allowed — never the whole table. A case the policy refuses on every number is
 *parked*: ``cases.next_allowed_at`` (the policy's earliest instant, or a re-check time when only a
 person can lift the block) keeps it out of the queue until then, with ``blocked_rules`` saying why.
 The chosen case is *held* (``held_by_agent_id``, ``held_until``) in the same transaction.
 
-Concurrency: on PostgreSQL the candidates are read ``FOR UPDATE SKIP LOCKED``, so concurrent
-hand-outs (other agents, other replicas) pass over each other's rows instead of waiting or
-colliding, and the committed hold keeps the case from every later hand-out until it expires or is
-released. On SQLite the whole hand-out runs in one write transaction (``BEGIN IMMEDIATE``), which
+Concurrency: on PostgreSQL each candidate is locked ``FOR UPDATE SKIP LOCKED`` with its
+conditions re-checked, so concurrent hand-outs (other agents, other replicas) pass over the row
+another one is evaluating instead of waiting or colliding, and the committed hold keeps the case
+from every later hand-out until it expires or is released. Only the row under evaluation is
+locked (plus the parked and held ones, until commit), so a busy queue never looks empty. On SQLite the whole hand-out runs in one write transaction (``BEGIN IMMEDIATE``), which
 serialises it.
 """
 
@@ -46,8 +47,8 @@ SKIP_COOLDOWN = dt.timedelta(minutes=30)
 """A case an agent skipped is not offered to that same agent again for this long."""
 RECHECK = dt.timedelta(hours=1)
 """A case blocked until a person acts (stop-contact, no valid number) is looked at again after this."""
-BATCH = 8
-"""Candidates locked and evaluated per round trip."""
+BATCH = 16
+"""Candidate ids read per round trip; each is then locked on its own, only while it is evaluated."""
 MAX_EVALUATED = 64
 """At most this many cases are asked about per hand-out; the refused ones are parked, so the next
 hand-out starts further down."""
@@ -140,22 +141,26 @@ async def next_case(
         while evaluated < MAX_EVALUATED:
             batch = await repository.candidates(
                 session, agent_id=scope.agent_id, teams=scope.teams, client_id=scope.client_id, tier=tier.value,
-                now=now, today=scope.today, exclude=exclude, limit=min(BATCH, MAX_EVALUATED - evaluated),
+                now=now, today=scope.today, exclude=exclude, limit=BATCH,
             )
             if not batch:
                 break
-            for case in batch:
-                exclude.add(case.id)
+            for case_id in batch:
+                exclude.add(case_id)
+                case = await repository.claim(session, case_id=case_id, now=now)
+                if case is None:  # another hand-out has it
+                    continue
                 evaluated += 1
                 client = await _client(session, clients, case.client_id)
                 verdict = await _evaluate(session, case, client, now)
-                if not verdict.allowed:
-                    _park(case, verdict, now)
-                    continue
-                case.next_allowed_at, case.blocked_rules = None, None
-                case.held_by_agent_id, case.held_until = scope.agent_id, now + HOLD
-                await session.flush()
-                return await _item(session, case, client, tier, agent_session, now)
+                if verdict.allowed:
+                    case.next_allowed_at, case.blocked_rules = None, None
+                    case.held_by_agent_id, case.held_until = scope.agent_id, now + HOLD
+                    await session.flush()
+                    return await _item(session, case, client, tier, agent_session, now)
+                _park(case, verdict, now)
+                if evaluated >= MAX_EVALUATED:
+                    break
     await session.flush()
     return None
 

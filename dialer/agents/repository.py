@@ -90,20 +90,23 @@ def promises_due(today: dt.date):
     return select(PromiseToPay.case_id).where(PromiseToPay.status == PromiseStatus.PENDING, PromiseToPay.due_date <= today)
 
 
-async def candidates(
-    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, tier: str,
-    now: dt.datetime, today: dt.date, exclude: Collection[int], limit: int,
-) -> list[Case]:
-    """The next ``limit`` open cases of one tier the agent may be handed, most urgent first: not
-    parked by the policy, not held by anyone, by bucket (M3+ first) and amount, read backwards on
-    ``ix_cases_rank``. Locked ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: rows another hand-out has
-    locked are passed over, never waited for (SQLite ignores the clause; its writers are serial)."""
-    query = select(Case).where(
+def _callable(now: dt.datetime):
+    """Open, not parked by the policy, not held by anyone."""
+    return (
         Case.status == CaseStatus.OPEN,
         or_(Case.next_allowed_at.is_(None), Case.next_allowed_at <= now),
         or_(Case.held_until.is_(None), Case.held_until <= now),
-        _in_scope(agent_id, teams),
     )
+
+
+async def candidates(
+    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, tier: str,
+    now: dt.datetime, today: dt.date, exclude: Collection[int], limit: int,
+) -> list[int]:
+    """Ids of the next ``limit`` callable cases of one tier in the agent's scope, most urgent first:
+    by bucket (M3+ first) and amount, read backwards on ``ix_cases_rank``. Not locked: see
+    :func:`claim`."""
+    query = select(Case.id).where(*_callable(now), _in_scope(agent_id, teams))
     if client_id is not None:
         query = query.where(Case.client_id == client_id)
     if tier == "promise_due":
@@ -112,11 +115,20 @@ async def candidates(
         query = query.where(Case.next_follow_up_at <= now)
     if exclude:
         query = query.where(Case.id.not_in(list(exclude)))
-    query = (
-        query.order_by(Case.bucket.desc(), Case.total_owed.desc(), Case.id.desc()).limit(limit)
-        .with_for_update(of=Case, skip_locked=True)
-    )
+    query = query.order_by(Case.bucket.desc(), Case.total_owed.desc(), Case.id.desc()).limit(limit)
     return list((await session.execute(query)).scalars())
+
+
+async def claim(session: AsyncSession, *, case_id: int, now: dt.datetime) -> Case | None:
+    """Lock the case if it is still callable and nobody else is handing it out: ``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL, so a row another hand-out has locked is passed over at once (None),
+    and one it has just held fails the re-checked conditions. SQLite ignores the clause (its
+    writers are serialised by ``BEGIN IMMEDIATE``)."""
+    query = (
+        select(Case).where(Case.id == case_id, *_callable(now))
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def held_case(session: AsyncSession, *, agent_id: int, now: dt.datetime, lock: bool = True) -> Case | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import weakref
-from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Engine, exists, or_, select
+from sqlalchemy import Engine, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallState
@@ -96,20 +96,177 @@ async def load_party(
     return row.Party, row.Case, row.Client
 
 
+# --- the decision's own read path: prebuilt Core statements, two round trips ----------------
+#
+# A check or a reservation reads everything it needs in two statements, built once per process
+# (so SQLAlchemy only looks its compiled form up) and run on the session's connection without
+# the ORM (no identity map, rows become the snapshot's facts directly):
+#
+# 1. ``_subject``: the party (locked FOR UPDATE on PostgreSQL when reserving), its case and
+#    client, its numbers, the active stop-contact entries matching it or one of its numbers,
+#    and the dialling agent's facts (uncorrelated subqueries, evaluated once). One row per
+#    (number, matching stop entry); a party has a handful of numbers and usually no stop entry.
+# 2. ``_ATTEMPTS``: its attempts in the look-back. This one must be a statement of its own,
+#    run after the lock is held: on PostgreSQL (READ COMMITTED) each statement sees what was
+#    committed when it started, so only a statement begun after the lock was granted sees the
+#    attempt the previous holder reserved.
+
+_P, _C, _CL = Party.__table__, Case.__table__, Client.__table__
+_N, _S, _A = PhoneNumber.__table__, StopContact.__table__, Attempt.__table__
+
+
+def _agent_columns() -> list:
+    """The seat, the agent's session at it and their last placed call's notes, as scalar
+    subqueries on the ``agent_id`` and ``seat_id`` parameters (NULL: no agent)."""
+    agent_id, seat_id = bindparam("agent_id", type_=_C.c.id.type), bindparam("seat_id", type_=_C.c.id.type)
+    last_call = (
+        select(Call.id).where(Call.agent_id == agent_id, *(Call.state != state for state in _UNPLACED))
+        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1).scalar_subquery()
+    )
+    return [
+        select(Seat.active).where(Seat.id == seat_id).scalar_subquery().label("seat_active"),
+        exists().where(AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id,
+                       AgentSession.ended_at.is_(None)).label("at_seat"),
+        last_call.label("last_call"),
+        exists().where(WrapUpNote.call_id == last_call).label("noted"),
+    ]
+
+
+@functools.cache
+def _subject(*, by_number: bool, lock: bool) -> Select:
+    number, stop = _N.alias("n"), _S.alias("s")
+    query = (
+        select(
+            _P.c.id, _P.c.case_id, _P.c.role, _P.c.relation, _P.c.name, _P.c.time_zone, _P.c.id_number,
+            _P.c.debt_related, _C.c.client_id, _C.c.contactability, _CL.c.policy_version,
+            number.c.id.label("n_id"), number.c.e164.label("n_e164"), number.c.valid.label("n_valid"),
+            number.c.time_zone.label("n_time_zone"),
+            stop.c.id.label("s_id"), stop.c.source.label("s_source"), stop.c.reason.label("s_reason"),
+            stop.c.party_id.label("s_party_id"), stop.c.e164.label("s_e164"), stop.c.id_number.label("s_id_number"),
+            *_agent_columns(),
+        )
+        .select_from(_P)
+        .join(_C, _C.c.id == _P.c.case_id)
+        .join(_CL, _CL.c.id == _C.c.client_id)
+        .outerjoin(number, number.c.party_id == _P.c.id)
+        .outerjoin(stop, and_(
+            stop.c.client_id == _C.c.client_id, stop.c.lifted_at.is_(None),
+            or_(stop.c.party_id == _P.c.id, stop.c.e164 == number.c.e164,
+                stop.c.id_number == func.nullif(_P.c.id_number, "")),  # an empty id_number matches nothing
+        ))
+        .order_by(number.c.position, number.c.id, stop.c.id)
+    )
+    if by_number:
+        dialled = _N.alias("dialled")
+        query = query.join(dialled, and_(dialled.c.party_id == _P.c.id, dialled.c.id == bindparam("number_id")))
+    else:
+        query = query.where(_P.c.id == bindparam("party_id"))
+    return query.with_for_update(of=_P) if lock else query
+
+
+_ATTEMPTS = (
+    select(_A.c.started_at, _A.c.number_id, _A.c.outcome, _A.c.conversation, _A.c.direction)
+    .where(_A.c.party_id == bindparam("party_id"), _A.c.started_at >= bindparam("since"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a ledger entry and an attempt are filed under, besides the snapshot."""
+
+    client_id: int
+    case_id: int
+    party_id: int
+
+
+async def load_snapshot(
+    session: AsyncSession, *, at: dt.datetime, party_id: int | None = None, number_id: int | None = None,
+    lock: bool = False, channel: str = "call", agent_id: int | None = None, seat_id: int | None = None,
+    mode: str | None = None,
+) -> tuple[Snapshot, Subject]:
+    """The snapshot of one party (by id, or by one of its numbers) for a decision at ``at``.
+
+    ``lock`` serialises reservations for the party: a row lock on PostgreSQL, taken by the first
+    statement (SQLite has none to take; its writers are serialised by ``BEGIN IMMEDIATE``)."""
+    connection = await session.connection()
+    by_number = number_id is not None
+    rows = (
+        await connection.execute(
+            _subject(by_number=by_number, lock=lock),
+            {"number_id" if by_number else "party_id": number_id if by_number else party_id,
+             "agent_id": agent_id, "seat_id": seat_id},
+        )
+    ).all()
+    if not rows:
+        raise NotFound(f"phone number {number_id} not found" if by_number else f"party {party_id} not found")
+    first = rows[0]
+    numbers: dict[int, NumberFact] = {}
+    stops: dict[int, StopFact] = {}
+    for r in rows:
+        if r.n_id is not None and r.n_id not in numbers:
+            numbers[r.n_id] = NumberFact(id=r.n_id, e164=r.n_e164, valid=r.n_valid, time_zone=r.n_time_zone,
+                                         prefix_zones=_prefix_zones(r.n_e164))
+        if r.s_id is not None and r.s_id not in stops:
+            stops[r.s_id] = StopFact(id=r.s_id, source=r.s_source.value, reason=r.s_reason, party_id=r.s_party_id,
+                                     e164=r.s_e164, id_number=r.s_id_number)
+    party = PartyFact(
+        id=first.id, case_id=first.case_id, role=first.role.value, relation=first.relation.value, name=first.name,
+        time_zone=first.time_zone, id_number=first.id_number, debt_related=first.debt_related,
+    )
+    policy = await _policies(session).get(session, first.client_id, first.policy_version)
+    attempts = await connection.execute(_ATTEMPTS, {"party_id": party.id, "since": at - lookback(policy)})
+    agent = None
+    if agent_id is not None:
+        agent = AgentFact(
+            agent_id=agent_id, seat_id=seat_id, seat_registered=bool(first.seat_active),
+            session_at_seat=bool(first.at_seat),
+            open_wrap_up_call_id=first.last_call if first.last_call is not None and not first.noted else None,
+        )
+    snapshot = await _complete(
+        session, policy=policy, policy_version=first.policy_version, party=party,
+        numbers=tuple(numbers.values()), attempts=tuple(AttemptFact(*a) for a in attempts),
+        stops=tuple(sorted(stops.values(), key=lambda stop: stop.id)), channel=channel, agent=agent, mode=mode,
+        lost_contact=first.contactability is Contactability.LOST,
+    )
+    return snapshot, Subject(client_id=first.client_id, case_id=first.case_id, party_id=first.id)
+
+
+async def _complete(
+    session: AsyncSession, *, policy: PolicyDocument, policy_version: int, party: PartyFact,
+    numbers: tuple[NumberFact, ...], attempts: tuple[AttemptFact, ...], stops: tuple[StopFact, ...], channel: str,
+    agent: AgentFact | None, mode: str | None, lost_contact: bool,
+) -> Snapshot:
+    """The snapshot, with what only some policies need of a third party's history."""
+    third_party = party.role == PartyRole.THIRD_PARTY.value
+    return Snapshot(
+        policy=policy, policy_version=policy_version, party=party, numbers=numbers, attempts=attempts, stops=stops,
+        channel=channel, agent=agent, mode=mode,
+        third_party_conversed=(
+            third_party and policy.us_style.third_party_spoken_once and await _ever_conversed(session, party.id)
+        ),
+        debtor=(
+            await _debtor_reach(session, party.case_id, lost_contact,
+                                policy.third_party.only_after_debtor_unreachable.failed_attempts_in_a_row)
+            if third_party and policy.third_party.only_after_debtor_unreachable
+            else DebtorReach()
+        ),
+    )
+
+
 async def build_snapshot(
     session: AsyncSession, *, party: Party, case: Case, client: Client, at: dt.datetime, channel: str = "call",
     agent_id: int | None = None, seat_id: int | None = None, mode: str | None = None,
 ) -> Snapshot:
+    """The snapshot of a party the caller already holds (the work queue, dispositions)."""
     policy = await _policies(session).get(session, client.id, client.policy_version)
     numbers = (
         await session.execute(
             select(PhoneNumber).where(PhoneNumber.party_id == party.id).order_by(PhoneNumber.position, PhoneNumber.id)
         )
     ).scalars().all()
-    attempts = await _attempts(session, [party.id], since=at - lookback(policy))
-    return Snapshot(
-        policy=policy,
-        policy_version=client.policy_version,
+    attempts = await session.execute(_ATTEMPTS, {"party_id": party.id, "since": at - lookback(policy)})
+    return await _complete(
+        session, policy=policy, policy_version=client.policy_version,
         party=PartyFact(
             id=party.id, case_id=case.id, role=party.role.value, relation=party.relation.value, name=party.name,
             time_zone=party.time_zone, id_number=party.id_number, debt_related=party.debt_related,
@@ -118,29 +275,11 @@ async def build_snapshot(
             NumberFact(id=n.id, e164=n.e164, valid=n.valid, time_zone=n.time_zone, prefix_zones=_prefix_zones(n.e164))
             for n in numbers
         ),
-        attempts=tuple(attempts),
+        attempts=tuple(AttemptFact(*a) for a in attempts),
         stops=tuple(await _stops(session, client.id, party, [n.e164 for n in numbers])),
-        channel=channel,
-        agent=await _agent(session, agent_id, seat_id) if agent_id is not None else None,
-        mode=mode,
-        third_party_conversed=(
-            party.role is PartyRole.THIRD_PARTY and policy.us_style.third_party_spoken_once
-            and await _ever_conversed(session, party.id)
-        ),
-        debtor=(
-            await _debtor_reach(session, case, policy.third_party.only_after_debtor_unreachable.failed_attempts_in_a_row)
-            if party.role is PartyRole.THIRD_PARTY and policy.third_party.only_after_debtor_unreachable
-            else DebtorReach()
-        ),
+        channel=channel, agent=await _agent(session, agent_id, seat_id) if agent_id is not None else None, mode=mode,
+        lost_contact=case.contactability is Contactability.LOST,
     )
-
-
-async def _attempts(session: AsyncSession, party_ids: Sequence[int], *, since: dt.datetime) -> list[AttemptFact]:
-    rows = await session.execute(
-        select(Attempt.started_at, Attempt.number_id, Attempt.outcome, Attempt.conversation, Attempt.direction)
-        .where(Attempt.party_id.in_(party_ids), Attempt.started_at >= since)
-    )
-    return [AttemptFact(r.started_at, r.number_id, r.outcome, r.conversation, r.direction) for r in rows]
 
 
 async def _stops(session: AsyncSession, client_id: int, party: Party, e164s: list[str]) -> list[StopFact]:
@@ -162,27 +301,15 @@ async def _stops(session: AsyncSession, client_id: int, party: Party, e164s: lis
     ]
 
 
+_AGENT = select(*_agent_columns())
+
+
 async def _agent(session: AsyncSession, agent_id: int, seat_id: int | None) -> AgentFact:
     """The seat, the agent's session at it and their last placed call's notes, in one statement."""
-    last_call = (
-        select(Call.id).where(Call.agent_id == agent_id, Call.state.not_in(_UNPLACED))
-        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1).scalar_subquery()
-    )
-    row = (
-        await session.execute(
-            select(
-                select(Seat.active).where(Seat.id == seat_id).scalar_subquery(),
-                exists().where(AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id,
-                               AgentSession.ended_at.is_(None)),
-                last_call,
-                exists().where(WrapUpNote.call_id == last_call),
-            )
-        )
-    ).one()
-    seat_active, at_seat, last, noted = row
+    row = (await session.execute(_AGENT, {"agent_id": agent_id, "seat_id": seat_id})).one()
     return AgentFact(
-        agent_id=agent_id, seat_id=seat_id, seat_registered=bool(seat_active), session_at_seat=bool(at_seat),
-        open_wrap_up_call_id=last if last is not None and not noted else None,
+        agent_id=agent_id, seat_id=seat_id, seat_registered=bool(row.seat_active), session_at_seat=bool(row.at_seat),
+        open_wrap_up_call_id=row.last_call if row.last_call is not None and not row.noted else None,
     )
 
 
@@ -191,9 +318,9 @@ async def _ever_conversed(session: AsyncSession, party_id: int) -> bool:
     return bool((await session.execute(query)).scalar())
 
 
-async def _debtor_reach(session: AsyncSession, case: Case, n: int) -> DebtorReach:
+async def _debtor_reach(session: AsyncSession, case_id: int, lost_contact: bool, n: int) -> DebtorReach:
     debtor_ids = (
-        await session.execute(select(Party.id).where(Party.case_id == case.id, Party.role == PartyRole.DEBTOR))
+        await session.execute(select(Party.id).where(Party.case_id == case_id, Party.role == PartyRole.DEBTOR))
     ).scalars().all()
     recent = (
         await session.execute(
@@ -210,5 +337,5 @@ async def _debtor_reach(session: AsyncSession, case: Case, n: int) -> DebtorReac
     return DebtorReach(
         recent_outbound=tuple(AttemptFact(r.started_at, r.number_id, r.outcome, r.conversation, r.direction) for r in recent),
         has_valid_number=bool(valid),
-        case_lost_contact=case.contactability is Contactability.LOST,
+        case_lost_contact=lost_contact,
     )

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.cases.models import Case
-from dialer.compliance import repository
+from dialer.compliance import ledger, repository
 from dialer.compliance.decide import Decision, decide_number, decide_party
-from dialer.compliance.models import Attempt, AttemptSource, Channel
+from dialer.compliance.models import Attempt, Channel
 from dialer.compliance.models import Decision as LedgerEntry
 from dialer.compliance.rules import Violation
 from dialer.compliance.snapshot import Snapshot
@@ -63,12 +62,12 @@ async def check(
     if (party_id is None) == (number_id is None):
         raise InvalidInput("give exactly one of number_id or party_id", field="number_id")
     await begin_write(session)  # the decision is written to the ledger
-    party, case, client = await repository.load_party(session, party_id=party_id, number_id=number_id)
-    snapshot = await repository.build_snapshot(
-        session, party=party, case=case, client=client, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id
+    snapshot, subject = await repository.load_snapshot(
+        session, at=at, party_id=party_id, number_id=number_id, channel=channel, agent_id=agent_id, seat_id=seat_id,
     )
     decision = decide_number(snapshot, snapshot.number(number_id), at) if number_id is not None else decide_party(snapshot, at)
-    entry = await _record(session, snapshot, case, decision, dry_run=True, agent_id=agent_id, seat_id=seat_id)
+    entry, _ = await ledger.record(session, values=_entry(snapshot, subject, decision, dry_run=True, agent_id=agent_id,
+                                                          seat_id=seat_id), reserve=False)
     return Checked(decision, entry, snapshot)
 
 
@@ -79,14 +78,16 @@ async def reserve(
     """Check and record one attempt atomically. Raises :class:`PolicyBlocked` (after recording
     the refusal, which the unit of work keeps) when any rule refuses; places nothing."""
     await begin_write(session)  # SQLite: serialise writers from the first statement
-    party, case, client = await repository.load_party(session, number_id=number_id, lock=True)
-    snapshot = await repository.build_snapshot(
-        session, party=party, case=case, client=client, at=at, channel=channel, agent_id=agent_id, seat_id=seat_id,
+    snapshot, subject = await repository.load_snapshot(  # PostgreSQL: locks the party's row first
+        session, at=at, number_id=number_id, lock=True, channel=channel, agent_id=agent_id, seat_id=seat_id,
         mode=mode,
     )
     decision = decide_number(snapshot, snapshot.number(number_id), at)
-    entry = await _record(session, snapshot, case, decision, dry_run=False, agent_id=agent_id, seat_id=seat_id)
-    checked = Checked(decision, entry, snapshot)
+    entry, attempt = await ledger.record(
+        session, values=_entry(snapshot, subject, decision, dry_run=False, agent_id=agent_id, seat_id=seat_id),
+        reserve=decision.allowed,
+    )
+    checked = Checked(decision, entry, snapshot, attempt)
     if not decision.allowed:
         body = checked.body()
         rules = ", ".join(v["rule"] for v in body["violations"])
@@ -94,29 +95,21 @@ async def reserve(
             f"the policy refuses this call ({rules})", violations=body["violations"],
             next_allowed_at=body["next_allowed_at"], decision_id=entry.id, policy_version=snapshot.policy_version,
         )
-    attempt = Attempt(
-        client_id=case.client_id, case_id=case.id, party_id=party.id, number_id=number_id, decision_id=entry.id,
-        started_at=at, outcome=None, conversation=False, direction="outbound", source=AttemptSource.DIALER,
-    )
-    session.add(attempt)
-    await session.flush()
-    return Checked(decision, entry, snapshot, attempt)
+    return checked
 
 
-async def _record(
-    session: AsyncSession, snapshot: Snapshot, case: Case, decision: Decision, *, dry_run: bool,
+def _entry(
+    snapshot: Snapshot, subject: repository.Subject, decision: Decision, *, dry_run: bool,
     agent_id: int | None, seat_id: int | None,
-) -> LedgerEntry:
-    entry = LedgerEntry(
-        client_id=case.client_id, policy_version=snapshot.policy_version, case_id=case.id,
-        party_id=snapshot.party.id, number_id=decision.number_id, agent_id=agent_id, seat_id=seat_id,
-        channel=Channel(snapshot.channel), at=decision.at, allowed=decision.allowed, dry_run=dry_run,
-        violations=[_json(violation_body(v, snapshot.policy.language)) for v in decision.violations],
-        rule_results=decision.rule_results, next_allowed_at=decision.next_allowed_at,
-    )
-    session.add(entry)
-    await session.flush()
-    return entry
+) -> dict:
+    """The ledger entry of a decision (its columns)."""
+    return {
+        "client_id": subject.client_id, "policy_version": snapshot.policy_version, "case_id": subject.case_id,
+        "party_id": subject.party_id, "number_id": decision.number_id, "agent_id": agent_id, "seat_id": seat_id,
+        "channel": Channel(snapshot.channel), "at": decision.at, "allowed": decision.allowed, "dry_run": dry_run,
+        "violations": [_json(violation_body(v, snapshot.policy.language)) for v in decision.violations],
+        "rule_results": decision.rule_results, "next_allowed_at": decision.next_allowed_at,
+    }
 
 
 def _json(body: dict) -> dict:

@@ -50,11 +50,11 @@ async def hang_up(session: AsyncSession, *, call_id: int, actor: Principal, now:
     await audit.record(session, action="call.hang_up", actor=actor, entity="call", entity_id=call.id,
                        state=call.state.value)
     call.hangup_by = call.hangup_by or ("agent" if actor.user_id == call.agent_id else "supervisor")
-    legs = [sid for sid in (call.carrier_call_id, call.agent_leg_call_id) if sid]
     if call.carrier_call_id is None:  # the party was never rung
         return await end_call(session, call, CallState.CANCELED, at=now, placed=False, error="hung_up_before_dial",
                               detail="hung up before the party was rung")
-    return [HangUp(call.id, sid) for sid in legs]
+    # The agent's leg leaves the conference, which ends it for the party; no agent leg yet: the party's.
+    return [HangUp(call.id, call.agent_leg_call_id or call.carrier_call_id)]
 
 
 async def supervise(

@@ -42,6 +42,10 @@ pending_wrap_up = repository.pending_wrap_up
 
 LEASE_WORDS = ("lease", "leasing", "租赁")
 
+ENDING = frozenset({AgentState.WRAP_UP, AgentState.ON_CALL, AgentState.DIALING})
+"""Agent states a saved note ends when the session still holds the (ended) call: wrap-up, or
+on-call / dialing when the note beat the move to wrap-up (the agent passes through wrap-up)."""
+
 
 class WrapUpExists(Conflict):
     code = "wrap_up_exists"
@@ -206,11 +210,11 @@ def _check_case_fields(ctx: Context, data: WrapUpIn) -> None:
 
 
 async def _transition(session: AsyncSession, call: Call, data: WrapUpIn) -> _Transition | None:
-    """The agent's move out of wrap-up, when their open session is wrapping up this call."""
+    """The agent's move out of wrap-up, when their open session still holds this call."""
     if call.agent_id is None:
         return None
     agent_session = await repository.open_session(session, call.agent_id, lock=True)
-    if agent_session is None or agent_session.state is not AgentState.WRAP_UP or agent_session.current_call_id != call.id:
+    if agent_session is None or agent_session.current_call_id != call.id or agent_session.state not in ENDING:
         return None
     target = AgentState.READY if data.next_state == "ready" else AgentState.NOT_READY
     return _Transition(agent_session, target, data.not_ready_reason if target is AgentState.NOT_READY else None)
@@ -240,11 +244,14 @@ async def _end_wrap_up(
     if transition is None:
         return None
     agent_session = transition.agent_session
-    previous = move(agent_session, transition.target, now=now, reason=transition.reason)
+    steps = [transition.target] if agent_session.state is AgentState.WRAP_UP else [AgentState.WRAP_UP, transition.target]
+    for target in steps:
+        reason = transition.reason if target is transition.target else "call_ended"
+        previous = move(agent_session, target, now=now, reason=reason)
+        await audit.record(session, action="agent.state", actor=actor, entity="agent_session",
+                           entity_id=agent_session.id, agent_id=agent_session.agent_id, from_state=previous.value,
+                           to_state=target.value, reason=reason or "wrap_up_saved", call_id=call.id)
     agent_session.current_call_id = None
-    await audit.record(session, action="agent.state", actor=actor, entity="agent_session", entity_id=agent_session.id,
-                       agent_id=agent_session.agent_id, from_state=previous.value, to_state=transition.target.value,
-                       reason=transition.reason or "wrap_up_saved", call_id=call.id)
     return transition.target
 
 

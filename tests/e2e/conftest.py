@@ -1,0 +1,121 @@
+"""End to end: the service served by uvicorn on loopback, the local Twilio emulator driven by the
+real twilio SDK, and the signed webhooks between them. Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from dialer.app import create_app
+from dialer.auth.models import Role
+from dialer.cases.models import Party, PhoneNumber
+from dialer.seats.models import AgentSession, AgentState, Seat
+from twilio_emulator.server import BackgroundServer, EmulatorServer
+from twilio_emulator.testing import twilio_emulator_factory  # noqa: F401
+from tests.factories import make_case, make_client, make_seat, make_user
+
+AGENCY = "+862100000000"
+DEBTOR = "+8613800000001"
+PASSWORD = "correct horse battery"
+ALL_DAY = {"calling_window": {"weekdays": {d: [{"start": "00:00", "end": "24:00"}]
+                                           for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}}
+
+
+@dataclass
+class Live:
+    url: str
+    emulator: EmulatorServer
+    server: BackgroundServer
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10.0)
+
+    async def login(self, username: str) -> str:
+        async with self.client() as http:
+            answer = await http.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["access_token"]
+
+
+@pytest.fixture
+def live_factory(settings, twilio_emulator_factory) -> Iterator[Callable[..., Live]]:  # noqa: F811
+    """``start(**scenario)``: an emulator with that scenario and the service wired to it."""
+    started: list[BackgroundServer] = []
+
+    def start(**scenario: Any) -> Live:
+        emulator = twilio_emulator_factory(**scenario)
+        config = settings.model_copy(update={
+            "twilio_account_sid": emulator.account_sid, "twilio_auth_token": SecretStr(emulator.auth_token),
+            "twilio_api_base_url": emulator.url, "twilio_caller_id": AGENCY, "twilio_calls_per_second": 50.0,
+        })
+        server = BackgroundServer(create_app(config))
+        config.public_base_url = server.url  # known once the port is bound; read per request
+        server.start()
+        started.append(server)
+        return Live(server.url, emulator, server)
+
+    yield start
+    for server in reversed(started):
+        server.stop()
+
+
+@dataclass
+class Desk:
+    """An agent logged in and ready at a seat, with a case to call."""
+
+    agent_id: int
+    username: str
+    seat_id: int
+    seat_identity: str
+    case_id: int
+    party_id: int
+    number_id: int
+
+
+async def seat_agent_with_case(session, *, numbers: tuple[str, ...] = (DEBTOR,), ready: bool = True,
+                               team: str = "team-a") -> Desk:
+    client = await make_client(session, name="招商银行", overrides=ALL_DAY)
+    agent = await make_user(session, role=Role.AGENT, team=team)
+    seat = await make_seat(session, team=team)
+    case = await make_case(session, client=client, debtor_numbers=numbers, assigned_agent=agent, team=team)
+    party = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
+    number = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == party.id)
+                                    .order_by(PhoneNumber.position))).scalars().first()
+    session.add(AgentSession(agent_id=agent.id, seat_id=seat.id,
+                             state=AgentState.READY if ready else AgentState.NOT_READY))
+    await session.commit()
+    return Desk(agent.id, agent.username, seat.id, seat.softphone_identity, case.id, party.id, number.id)
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, what: str = "") -> Any:
+    """Poll ``probe`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or probe}; last: {last!r}")
+
+
+async def agent_state(session_factory, agent_id: int) -> AgentSession:
+    async with session_factory() as s:
+        return (await s.execute(select(AgentSession).where(AgentSession.agent_id == agent_id,
+                                                           AgentSession.ended_at.is_(None)))).scalar_one()
+
+
+def seat_of(identity: str) -> str:
+    return identity.removeprefix("client:")
+
+
+__all__ = ["Seat"]
