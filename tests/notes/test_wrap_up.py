@@ -214,3 +214,15 @@ async def test_every_disposition_has_an_effect():
 
     assert set(DISPOSITIONS) == set(Disposition)
     assert PromiseToPay.__tablename__ == "promises"
+
+
+async def test_given_note_before_the_agent_reached_wrap_up_then_through_wrap_up_to_ready(api, headers, world, db):
+    agent_session = await db.get(AgentSession, world.session_id)
+    agent_session.state = AgentState.ON_CALL  # the call ended; the move to wrap-up has not happened yet
+    await db.commit()
+    response = await api.post(url(world.call_id), json=NOTE, headers=headers["agent"])
+    assert response.status_code == 201 and response.json()["agent_state"] == "ready"
+    moves = (await db.execute(select(AuditEntry).where(AuditEntry.action == "agent.state").order_by(AuditEntry.id))).scalars()
+    assert [(m.detail["from_state"], m.detail["to_state"]) for m in moves] == [("on_call", "wrap_up"), ("wrap_up", "ready")]
+    await db.refresh(agent_session)
+    assert agent_session.state is AgentState.READY and agent_session.current_call_id is None
