@@ -105,7 +105,8 @@ async def load_party(
 # 1. ``_subject``: the party (locked FOR UPDATE on PostgreSQL when reserving), its case and
 #    client, its numbers, the active stop-contact entries matching it or one of its numbers,
 #    and the dialling agent's facts (uncorrelated subqueries, evaluated once). One row per
-#    (number, matching stop entry); a party has a handful of numbers and usually no stop entry.
+#    number, times the matching stop entries; a party has a handful of numbers and usually no
+#    stop entry.
 # 2. ``_ATTEMPTS``: its attempts in the look-back. This one must be a statement of its own,
 #    run after the lock is held: on PostgreSQL (READ COMMITTED) each statement sees what was
 #    committed when it started, so only a statement begun after the lock was granted sees the
@@ -132,30 +133,36 @@ def _agent_columns() -> list:
     ]
 
 
+_STOP_COLUMNS = ("id", "source", "reason", "party_id", "e164", "id_number")
+_STOP_MATCHES = ("party", "number", "identity")  # a stop entry names the party, a number or an id number
+
+
 @functools.cache
 def _subject(*, by_number: bool, lock: bool) -> Select:
-    number, stop = _N.alias("n"), _S.alias("s")
+    number = _N.alias("n")
+    stops = {match: _S.alias(f"stop_{match}") for match in _STOP_MATCHES}
     query = (
         select(
             _P.c.id, _P.c.case_id, _P.c.role, _P.c.relation, _P.c.name, _P.c.time_zone, _P.c.id_number,
             _P.c.debt_related, _C.c.client_id, _C.c.contactability, _CL.c.policy_version,
             number.c.id.label("n_id"), number.c.e164.label("n_e164"), number.c.valid.label("n_valid"),
             number.c.time_zone.label("n_time_zone"),
-            stop.c.id.label("s_id"), stop.c.source.label("s_source"), stop.c.reason.label("s_reason"),
-            stop.c.party_id.label("s_party_id"), stop.c.e164.label("s_e164"), stop.c.id_number.label("s_id_number"),
+            *(stop.c[column].label(f"{stop.name}_{column}") for stop in stops.values() for column in _STOP_COLUMNS),
             *_agent_columns(),
         )
         .select_from(_P)
         .join(_C, _C.c.id == _P.c.case_id)
         .join(_CL, _CL.c.id == _C.c.client_id)
         .outerjoin(number, number.c.party_id == _P.c.id)
-        .outerjoin(stop, and_(
-            stop.c.client_id == _C.c.client_id, stop.c.lifted_at.is_(None),
-            or_(stop.c.party_id == _P.c.id, stop.c.e164 == number.c.e164,
-                stop.c.id_number == func.nullif(_P.c.id_number, "")),  # an empty id_number matches nothing
-        ))
-        .order_by(number.c.position, number.c.id, stop.c.id)
+        .order_by(number.c.position, number.c.id)
     )
+    # One plain equality join per way a stop entry can match (each an index lookup; an OR of the
+    # three would not be on PostgreSQL). Rows multiply only when several entries match.
+    for match, target in (("party", _P.c.id), ("number", number.c.e164),
+                          ("identity", func.nullif(_P.c.id_number, ""))):  # an empty id_number matches nothing
+        stop = stops[match]
+        key = {"party": stop.c.party_id, "number": stop.c.e164, "identity": stop.c.id_number}[match]
+        query = query.outerjoin(stop, and_(stop.c.client_id == _C.c.client_id, key == target, stop.c.lifted_at.is_(None)))
     if by_number:
         dialled = _N.alias("dialled")
         query = query.join(dialled, and_(dialled.c.party_id == _P.c.id, dialled.c.id == bindparam("number_id")))
@@ -206,9 +213,10 @@ async def load_snapshot(
         if r.n_id is not None and r.n_id not in numbers:
             numbers[r.n_id] = NumberFact(id=r.n_id, e164=r.n_e164, valid=r.n_valid, time_zone=r.n_time_zone,
                                          prefix_zones=_prefix_zones(r.n_e164))
-        if r.s_id is not None and r.s_id not in stops:
-            stops[r.s_id] = StopFact(id=r.s_id, source=r.s_source.value, reason=r.s_reason, party_id=r.s_party_id,
-                                     e164=r.s_e164, id_number=r.s_id_number)
+        for match in _STOP_MATCHES:
+            stop = [r._mapping[f"stop_{match}_{column}"] for column in _STOP_COLUMNS]
+            if stop[0] is not None and stop[0] not in stops:
+                stops[stop[0]] = StopFact(stop[0], stop[1].value, *stop[2:])
     party = PartyFact(
         id=first.id, case_id=first.case_id, role=first.role.value, relation=first.relation.value, name=first.name,
         time_zone=first.time_zone, id_number=first.id_number, debt_related=first.debt_related,
