@@ -7,7 +7,7 @@ import functools
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallState
@@ -116,13 +116,22 @@ _P, _C, _CL = Party.__table__, Case.__table__, Client.__table__
 _N, _S, _A = PhoneNumber.__table__, StopContact.__table__, Attempt.__table__
 
 
+def _constant(value: str) -> ColumnElement:
+    """A constant written into the SQL rather than bound: with only the real parameters bound,
+    PostgreSQL settles on one generic plan of the prepared statement instead of planning the
+    statement again at every execution."""
+    assert "'" not in value
+    return literal_column(f"'{value}'")
+
+
 def _agent_columns() -> list:
     """The seat, the agent's session at it and their last placed call's notes, as scalar
     subqueries on the ``agent_id`` and ``seat_id`` parameters (NULL: no agent)."""
     agent_id, seat_id = bindparam("agent_id", type_=_C.c.id.type), bindparam("seat_id", type_=_C.c.id.type)
     last_call = (
-        select(Call.id).where(Call.agent_id == agent_id, *(Call.state != state for state in _UNPLACED))
-        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1).scalar_subquery()
+        select(Call.id)
+        .where(Call.agent_id == agent_id, *(Call.state != _constant(state.value) for state in _UNPLACED))
+        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(literal_column("1")).scalar_subquery()
     )
     return [
         select(Seat.active).where(Seat.id == seat_id).scalar_subquery().label("seat_active"),
@@ -159,7 +168,7 @@ def _subject(*, by_number: bool, lock: bool) -> Select:
     # One plain equality join per way a stop entry can match (each an index lookup; an OR of the
     # three would not be on PostgreSQL). Rows multiply only when several entries match.
     for match, target in (("party", _P.c.id), ("number", number.c.e164),
-                          ("identity", func.nullif(_P.c.id_number, ""))):  # an empty id_number matches nothing
+                          ("identity", func.nullif(_P.c.id_number, _constant("")))):  # an empty id_number matches nothing
         stop = stops[match]
         key = {"party": stop.c.party_id, "number": stop.c.e164, "identity": stop.c.id_number}[match]
         query = query.outerjoin(stop, and_(stop.c.client_id == _C.c.client_id, key == target, stop.c.lifted_at.is_(None)))
