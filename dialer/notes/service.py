@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.agents.states import move
+from dialer.agents import service as agents
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
@@ -246,11 +246,9 @@ async def _end_wrap_up(
     agent_session = transition.agent_session
     steps = [transition.target] if agent_session.state is AgentState.WRAP_UP else [AgentState.WRAP_UP, transition.target]
     for target in steps:
-        reason = transition.reason if target is transition.target else "call_ended"
-        previous = move(agent_session, target, now=now, reason=reason)
-        await audit.record(session, action="agent.state", actor=actor, entity="agent_session",
-                           entity_id=agent_session.id, agent_id=agent_session.agent_id, from_state=previous.value,
-                           to_state=target.value, reason=reason or "wrap_up_saved", call_id=call.id)
+        reason = transition.reason if target is transition.target else None
+        await agents.transition(session, agent_session, target, now=now, reason=reason, actor=actor, call_id=call.id,
+                                cause="wrap_up_saved")
     agent_session.current_call_id = None
     return transition.target
 

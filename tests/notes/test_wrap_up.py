@@ -41,7 +41,7 @@ async def test_given_agent_in_wrap_up_when_note_saved_then_ready_and_audited(api
     assert agent_session.state is AgentState.READY and agent_session.current_call_id is None
     assert agent_session.state_since == NOW
     moved = (await db.execute(select(AuditEntry).where(AuditEntry.action == "agent.state"))).scalar_one()
-    assert moved.detail["from_state"] == "wrap_up" and moved.detail["to_state"] == "ready"
+    assert moved.detail["from"] == "wrap_up" and moved.detail["to"] == "ready"
     assert moved.detail["call_id"] == world.call_id and moved.actor_id == world.agent_id
     case = await db.get(Case, world.case_id)
     assert case.last_contact_at == NOW - dt.timedelta(minutes=5) + dt.timedelta(seconds=20)
@@ -223,6 +223,6 @@ async def test_given_note_before_the_agent_reached_wrap_up_then_through_wrap_up_
     response = await api.post(url(world.call_id), json=NOTE, headers=headers["agent"])
     assert response.status_code == 201 and response.json()["agent_state"] == "ready"
     moves = (await db.execute(select(AuditEntry).where(AuditEntry.action == "agent.state").order_by(AuditEntry.id))).scalars()
-    assert [(m.detail["from_state"], m.detail["to_state"]) for m in moves] == [("on_call", "wrap_up"), ("wrap_up", "ready")]
+    assert [(m.detail["from"], m.detail["to"]) for m in moves] == [("on_call", "wrap_up"), ("wrap_up", "ready")]
     await db.refresh(agent_session)
     assert agent_session.state is AgentState.READY and agent_session.current_call_id is None
