@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -31,15 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import repository
 from dialer.agents.errors import CampaignNotRunning
-from dialer.auth.models import User
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.clients.models import Client
 from dialer.compliance import repository as policy_facts
 from dialer.compliance.decide import Decision, decide_number, decide_party
+from dialer.compliance.snapshot import AgentFact, Snapshot
 from dialer.dialing.models import Campaign, CampaignStatus
 from dialer.kit.db import begin_write
 from dialer.kit.errors import NotFound
-from dialer.seats.models import AgentSession, Seat
+from dialer.seats.models import AgentSession
 
 HOLD = dt.timedelta(minutes=15)
 """How long a handed-out case stays with its agent unless released (a crashed desktop frees it)."""
@@ -48,7 +50,10 @@ SKIP_COOLDOWN = dt.timedelta(minutes=30)
 RECHECK = dt.timedelta(hours=1)
 """A case blocked until a person acts (stop-contact, no valid number) is looked at again after this."""
 BATCH = 16
-"""Candidate ids read per round trip; each is then locked on its own, only while it is evaluated."""
+"""Backlog candidate ids read per round trip; each is then locked on its own, only while it is
+evaluated."""
+DUE_CAP = 200
+"""Promises and follow-ups due read per hand-out (the longest-due ones), then ranked."""
 MAX_EVALUATED = 64
 """At most this many cases are asked about per hand-out; the refused ones are parked, so the next
 hand-out starts further down."""
@@ -128,39 +133,31 @@ async def next_case(
     its hold renewed); None when nothing in scope is callable now. Flushes; the caller commits."""
     await begin_write(session)
     scope = await _scope(session, agent_session, now=now, campaign_id=campaign_id)
-    clients: dict[int, Client] = {}
     held = await repository.held_case(session, agent_id=scope.agent_id, now=now)
     if held is not None and (scope.client_id is None or held.client_id == scope.client_id):
         held.held_until = now + HOLD
         tier = Tier(await repository.tier_of(session, case=held, now=now, today=scope.today))
-        return await _item(session, held, await _client(session, clients, held.client_id), tier, agent_session, now)
+        client = await session.get(Client, held.client_id)
+        return await _item(_CaseFacts(session, held, client, _AgentContext(agent_session), now), tier)
 
     exclude = await repository.recently_skipped(session, agent_id=scope.agent_id, since=now - SKIP_COOLDOWN)
+    context = _AgentContext(agent_session)
     evaluated = 0
     for tier in Tier:
-        while evaluated < MAX_EVALUATED:
-            batch = await repository.candidates(
-                session, agent_id=scope.agent_id, teams=scope.teams, client_id=scope.client_id, tier=tier.value,
-                now=now, today=scope.today, exclude=exclude, limit=BATCH,
-            )
-            if not batch:
-                break
-            for case_id in batch:
-                exclude.add(case_id)
-                case = await repository.claim(session, case_id=case_id, now=now)
-                if case is None:  # another hand-out has it
-                    continue
+        async with aclosing(_claimed(session, scope, tier, now=now, exclude=exclude)) as cases:
+            async for case, client in cases:
                 evaluated += 1
-                client = await _client(session, clients, case.client_id)
-                verdict = await _evaluate(session, case, client, now)
+                facts = _CaseFacts(session, case, client, context, now)
+                verdict = await _evaluate(facts)
                 if verdict.allowed:
                     case.next_allowed_at, case.blocked_rules = None, None
                     case.held_by_agent_id, case.held_until = scope.agent_id, now + HOLD
                     await session.flush()
-                    return await _item(session, case, client, tier, agent_session, now)
+                    return await _item(facts, tier)
                 _park(case, verdict, now)
                 if evaluated >= MAX_EVALUATED:
-                    break
+                    await session.flush()
+                    return None
     await session.flush()
     return None
 
@@ -185,9 +182,7 @@ async def release_all(session: AsyncSession, *, agent_id: int) -> None:
 
 
 async def _scope(session: AsyncSession, agent: AgentSession, *, now: dt.datetime, campaign_id: int | None) -> _Scope:
-    user = await session.get(User, agent.agent_id)
-    seat = await session.get(Seat, agent.seat_id)
-    teams = tuple(sorted({t for t in (getattr(user, "team", None), getattr(seat, "team", None)) if t}))
+    teams = await repository.teams_of(session, agent_id=agent.agent_id, seat_id=agent.seat_id)
     client_id, zone = None, DEFAULT_ZONE
     if campaign_id is not None:
         campaign = await session.get(Campaign, campaign_id)
@@ -200,22 +195,81 @@ async def _scope(session: AsyncSession, agent: AgentSession, *, now: dt.datetime
     return _Scope(agent.agent_id, teams, client_id, now.astimezone(ZoneInfo(zone)).date())
 
 
-async def _client(session: AsyncSession, cache: dict[int, Client], client_id: int) -> Client:
-    client = cache.get(client_id)
-    if client is None:
-        client = cache[client_id] = await session.get(Client, client_id)
-    return client
+async def _claimed(
+    session: AsyncSession, scope: _Scope, tier: Tier, *, now: dt.datetime, exclude: set[int],
+) -> AsyncIterator[tuple[Case, Client]]:
+    """The tier's candidates in order, each locked as it comes (those another hand-out is on are
+    passed over). Promises and follow-ups due are few and read at once; the backlog in batches."""
+    where = {"agent_id": scope.agent_id, "teams": scope.teams, "client_id": scope.client_id, "now": now}
+    while True:
+        if tier is Tier.PROMISE_DUE:
+            ids = await repository.promised(session, **where, today=scope.today, cap=DUE_CAP)
+        elif tier is Tier.FOLLOW_UP_DUE:
+            ids = await repository.follow_ups_due(session, **where, cap=DUE_CAP)
+        else:
+            ids = await repository.backlog(session, **where, exclude=exclude, limit=BATCH)
+        fresh = [case_id for case_id in ids if case_id not in exclude]
+        for case_id in fresh:
+            exclude.add(case_id)
+            claimed = await repository.claim(session, case_id=case_id, now=now)
+            if claimed is not None:
+                yield claimed
+        if tier is not Tier.BACKLOG or not fresh:
+            return
 
 
-async def _evaluate(session: AsyncSession, case: Case, client: Client, now: dt.datetime) -> _Verdict:
+class _AgentContext:
+    """The dialing agent's facts for the policy (seat, wrap-up), read once per hand-out."""
+
+    def __init__(self, agent: AgentSession) -> None:
+        self.agent = agent
+        self.fact: AgentFact | None = None
+
+
+class _CaseFacts:
+    """One case's parties and policy snapshots, each read once per hand-out. Snapshots carry the
+    agent's context (seat, wrap-up, mode) so the card shows what a dial by them would get."""
+
+    def __init__(self, session: AsyncSession, case: Case, client: Client, agent: _AgentContext, now: dt.datetime):
+        self.session, self.case, self.client, self.agent, self.now = session, case, client, agent, now
+        self._parties: list[Party] | None = None
+        self._snapshots: dict[int, Snapshot] = {}
+
+    async def parties(self) -> list[Party]:
+        if self._parties is None:
+            self._parties = await repository.parties_of(self.session, case_id=self.case.id)
+        return self._parties
+
+    async def snapshot(self, party: Party) -> Snapshot:
+        snapshot = self._snapshots.get(party.id)
+        if snapshot is not None:
+            return snapshot
+        agent = self.agent.agent
+        if self.agent.fact is None:
+            snapshot = await policy_facts.build_snapshot(
+                self.session, party=party, case=self.case, client=self.client, at=self.now,
+                agent_id=agent.agent_id, seat_id=agent.seat_id, mode=agent.mode,
+            )
+            self.agent.fact = snapshot.agent
+        else:
+            snapshot = replace(
+                await policy_facts.build_snapshot(self.session, party=party, case=self.case, client=self.client,
+                                                  at=self.now),
+                agent=self.agent.fact, mode=agent.mode,
+            )
+        self._snapshots[party.id] = snapshot
+        return snapshot
+
+
+async def _evaluate(facts: _CaseFacts) -> _Verdict:
     """May any party of the case be called now? Parties are asked debtor first, stopping at the
-    first allowed one. The case-level rules only: the agent's own (seat, wrap-up) are checked when
-    the agent is handed the case and again when they dial."""
+    first allowed one. The case-level rules only: the agent's own (seat, wrap-up, mode) are shown
+    on the card and checked again when they dial."""
     rules: set[str] = set()
     upcoming: list[dt.datetime] = []
-    for party in await repository.parties_of(session, case_id=case.id):
-        snapshot = await policy_facts.build_snapshot(session, party=party, case=case, client=client, at=now)
-        decision = decide_party(snapshot, now)
+    for party in await facts.parties():
+        snapshot = replace(await facts.snapshot(party), agent=None, mode=None)
+        decision = decide_party(snapshot, facts.now)
         if decision.allowed:
             return _Verdict(True)
         rules.update(v.rule for v in decision.violations)
@@ -231,21 +285,16 @@ def _park(case: Case, verdict: _Verdict, now: dt.datetime) -> None:
     case.blocked_rules = ",".join(verdict.rules)[:200]
 
 
-async def _item(
-    session: AsyncSession, case: Case, client: Client, tier: Tier, agent: AgentSession, now: dt.datetime,
-) -> QueueItem:
+async def _item(facts: _CaseFacts, tier: Tier) -> QueueItem:
     """Every party and number of the case with the decision a dial by this agent would get now."""
-    parties = await repository.parties_of(session, case_id=case.id)
-    rows = await repository.numbers_of(session, party_ids=[p.id for p in parties])
+    now, case, client = facts.now, facts.case, facts.client
+    parties = await facts.parties()
+    rows = await repository.numbers_of(facts.session, party_ids=[p.id for p in parties])
     views: list[PartyView] = []
-    policy = None
+    language = client.language
     for party in parties:
-        snapshot = await policy_facts.build_snapshot(
-            session, party=party, case=case, client=client, at=now, agent_id=agent.agent_id, seat_id=agent.seat_id,
-            mode=agent.mode,
-        )
-        policy = snapshot.policy
+        snapshot = await facts.snapshot(party)
+        language = snapshot.policy.language
         numbers = tuple(NumberView(rows[n.id], decide_number(snapshot, n, now)) for n in snapshot.numbers)
         views.append(PartyView(party, numbers))
-    language = policy.language if policy is not None else client.language
     return QueueItem(case, client, tier, case.held_until or now, tuple(views), client.policy_version, language)

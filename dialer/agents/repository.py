@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.agents.models import CaseSkip
 from dialer.auth.models import User
 from dialer.calls.models import Call, CallState
+from dialer.clients.models import Client
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole, PhoneNumber
 from dialer.notes.models import PromiseStatus, PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState, Seat
@@ -77,17 +78,23 @@ async def list_open_sessions(
 
 # --- the work queue ---------------------------------------------------------------------------
 
+async def teams_of(session: AsyncSession, *, agent_id: int, seat_id: int) -> tuple[str, ...]:
+    """The agent's team and their seat's, in one read."""
+    row = (
+        await session.execute(
+            select(select(User.team).where(User.id == agent_id).scalar_subquery(),
+                   select(Seat.team).where(Seat.id == seat_id).scalar_subquery())
+        )
+    ).first()
+    return tuple(sorted({team for team in (row or ()) if team}))
+
+
 def _in_scope(agent_id: int, teams: Collection[str]):
     """The agent's own cases, and their teams' cases that nobody is assigned to."""
     mine = Case.assigned_agent_id == agent_id
     if not teams:
         return mine
     return or_(mine, and_(Case.assigned_agent_id.is_(None), Case.team.in_(list(teams))))
-
-
-def promises_due(today: dt.date):
-    """Ids of cases with a pending promise due on or before ``today``."""
-    return select(PromiseToPay.case_id).where(PromiseToPay.status == PromiseStatus.PENDING, PromiseToPay.due_date <= today)
 
 
 def _callable(now: dt.datetime):
@@ -99,36 +106,74 @@ def _callable(now: dt.datetime):
     )
 
 
-async def candidates(
-    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, tier: str,
-    now: dt.datetime, today: dt.date, exclude: Collection[int], limit: int,
+def _where_callable(query, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime):
+    query = query.where(*_callable(now), _in_scope(agent_id, teams))
+    return query if client_id is None else query.where(Case.client_id == client_id)
+
+
+def _ranked(rows) -> list[int]:
+    """Ids by bucket (M3+ first), then amount, both descending (the backlog index's order)."""
+    return [r.id for r in sorted({r.id: r for r in rows}.values(), key=lambda r: (r.bucket, r.total_owed, r.id),
+                                 reverse=True)]
+
+
+async def promised(
+    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime,
+    today: dt.date, cap: int,
 ) -> list[int]:
-    """Ids of the next ``limit`` callable cases of one tier in the agent's scope, most urgent first:
-    by bucket (M3+ first) and amount, read backwards on ``ix_cases_rank``. Not locked: see
-    :func:`claim`."""
-    query = select(Case.id).where(*_callable(now), _in_scope(agent_id, teams))
-    if client_id is not None:
-        query = query.where(Case.client_id == client_id)
-    if tier == "promise_due":
-        query = query.where(Case.id.in_(promises_due(today)))
-    elif tier == "follow_up_due":
-        query = query.where(Case.next_follow_up_at <= now)
+    """Callable cases in scope with a pending promise due by ``today``, ranked. Two short reads:
+    the oldest ``cap`` due promises on their due-date index, then those cases by primary key (one
+    join lets the planner hash the whole team's cases instead)."""
+    ids = (
+        await session.execute(
+            select(PromiseToPay.case_id).where(PromiseToPay.status == PromiseStatus.PENDING, PromiseToPay.due_date <= today)
+            .order_by(PromiseToPay.due_date).limit(cap)
+        )
+    ).scalars().all()
+    if not ids:
+        return []
+    query = select(Case.id, Case.bucket, Case.total_owed).where(Case.id.in_(set(ids)))
+    query = _where_callable(query, agent_id=agent_id, teams=teams, client_id=client_id, now=now)
+    return _ranked((await session.execute(query)).all())
+
+
+async def follow_ups_due(
+    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime, cap: int,
+) -> list[int]:
+    """Callable cases in scope whose follow-up is due, ranked; read on ``ix_cases_follow_up_due``
+    (the ``cap`` longest-due ones)."""
+    query = (
+        select(Case.id, Case.bucket, Case.total_owed)
+        .where(Case.next_follow_up_at <= now).order_by(Case.next_follow_up_at).limit(cap)
+    )
+    query = _where_callable(query, agent_id=agent_id, teams=teams, client_id=client_id, now=now)
+    return _ranked((await session.execute(query)).all())
+
+
+async def backlog(
+    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime,
+    exclude: Collection[int], limit: int,
+) -> list[int]:
+    """The next ``limit`` callable cases in scope by bucket and amount, read backwards on
+    ``ix_cases_rank`` (stops after ``limit`` matches)."""
+    query = _where_callable(select(Case.id), agent_id=agent_id, teams=teams, client_id=client_id, now=now)
     if exclude:
         query = query.where(Case.id.not_in(list(exclude)))
     query = query.order_by(Case.bucket.desc(), Case.total_owed.desc(), Case.id.desc()).limit(limit)
     return list((await session.execute(query)).scalars())
 
 
-async def claim(session: AsyncSession, *, case_id: int, now: dt.datetime) -> Case | None:
+async def claim(session: AsyncSession, *, case_id: int, now: dt.datetime) -> tuple[Case, Client] | None:
     """Lock the case if it is still callable and nobody else is handing it out: ``FOR UPDATE SKIP
     LOCKED`` on PostgreSQL, so a row another hand-out has locked is passed over at once (None),
     and one it has just held fails the re-checked conditions. SQLite ignores the clause (its
     writers are serialised by ``BEGIN IMMEDIATE``)."""
     query = (
-        select(Case).where(Case.id == case_id, *_callable(now))
-        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+        select(Case, Client).join(Client, Client.id == Case.client_id).where(Case.id == case_id, *_callable(now))
+        .with_for_update(of=Case, skip_locked=True).execution_options(populate_existing=True)
     )
-    return (await session.execute(query)).scalar_one_or_none()
+    row = (await session.execute(query)).first()
+    return None if row is None else (row.Case, row.Client)
 
 
 async def held_case(session: AsyncSession, *, agent_id: int, now: dt.datetime, lock: bool = True) -> Case | None:

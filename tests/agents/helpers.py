@@ -13,7 +13,8 @@ from dialer.cases.models import Case, Party
 from dialer.compliance.models import StopContact, StopSource
 from dialer.notes.models import PromiseToPay
 from dialer.seats.models import AgentSession, AgentState
-from tests.factories import make_case, make_seat, make_user
+from dialer.auth.models import Role, User
+from tests.factories import make_case, make_seat
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH)  # a Tuesday morning, inside every calling window
@@ -28,7 +29,9 @@ def mobile() -> str:
 async def agent_at_seat(
     session: AsyncSession, *, team: str | None = "team-a", state: AgentState = AgentState.READY, mode: str = "preview",
 ) -> AgentSession:
-    user = await make_user(session, team=team)
+    n = next(_numbers)
+    user = User(username=f"agent{n}", display_name=f"Agent {n}", role=Role.AGENT, team=team)  # no password: fast
+    session.add(user)
     seat = await make_seat(session, team=team)
     agent = AgentSession(agent_id=user.id, seat_id=seat.id, state=state, mode=mode, state_since=NOW, started_at=NOW)
     session.add(agent)
