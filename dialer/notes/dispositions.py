@@ -339,5 +339,4 @@ DISPOSITIONS: dict[Disposition, Disposer] = {
     D.HOSTILE: hostile,
     D.CALLBACK_REQUESTED: callback_requested,
 }
-"""Every disposition's effect; a disposition without an entry would be a KeyError at import
-time of the tests (see ``tests/notes``), not a silent no-op."""
+"""Every disposition's effect (``tests/notes`` checks that none is missing)."""

@@ -37,8 +37,11 @@ from dialer.notes.schemas import (
 )
 from dialer.seats.models import AgentSession, AgentState
 
-pending_wrap_up = repository.pending_wrap_up
-"""``async (session, *, agent_id) -> int | None``: the call that still needs the agent's note."""
+async def pending_wrap_up(session: AsyncSession, *, agent_id: int) -> int | None:
+    """The id of the agent's call that still needs its wrap-up note, or None: the call their
+    open session is wrapping up, else their last placed call (as the ``wrap_up_first`` rule reads
+    it), when it has no note. Saving that note is the only way out of wrap-up."""
+    return await repository.pending_wrap_up(session, agent_id=agent_id)
 
 LEASE_WORDS = ("lease", "leasing", "租赁")
 
