@@ -28,10 +28,12 @@ class ConcurrencyLimiter:
     def __init__(self, limit: Callable[[], int | None]) -> None:
         self._limit = limit
         self.in_flight: dict[str, int] = defaultdict(int)
+        self.refused: dict[str, int] = defaultdict(int)  # 429s answered, for tests and the demo
 
     def enter(self, account_sid: str) -> bool:
         limit = self._limit()
         if limit is not None and self.in_flight[account_sid] >= limit:
+            self.refused[account_sid] += 1
             return False
         self.in_flight[account_sid] += 1
         return True

@@ -70,7 +70,7 @@ async def _state_is(sessions, agent_id, state):
 async def test_given_no_agent_is_ready_then_voicemail_is_recorded_and_a_missed_call_leaves_a_callback_task(
         live_factory, session, engine):
     desk = await seat_agent_with_case(session, ready=False)
-    live = live_factory(numbers={DEBTOR: {"behaviour": "answer", "talk_seconds": 30}})
+    live = live_factory(numbers={DEBTOR: {"behaviour": "answer", "talk_seconds": 200}})
     sessions = session_factory(engine)
     sid = _ring_in(live)
     call = await eventually(lambda: _call(sessions, sid), what="the missed call")
@@ -85,7 +85,7 @@ async def test_given_no_agent_is_ready_then_voicemail_is_recorded_and_a_missed_c
 async def test_given_the_ready_agent_does_not_answer_then_voicemail_missed_call_and_agent_not_ready(
         live_factory, session, engine):
     desk = await seat_agent_with_case(session)
-    live = live_factory(numbers={DEBTOR: {"behaviour": "answer", "talk_seconds": 60},
+    live = live_factory(numbers={DEBTOR: {"behaviour": "answer", "talk_seconds": 200},
                                  seat_of(desk.seat_identity): {"behaviour": "no_answer"}})
     sessions = session_factory(engine)
     sid = _ring_in(live)
