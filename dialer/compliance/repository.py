@@ -71,6 +71,13 @@ def _prefix_zones(e164: str) -> tuple[str, ...]:
         return ()
 
 
+def _number(number_id: int, e164: str, valid: bool, time_zone: str | None) -> NumberFact:
+    """The number's facts; the zones its prefix suggests are only worked out (a phonenumbers
+    parse) when it has no zone of its own, the only case :meth:`NumberFact.zones` reads them."""
+    return NumberFact(id=number_id, e164=e164, valid=valid, time_zone=time_zone,
+                      prefix_zones=() if time_zone else _prefix_zones(e164))
+
+
 async def policy_for(session: AsyncSession, client: Client) -> PolicyDocument:
     """The client's current policy document (cached per database by version)."""
     return await _policies(session).get(session, client.id, client.policy_version)
@@ -220,8 +227,7 @@ async def load_snapshot(
     stops: dict[int, StopFact] = {}
     for r in rows:
         if r.n_id is not None and r.n_id not in numbers:
-            numbers[r.n_id] = NumberFact(id=r.n_id, e164=r.n_e164, valid=r.n_valid, time_zone=r.n_time_zone,
-                                         prefix_zones=_prefix_zones(r.n_e164))
+            numbers[r.n_id] = _number(r.n_id, r.n_e164, r.n_valid, r.n_time_zone)
         for match in _STOP_MATCHES:
             stop = [r._mapping[f"stop_{match}_{column}"] for column in _STOP_COLUMNS]
             if stop[0] is not None and stop[0] not in stops:
@@ -289,8 +295,7 @@ async def build_snapshot(
             time_zone=party.time_zone, id_number=party.id_number, debt_related=party.debt_related,
         ),
         numbers=tuple(
-            NumberFact(id=n.id, e164=n.e164, valid=n.valid, time_zone=n.time_zone, prefix_zones=_prefix_zones(n.e164))
-            for n in numbers
+            _number(n.id, n.e164, n.valid, n.time_zone) for n in numbers
         ),
         attempts=tuple(AttemptFact(*a) for a in attempts),
         stops=tuple(await _stops(session, client.id, party, [n.e164 for n in numbers])),
