@@ -3,6 +3,7 @@ and (as they arrive) carriers, scheduler and event bus are built here and handed
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -57,9 +58,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 scheduler = build_scheduler(app.state.container.write_sessions, clock=clock, running=running,
                                             jobs=jobs_for(app.state.container))
                 scheduler.start()  # inside the running loop; each job takes its advisory lock
+            engine_task, engine_stop = None, asyncio.Event()
+            container = app.state.container
+            if settings.run_dialer and container.carrier is not None:
+                from dialer.dialing.engine import ProgressiveEngine
+
+                container.dialer_engine = ProgressiveEngine(container)
+                engine_task = asyncio.create_task(container.dialer_engine.run(engine_stop), name="progressive-engine")
             try:
                 yield
             finally:
+                if engine_task is not None:
+                    engine_stop.set()
+                    await engine_task
                 if scheduler is not None:
                     from scheduling.runner import stop_scheduler
 
@@ -107,6 +118,7 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.cases.endpoints import router as cases_router
     from dialer.clients.endpoints import router as clients_router
     from dialer.compliance.endpoints import router as compliance_router
+    from dialer.dialing.campaign_endpoints import router as campaigns_router
     from dialer.dialing.endpoints import router as calls_router
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
@@ -118,6 +130,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(webhooks_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
-               scheduling_router, agents_router, notes_router, calls_router)
+               scheduling_router, agents_router, notes_router, calls_router,
+               campaigns_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -62,20 +62,54 @@ def _run(coro: Awaitable[T]) -> T:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from DIALER_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from DIALER_PORT)")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes sharing the port (like replicas: one "
+                                                     "per core on PostgreSQL)")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request (uvicorn's access log)")] = True,
 ) -> None:
-    """Serve the API and pages. On an empty directory, creates and migrates the SQLite file first."""
-    import logging
+    """Serve the API and pages. On an empty directory, creates and migrates the SQLite file first.
+
+    With ``--workers N`` the migrations and the generated secret key are done once here, before the
+    workers start (each worker then builds its own app from the same environment)."""
+    import copy
+    import os
 
     import uvicorn
-
-    from dialer.app import create_app
+    from uvicorn.config import LOGGING_CONFIG
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port,
-        log_level=settings.log_level.lower(), proxy_headers=True,
-    )
+    level = settings.log_level.upper()
+    log_config = copy.deepcopy(LOGGING_CONFIG)  # applied in every worker process too
+    log_config["formatters"]["plain"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    log_config["handlers"]["plain"] = {"formatter": "plain", "class": "logging.StreamHandler",
+                                       "stream": "ext://sys.stderr"}
+    log_config["root"] = {"handlers": ["plain"], "level": level}
+    options: dict[str, Any] = {
+        "host": host or settings.host, "port": port or settings.port, "log_level": settings.log_level.lower(),
+        "log_config": log_config, "proxy_headers": True, "access_log": access_log,
+    }
+    if workers == 1:
+        from dialer.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    if settings.auto_migrate:
+        from dialer.kit.db import create_engine
+        from dialer.kit.migrations import upgrade_to_head
+
+        async def _migrate() -> None:
+            engine = create_engine(settings.database_url)
+            try:
+                await upgrade_to_head(engine, settings.migrations_dir)
+            finally:
+                await engine.dispose()
+
+        _run(_migrate())
+        os.environ["DIALER_AUTO_MIGRATE"] = "false"  # the workers inherit the environment
+    if settings.secret_key is None:
+        from dialer.kit.secrets import load_or_create_secret
+
+        load_or_create_secret(settings.data_dir / "secret_key")  # created once; the workers read it
+    uvicorn.run("dialer.app:create_app", factory=True, workers=workers, **options)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,3 +25,9 @@ class Container:
     schema_heads: frozenset[str]
     carrier: Carrier | None = None  # None until a carrier is configured
     storage: RecordingStorage | None = None  # where recordings are kept (local directory by default)
+    dialer_engine: Any = None  # the progressive engine (dialer.dialing.engine) when a carrier is configured
+
+    def wake_engine(self, agent_id: int | None = None) -> None:
+        """Tell the progressive engine an agent became ready (or a campaign started)."""
+        if self.dialer_engine is not None:
+            self.dialer_engine.wake(agent_id)

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     twilio_calls_per_second: float = Field(default=1.0, gt=0, le=100)
     twilio_max_concurrent_requests: int = Field(default=10, ge=1, le=200)
     twilio_request_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    run_dialer: bool = Field(default=True, description="Run the progressive engine (when a carrier is configured).")
     recording_capture_every_s: float = Field(default=30.0, gt=0, le=3600,
                                              description="How often finished recordings are fetched into storage.")
     company_name: str = Field(default="催收服务公司", description="The agency's own name, stated on every call.")

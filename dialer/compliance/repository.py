@@ -189,8 +189,15 @@ def _subject(*, by_number: bool, lock: bool) -> Select:
 
 _ATTEMPTS = (
     select(_A.c.started_at, _A.c.number_id, _A.c.outcome, _A.c.conversation, _A.c.direction)
-    .where(_A.c.party_id == bindparam("party_id"), _A.c.started_at >= bindparam("since"))
+    .where(_A.c.party_id == bindparam("party_id"), _A.c.started_at.between(bindparam("since"), bindparam("until")))
 )
+# The look-back has no upper end; a bound range (two parameters) lets PostgreSQL estimate the
+# generic plan of the prepared statement as cheap as a custom one, so it stops re-planning it.
+_END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
+
+
+def _attempts_since(party_id: int, since: dt.datetime) -> dict:
+    return {"party_id": party_id, "since": since, "until": _END_OF_TIME}
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +244,7 @@ async def load_snapshot(
         time_zone=first.time_zone, id_number=first.id_number, debt_related=first.debt_related,
     )
     policy = await _policies(session).get(session, first.client_id, first.policy_version)
-    attempts = await connection.execute(_ATTEMPTS, {"party_id": party.id, "since": at - lookback(policy)})
+    attempts = await connection.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
     agent = None
     if agent_id is not None:
         agent = AgentFact(
@@ -287,7 +294,7 @@ async def build_snapshot(
             select(PhoneNumber).where(PhoneNumber.party_id == party.id).order_by(PhoneNumber.position, PhoneNumber.id)
         )
     ).scalars().all()
-    attempts = await session.execute(_ATTEMPTS, {"party_id": party.id, "since": at - lookback(policy)})
+    attempts = await session.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
     return await _complete(
         session, policy=policy, policy_version=client.policy_version,
         party=PartyFact(

@@ -1,0 +1,163 @@
+"""The progressive engine: one call per ready agent, placed the moment the agent is ready.
+
+An agent in progressive mode who is ready is *reserved* the next case the policy allows now (the
+work queue's hand-out, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and its best allowed number is
+dialed at once through the same dial service as preview: reservation → call row → the agent's seat
+rings → whisper → the party. Because the party is rung only after the agent's leg is up, no
+answered call ever waits for an agent: no abandonment by construction.
+
+A refusal between hand-out and reservation (another replica took the last slot) is kept in the
+ledger and the engine moves to the next case. Stop the campaign and the engine stops dialing.
+Several engines (replicas) run side by side: the agent's row is locked ``SKIP LOCKED`` for the
+whole hand-out, so exactly one of them dials for a given ready agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from dialer.agents import queue
+from dialer.agents.repository import teams_of
+from dialer.calls.models import Call
+from dialer.container import Container
+from dialer.dialing import agent_sync, campaigns, service
+from dialer.dialing.models import DialMode
+from dialer.kit.db import begin_write
+from dialer.kit.errors import PolicyBlocked
+from dialer.seats.models import AgentSession, AgentState
+
+log = logging.getLogger("dialer.engine")
+
+IDLE_BACKOFF_S = 2.0
+"""An agent with nothing to dial (no running campaign, empty queue) is looked at again after this,
+or at once when woken."""
+MAX_CASES_PER_READY = 5
+"""Cases tried for one ready event when reservations are refused (each refusal is recorded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialed:
+    outcome: str  # dialed | not_ready | no_campaign | queue_empty | refused
+    call_id: int | None = None
+    refusals: int = 0
+
+
+async def dial_next(container: Container, agent_id: int) -> Dialed:
+    """Serve one ready progressive agent: reserve the next case and dial it, or say why not."""
+    refusals = 0
+    for _ in range(MAX_CASES_PER_READY):
+        now = container.clock()
+        async with container.write_sessions() as session:
+            await begin_write(session)
+            agent = (await session.execute(
+                select(AgentSession).where(AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None))
+                .with_for_update(skip_locked=True)
+            )).scalar_one_or_none()
+            if agent is None or agent.state is not AgentState.READY or agent.mode != DialMode.PROGRESSIVE.value:
+                return Dialed("not_ready", refusals=refusals)
+            campaign = await campaigns.running_progressive_for(
+                session, teams=await teams_of(session, agent_id=agent_id, seat_id=agent.seat_id))
+            if campaign is None:
+                return Dialed("no_campaign", refusals=refusals)
+            await queue.release_all(session, agent_id=agent_id)  # progressive holds a case for one dial
+            item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign.id)
+            best = item.best_number() if item is not None else None
+            if best is None:
+                await session.commit()  # parked cases stay parked
+                return Dialed("queue_empty", refusals=refusals)
+            await agent_sync.set_state(session, agent, AgentState.RESERVED, now=now, reason=f"case {item.case.id}")
+            try:
+                call = await service.request_dial(
+                    session, container=container, agent_id=agent_id, number_id=best.number.id, now=now,
+                    mode=DialMode.PROGRESSIVE.value, campaign_id=campaign.id)
+            except PolicyBlocked:
+                await agent_sync.set_state(session, agent, AgentState.READY, now=now, reason="reservation_refused")
+                await queue.release(session, case_id=item.case.id, agent_id=agent_id)
+                await session.commit()  # the refusal is a fact to keep; on to the next case
+                refusals += 1
+                continue
+            await session.commit()
+        await service.ring_seat(container, call.id)
+        return Dialed("dialed", call.id, refusals)
+    return Dialed("refused", refusals=refusals)
+
+
+class ProgressiveEngine:
+    """Watches for ready progressive agents and dials for each (woken at once by ``wake``, and
+    sweeping every ``interval_s`` as a safety net)."""
+
+    def __init__(self, container: Container, *, interval_s: float = 0.5, batch: int = 50) -> None:
+        self.container = container
+        self.interval_s = interval_s
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._busy: set[int] = set()
+        self._idle_until: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[Dialed]] = set()
+        self.dialed = 0
+
+    def wake(self, agent_id: int | None = None) -> None:
+        """Look for ready agents now (an agent became ready, a campaign started)."""
+        if agent_id is None:
+            self._idle_until.clear()
+        else:
+            self._idle_until.pop(agent_id, None)
+        self._wake.set()
+
+    async def ready_agents(self) -> list[int]:
+        async with self.container.sessions() as session:
+            rows = await session.execute(
+                select(AgentSession.agent_id)
+                .where(AgentSession.ended_at.is_(None), AgentSession.state == AgentState.READY,
+                       AgentSession.mode == DialMode.PROGRESSIVE.value)
+                .order_by(AgentSession.state_since).limit(self.batch)
+            )
+            now = time.monotonic()
+            return [agent_id for (agent_id,) in rows
+                    if agent_id not in self._busy and self._idle_until.get(agent_id, 0.0) <= now]
+
+    async def sweep(self) -> int:
+        """Start a dial for every ready agent not already being served; returns how many."""
+        agents = await self.ready_agents()
+        for agent_id in agents:
+            self._busy.add(agent_id)
+            task = asyncio.create_task(self._serve(agent_id), name=f"dial-next-{agent_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(agents)
+
+    async def _serve(self, agent_id: int) -> Dialed:
+        try:
+            result = await dial_next(self.container, agent_id)
+            if result.outcome == "dialed":
+                self.dialed += 1
+            elif result.outcome != "not_ready":
+                self._idle_until[agent_id] = time.monotonic() + IDLE_BACKOFF_S
+            return result
+        except Exception:
+            log.exception("progressive dial for agent %s failed", agent_id)
+            return Dialed("error")
+        finally:
+            self._busy.discard(agent_id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("engine sweep failed; next sweep in %.1fs", self.interval_s)
+            self._wake.clear()
+            waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waits, timeout=self.interval_s, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)
+
+
+__all__ = ["Call", "Dialed", "ProgressiveEngine", "dial_next"]
