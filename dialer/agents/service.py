@@ -79,11 +79,12 @@ async def login(
     )
     before = move(agent, AgentState.NOT_READY, now=now)
     session.add(agent)
+    seat_ref, code = seat.id, seat.code  # a failed flush expires every loaded row
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent login won the race (partial unique indexes)
         if "seat" in str(exc.orig):
-            raise SeatTaken(f"seat {seat.code} is in use by another agent", seat_id=seat.id) from exc
+            raise SeatTaken(f"seat {code} is in use by another agent", seat_id=seat_ref) from exc
         raise AlreadyLoggedIn("already logged in at another seat; log out first") from exc
     await audit.record(session, action="agent.login", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent.agent_id, seat_id=seat.id, seat_code=seat.code, mode=agent.mode)
