@@ -15,15 +15,17 @@ whole hand-out, so exactly one of them dials for a given ready agent.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dialer.agents import queue
 from dialer.agents.repository import teams_of
 from dialer.calls.models import Call
+from dialer.cases.models import Case
 from dialer.container import Container
 from dialer.dialing import agent_sync, campaigns, service
 from dialer.dialing.models import DialMode
@@ -36,6 +38,9 @@ log = logging.getLogger("dialer.engine")
 IDLE_BACKOFF_S = 2.0
 """An agent with nothing to dial (no running campaign, empty queue) is looked at again after this,
 or at once when woken."""
+CASE_REST = dt.timedelta(hours=2)
+"""A case just worked in progressive mode is not handed out again for this long (its note's
+follow-up date and the policy's caps decide the rest)."""
 MAX_CASES_PER_READY = 5
 """Cases tried for one ready event when reservations are refused (each refusal is recorded)."""
 
@@ -64,7 +69,7 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
                 session, teams=await teams_of(session, agent_id=agent_id, seat_id=agent.seat_id))
             if campaign is None:
                 return Dialed("no_campaign", refusals=refusals)
-            await queue.release_all(session, agent_id=agent_id)  # progressive holds a case for one dial
+            await _rest_worked_cases(session, agent_id=agent_id, until=now + CASE_REST)
             item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign.id)
             best = item.best_number() if item is not None else None
             if best is None:
@@ -85,6 +90,15 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
         await service.ring_seat(container, call.id)
         return Dialed("dialed", call.id, refusals)
     return Dialed("refused", refusals=refusals)
+
+
+async def _rest_worked_cases(session, *, agent_id: int, until) -> None:
+    """Progressive mode holds a case for one dial: the case the agent last worked goes back to the
+    queue, resting (offered to nobody) until ``until`` so it is not dialed again at once."""
+    await session.execute(
+        update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class ProgressiveEngine:
