@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.kit.deps import NowDep, SessionDep
+from dialer.kit.deps import ContainerDep, NowDep, SessionDep
 from dialer.notes import service
 from dialer.notes.schemas import NoteOut, NotesPage, WrapUpIn, WrapUpOut
 
@@ -21,8 +21,11 @@ Anyone = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.
 @router.post("/calls/{call_id}/wrap-up", response_model=WrapUpOut, status_code=status.HTTP_201_CREATED,
              summary="Save an ended call's wrap-up note and disposition; ends the agent's wrap-up "
                      "(the call's agent, supervisor, admin)")
-async def save_wrap_up(call_id: int, body: WrapUpIn, session: SessionDep, actor: Workers, now: NowDep) -> WrapUpOut:
-    return await service.save_wrap_up(session, actor=actor, call_id=call_id, data=body, now=now)
+async def save_wrap_up(call_id: int, body: WrapUpIn, session: SessionDep, actor: Workers, now: NowDep,
+                       container: ContainerDep, after: BackgroundTasks) -> WrapUpOut:
+    saved = await service.save_wrap_up(session, actor=actor, call_id=call_id, data=body, now=now)
+    after.add_task(container.wake_engine)  # once committed: a progressive agent is ready for the next call
+    return saved
 
 
 @router.get("/calls/{call_id}/wrap-up", response_model=NoteOut,
