@@ -41,6 +41,8 @@ async def next_card(
     if state is not AgentState.RESERVED and not can_move(state, AgentState.RESERVED):
         raise IllegalTransition(f"an agent who is {state.value} cannot take a case; go ready first",
                                 current=state.value, target=AgentState.RESERVED.value)
+    if state is not AgentState.RESERVED:  # a case still held by a ready agent is one they have worked
+        await queue.release_all(session, agent_id=agent.agent_id, not_before=now + queue.WORKED_REST)
     item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign_id)
     if item is None:
         if state is AgentState.RESERVED:  # their hold ran out and nothing else is callable

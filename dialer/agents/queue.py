@@ -47,6 +47,9 @@ HOLD = dt.timedelta(minutes=15)
 """How long a handed-out case stays with its agent unless released (a crashed desktop frees it)."""
 SKIP_COOLDOWN = dt.timedelta(minutes=30)
 """A case an agent skipped is not offered to that same agent again for this long."""
+WORKED_REST = dt.timedelta(hours=2)
+"""A case just worked (dialed, noted) is offered to nobody for this long; its note's follow-up date
+and the policy's caps decide the rest (the progressive engine rests its cases the same way)."""
 RECHECK = dt.timedelta(hours=1)
 """A case blocked until a person acts (stop-contact, no valid number) is looked at again after this."""
 BATCH = 16
@@ -174,10 +177,11 @@ async def release(
     return bool(result.rowcount)
 
 
-async def release_all(session: AsyncSession, *, agent_id: int) -> None:
-    """Give back every case the agent holds (logout)."""
+async def release_all(session: AsyncSession, *, agent_id: int, not_before: dt.datetime | None = None) -> None:
+    """Give back every case the agent holds (a reservation abandoned, a logout); ``not_before``
+    rests them, as in :func:`release`."""
     await session.execute(
-        update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=None)
+        update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=not_before)
     )
 
 

@@ -10,14 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents.models import CaseSkip
 from dialer.auth.models import User
-from dialer.calls.models import Call, CallState
+from dialer.calls.models import Call
 from dialer.clients.models import Client
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole, PhoneNumber
 from dialer.notes.models import PromiseStatus, PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState, Seat
-
-_UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
-
 
 # --- sessions at seats ----------------------------------------------------------------------
 
@@ -37,21 +34,6 @@ async def open_session_at_seat(session: AsyncSession, *, seat_id: int) -> AgentS
 async def find_seat(session: AsyncSession, *, seat_id: int | None, code: str | None) -> Seat | None:
     query = select(Seat).where(Seat.id == seat_id) if seat_id is not None else select(Seat).where(Seat.code == code)
     return (await session.execute(query)).scalar_one_or_none()
-
-
-async def pending_wrap_up(session: AsyncSession, *, agent_id: int) -> int | None:
-    """The agent's last placed call when it has no wrap-up note yet (the reading of the policy's
-    ``wrap_up_first`` rule), else None."""
-    last = (
-        await session.execute(
-            select(Call.id).where(Call.agent_id == agent_id, Call.state.not_in(_UNPLACED))
-            .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1)
-        )
-    ).scalar_one_or_none()
-    if last is None:
-        return None
-    noted = (await session.execute(select(exists().where(WrapUpNote.call_id == last)))).scalar()
-    return None if noted else last
 
 
 async def list_open_sessions(

@@ -101,7 +101,7 @@ async def logout(session: AsyncSession, *, actor: Principal, now: dt.datetime) -
         await _require_noted(session, agent)
     await transition(session, agent, AgentState.OFFLINE, now=now, actor=actor)
     agent.ended_at, agent.current_call_id = now, None
-    await queue.release_all(session, agent_id=agent.agent_id)
+    await queue.release_all(session, agent_id=agent.agent_id, not_before=now + queue.WORKED_REST)  # worked cases
     await audit.record(session, action="agent.logout", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent.agent_id, seat_id=agent.seat_id)
     return SessionView(agent, await session.get(Seat, agent.seat_id))
@@ -193,7 +193,9 @@ async def mine_locked(session: AsyncSession, actor: Principal) -> AgentSession:
 
 
 async def _require_noted(session: AsyncSession, agent: AgentSession) -> None:
-    call_id = await repository.pending_wrap_up(session, agent_id=agent.agent_id)
+    from dialer.notes.service import pending_wrap_up  # notes moves agents through wrap-up: imported here, no cycle
+
+    call_id = await pending_wrap_up(session, agent_id=agent.agent_id)
     if call_id is not None:
         raise WrapUpPending(f"save the wrap-up note of call {call_id} first", call_id=call_id)
 

@@ -6,13 +6,15 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dialer.agents.models import CaseSkip
+from dialer.agents.queue import WORKED_REST
 from dialer.audit.models import AuditEntry
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, Party, PartyRole, Relation
 from dialer.notes.models import Disposition, PromiseToPay, WrapUpNote
+from dialer.seats.models import AgentSession, AgentState
 from tests.agents.helpers import NOW, mobile, promise_due, queued_case, stop_debtor
 from tests.factories import make_client, make_party, make_seat
 
@@ -148,3 +150,23 @@ async def test_given_a_broken_promise_then_it_is_not_a_promise_due(app, api, des
         await s.commit()
     card = (await api.get("/v1/agent/next", headers=desk)).json()
     assert card["case"]["id"] == bigger.id and card["tier"] == "backlog"
+
+
+async def test_given_a_worked_case_then_the_next_preview_rests_it_and_hands_out_another(app, api, desk, users):
+    async with app.state.container.sessions() as s:
+        client = await make_client(s)
+        worked = await queued_case(s, client=client, owed="90000.00")
+        other = await queued_case(s, client=client, owed="10.00")
+        await s.commit()
+    assert (await api.get("/v1/agent/next", headers=desk)).json()["case"]["id"] == worked.id
+    async with app.state.container.sessions() as s:  # dialed, talked, noted: the agent is ready again
+        await s.execute(update(AgentSession).where(AgentSession.agent_id == users["agent"].id)
+                        .values(state=AgentState.READY))
+        await s.commit()
+
+    card = (await api.get("/v1/agent/next", headers=desk)).json()
+
+    assert card["case"]["id"] == other.id
+    async with app.state.container.sessions() as s:
+        rested = await s.get(Case, worked.id)
+        assert rested.held_by_agent_id is None and rested.held_until == NOW + WORKED_REST
