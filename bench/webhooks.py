@@ -1,11 +1,17 @@
 """Benchmark: signed Twilio status callbacks against the running service.
 
-Starts ``dialer serve`` (uvicorn, one process) on a fresh PostgreSQL database, creates CALLS
-calls, then for DURATION seconds posts signed call-status callbacks (each a new event, walking
-calls through initiated → ringing → in-progress → completed) from CONCURRENCY clients, and
-prints sustained requests per second and p50/p99 latency.
+Starts ``dialer serve`` (uvicorn, ``--workers`` processes) on a fresh PostgreSQL database, creates
+CALLS calls, signs every callback up front (each a new event, walking calls through initiated →
+ringing → in-progress → completed, in that order across all calls), then for DURATION seconds
+posts them from CONCURRENCY keep-alive connections and prints sustained requests per second,
+p50/p99 latency, and the CPU used by the server, the load generator and PostgreSQL (all share
+this machine's cores, so the client's share is part of the honest picture).
 
-    .venv/bin/python bench/webhooks.py [--duration 15] [--concurrency 32] [--calls 5000]
+The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script replaying the pre-signed
+requests; without it (or with ``--client python``) a lean asyncio client writes the pre-rendered
+requests on raw sockets. Neither signs or builds anything while the clock runs.
+
+    .venv/bin/python bench/webhooks.py [--duration 15] [--concurrency 32] [--workers 2] [--client wrk]
 """
 
 from __future__ import annotations
@@ -13,14 +19,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import itertools
+import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,6 +46,52 @@ from dialer.settings import REPO_ROOT  # noqa: E402
 
 TOKEN = "bench-webhook-token-0123456789abcdef"
 STATUSES = ("initiated", "ringing", "in-progress", "completed")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+WRK_SCRIPT = r"""
+-- Replays pre-signed requests (one per line: path TAB signature TAB body), each thread its share, in order.
+local requests, index = {}, 0
+local counter = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+
+function init(args)
+  local file, threads, n = args[1], tonumber(args[2]), 0
+  for line in io.lines(file) do
+    if n % threads == id then
+      local path, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+      requests[#requests + 1] = wrk.format("POST", path, {
+        ["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = signature}, body)
+    end
+    n = n + 1
+  end
+end
+
+function request()
+  index = index % #requests + 1  -- wraps only if the run outlasts the events (then: duplicates)
+  return requests[index]
+end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non_2xx": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    failed: int
+    client_cpu_s: float
 
 
 def free_port() -> int:
@@ -44,53 +100,147 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# --- CPU accounting (/proc) -----------------------------------------------------------------------
+def _proc_stat(pid: int) -> tuple[str, int, float] | None:
+    """(command, parent pid, user+system CPU seconds) of a live process."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    command = raw[raw.index("(") + 1:raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2:].split()
+    return command, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _processes() -> dict[int, tuple[str, int, float]]:
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _proc_stat(int(entry))) is not None:
+            found[int(entry)] = stat
+    return found
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server's process tree, of PostgreSQL's processes, and of the machine."""
+    processes = _processes()
+    tree, frontier = {server_pid}, [server_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (_, ppid, _) in processes.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    machine = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(machine) - machine[3] - machine[4]  # all but idle and iowait
+    return {
+        "server": sum(processes[pid][2] for pid in tree if pid in processes),
+        "postgres": sum(cpu for command, _, cpu in processes.values() if command.startswith("postgres")),
+        "machine": busy / CLOCK_TICKS,
+    }
+
+
+# --- the events ------------------------------------------------------------------------------------
+def signed_requests(base: str, calls: int) -> list[tuple[str, str, str]]:
+    """(path with query, X-Twilio-Signature, form body) for every event, in delivery order."""
+    validator = RequestValidator(TOKEN)
+    out = []
+    for sequence, status in enumerate(STATUSES):
+        for call_id in range(1, calls + 1):
+            path = f"/webhooks/twilio/call-status?call_id={call_id}"
+            params = {"CallSid": f"CA{call_id:032d}", "CallStatus": status, "SequenceNumber": str(sequence),
+                      "CallDuration": "30", "AccountSid": "AC" + "0" * 32}
+            out.append((path, validator.compute_signature(f"{base}{path}", params), urlencode(params)))
+    return out
+
+
 async def prepare(url: str, calls: int) -> None:
     engine = create_engine(url)
     await upgrade_to_head(engine, REPO_ROOT / "alembic")
     now = dt.datetime.now(dt.timezone.utc)
     async with engine.begin() as conn:
-        await conn.execute(insert(Call), [
-            {"id": i, "direction": "outbound", "carrier": "twilio", "carrier_call_id": f"CA{i:032d}",
-             "state": "requested", "requested_at": now, "updated_at": now, "conversation": False,
-             "recording_missing": False} for i in range(1, calls + 1)])
+        for first in range(1, calls + 1, 5000):
+            await conn.execute(insert(Call), [
+                {"id": i, "direction": "outbound", "carrier": "twilio", "carrier_call_id": f"CA{i:032d}",
+                 "state": "requested", "requested_at": now, "updated_at": now, "conversation": False,
+                 "recording_missing": False} for i in range(first, min(calls, first + 4999) + 1)])
     await engine.dispose()
 
 
-async def drive(base: str, calls: int, duration: float, concurrency: int) -> tuple[int, list[float], int]:
-    validator = RequestValidator(TOKEN)
-    events = itertools.product(STATUSES, range(1, calls + 1))  # every call initiated, then every call ringing, …
+# --- load generators -------------------------------------------------------------------------------
+def drive_wrk(wrk: str, base: str, requests: list[tuple[str, str, str]], duration: float, concurrency: int,
+              threads: int) -> Result:
+    with tempfile.TemporaryDirectory() as tmp:
+        lines, script = Path(tmp) / "requests.tsv", Path(tmp) / "replay.lua"
+        lines.write_text("".join(f"{path}\t{signature}\t{body}\n" for path, signature, body in requests))
+        script.write_text(WRK_SCRIPT)
+        before = os.times()
+        done = subprocess.run(
+            [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{duration:.0f}s", "--timeout", "10s", "-s", str(script),
+             base, "--", str(lines), str(threads)], capture_output=True, text=True, check=True)
+        after = os.times()
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return Result(summary["requests"], summary["duration_us"] / 1e6, summary["p50_us"] / 1000, summary["p99_us"] / 1000,
+                  summary["non_2xx"] + summary["socket_errors"],
+                  (after.children_user - before.children_user) + (after.children_system - before.children_system))
+
+
+async def drive_python(port: int, requests: list[tuple[str, str, str]], duration: float, concurrency: int) -> Result:
+    """Keep-alive connections writing pre-rendered HTTP/1.1 requests; reads status and Content-Length only."""
+    rendered = [
+        (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+         f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+        for path, signature, body in requests
+    ]
     latencies: list[float] = []
-    errors = 0
+    failed = 0
+    next_index = 0
     deadline = time.perf_counter() + duration
 
-    async def client() -> None:
-        nonlocal errors
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            for seq, (status, call_id) in enumerate(events):
-                if time.perf_counter() > deadline:
-                    return
-                path = f"/webhooks/twilio/call-status?call_id={call_id}"
-                params = {"CallSid": f"CA{call_id:032d}", "CallStatus": status, "SequenceNumber": str(STATUSES.index(status)),
-                          "CallDuration": "30", "AccountSid": "AC" + "0" * 32}
-                signature = validator.compute_signature(f"{base}{path}", params)
+    async def connection() -> None:
+        nonlocal failed, next_index
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < deadline:
+                raw = rendered[next_index % len(rendered)]
+                next_index += 1
                 t0 = time.perf_counter()
-                response = await http.post(path, data=params, headers={"X-Twilio-Signature": signature})
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
                 latencies.append((time.perf_counter() - t0) * 1000)
-                if response.status_code != 204:
-                    errors += 1
+                if head[9:12] != b"204":
+                    failed += 1
+        finally:
+            writer.close()
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    return int(len(latencies) / (time.perf_counter() - t0)), latencies, errors
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    seconds = time.perf_counter() - t0
+    ordered = sorted(latencies)
+    return Result(len(latencies), seconds, statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+                  failed, time.process_time() - cpu0)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
+    parser.add_argument("--calls", type=int, default=6000, help="calls to walk (4 events each); enough for the run")
+    parser.add_argument("--workers", type=int, default=2, help="`dialer serve --workers` (one per core)")
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk")
+    parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+
+    wrk = shutil.which("wrk")
+    if args.client == "wrk" and wrk is None:
+        print("wrk is not installed (Debian: apt-get install wrk); using the Python client instead, "
+              "which takes more of the machine's CPU.", file=sys.stderr)
+        args.client = "python"
 
     admin = await asyncpg.connect(args.pg_admin)
     await admin.execute("DROP DATABASE IF EXISTS dialer_bench_webhooks WITH (FORCE)")
@@ -101,26 +251,39 @@ async def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    requests = signed_requests(base, args.calls)
     env = {**os.environ, "DIALER_DATABASE_URL": url, "DIALER_PORT": str(port), "DIALER_PUBLIC_BASE_URL": base,
            "DIALER_TWILIO_AUTH_TOKEN": TOKEN, "DIALER_RUN_SCHEDULER": "false", "DIALER_LOG_LEVEL": "WARNING",
            "DIALER_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnop"}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("dialer")), "serve"], env=env)
+    server = subprocess.Popen([str(Path(sys.executable).with_name("dialer")), "serve", "--workers", str(args.workers),
+                               "--no-access-log"], env=env)
     try:
-        for _ in range(100):
+        for _ in range(150):
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                await asyncio.sleep(0.2)
-        rate, latencies, errors = await drive(base, args.calls, args.duration, args.concurrency)
+                pass
+            await asyncio.sleep(0.2)
+        load0, cpu0, wall0 = os.getloadavg()[0], cpu_snapshot(server.pid), time.perf_counter()
+        if args.client == "wrk":
+            result = drive_wrk(wrk, base, requests, args.duration, args.concurrency, args.wrk_threads)
+        else:
+            result = await drive_python(port, requests, args.duration, args.concurrency)
+        cpu1, wall = cpu_snapshot(server.pid), time.perf_counter() - wall0
     finally:
         server.terminate()
-        server.wait(timeout=10)
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    print(f"signed call-status callbacks, PostgreSQL, 1 uvicorn process, {args.concurrency} concurrent clients:")
-    print(f"  {len(latencies):,} requests in {args.duration:.0f} s  ->  {rate} /s sustained  "
-          f"p50 {statistics.median(latencies):.1f} ms  p99 {p99:.1f} ms  non-204: {errors}")
+        server.wait(timeout=20)
+    used = {name: cpu1[name] - cpu0[name] for name in cpu0}
+    print(f"signed call-status callbacks, PostgreSQL, {args.workers} uvicorn worker(s), "
+          f"{args.concurrency} connections, client {args.client}, {os.cpu_count()} cores, load before {load0:.2f}:")
+    print(f"  {result.requests:,} requests in {result.seconds:.1f} s  ->  {result.requests / result.seconds:.0f} /s "
+          f"sustained  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms  failed: {result.failed}"
+          f"{'  (events ran out: some were duplicates)' if result.requests > len(requests) else ''}")
+    print(f"  CPU (cores busy over the run): server {used['server'] / wall:.2f}, client {result.client_cpu_s / wall:.2f}, "
+          f"PostgreSQL {used['postgres'] / wall:.2f}, whole machine {used['machine'] / wall:.2f} of {os.cpu_count()}")
+    print(f"  server CPU per request {used['server'] / max(result.requests, 1) * 1e3:.2f} ms, "
+          f"client {result.client_cpu_s / max(result.requests, 1) * 1e3:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -312,6 +312,31 @@ def worker() -> None:
     _run(_go())
 
 
+@app.command()
+def demo(
+    seconds: Annotated[float, typer.Option(help="How long the simulated agents work (real seconds).")] = 60.0,
+    agents: Annotated[int, typer.Option(min=1, max=50, help="Simulated agents in progressive mode.")] = 6,
+    cases: Annotated[int, typer.Option(min=10, max=20000, help="Cases in the sample portfolio.")] = 300,
+    port: Annotated[int, typer.Option(help="Port of the service.")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its SQLite file and recordings (wiped).")] = Path(".dialer-demo"),
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 20.0,
+    keep_serving: Annotated[bool, typer.Option("--keep-serving/--exit", help="Keep the service up after the summary.")] = True,
+) -> None:
+    """The whole loop in about a minute, with no configuration: SQLite, the local Twilio emulator, a
+    sample portfolio of two banks, simulated agents in progressive mode, a live table and a summary."""
+    import logging
+
+    from dialer.demo.runner import DemoOptions, run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = DemoOptions(seconds=seconds, agents=agents, cases=cases, port=port, data_dir=data_dir, speed=speed,
+                          keep_serving=keep_serving, out=lambda line: typer.echo(line))
+    try:
+        _run(run_demo(options))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
