@@ -39,7 +39,7 @@ async def current_principal(
     raw = api_key or (credentials.credentials if credentials else None)
     if not raw:
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key'")
-    claims = None if raw.startswith(API_KEY_PREFIX) else container.tokens.verify(raw)
+    claims = None if raw.startswith(API_KEY_PREFIX) else container.tokens.verify(raw, now=container.clock())
     async with container.sessions() as session:
         if claims is None:
             principal = await _from_api_key(session, raw, container.clock())

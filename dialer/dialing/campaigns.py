@@ -43,13 +43,13 @@ async def list_campaigns(session: AsyncSession, *, status: CampaignStatus | None
     return list((await session.execute(query)).scalars())
 
 
-async def running_progressive_for(session: AsyncSession, *, teams: tuple[str, ...]) -> Campaign | None:
-    """The running progressive campaign an agent of ``teams`` works (one of the team's own first,
-    then one open to every team)."""
+async def running_progressive_for(session: AsyncSession, *, teams: tuple[str, ...]) -> list[Campaign]:
+    """The running progressive campaigns an agent of ``teams`` works: their teams' own, and those
+    open to every team."""
     query = (
         select(Campaign)
         .where(Campaign.status == CampaignStatus.RUNNING, Campaign.mode == DialMode.PROGRESSIVE)
         .where(or_(Campaign.team.is_(None), Campaign.team.in_(teams) if teams else Campaign.team.is_(None)))
-        .order_by(Campaign.team.is_(None), Campaign.id).limit(1)
+        .order_by(Campaign.id)
     )
-    return (await session.execute(query)).scalar_one_or_none()
+    return list((await session.execute(query)).scalars())

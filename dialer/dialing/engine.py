@@ -65,14 +65,19 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
             )).scalar_one_or_none()
             if agent is None or agent.state is not AgentState.READY or agent.mode != DialMode.PROGRESSIVE.value:
                 return Dialed("not_ready", refusals=refusals)
-            campaign = await campaigns.running_progressive_for(
+            running = await campaigns.running_progressive_for(
                 session, teams=await teams_of(session, agent_id=agent_id, seat_id=agent.seat_id))
-            if campaign is None:
+            if not running:
                 return Dialed("no_campaign", refusals=refusals)
             await _rest_worked_cases(session, agent_id=agent_id, until=now + CASE_REST)
-            item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign.id)
-            best = item.best_number() if item is not None else None
-            if best is None:
+            start = (agent_id + int(now.timestamp())) % len(running)  # campaigns take turns
+            item = best = campaign = None
+            for campaign in running[start:] + running[:start]:
+                item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign.id)
+                best = item.best_number() if item is not None else None
+                if best is not None:
+                    break
+            if best is None or item is None or campaign is None:
                 await session.commit()  # parked cases stay parked
                 return Dialed("queue_empty", refusals=refusals)
             await agent_sync.set_state(session, agent, AgentState.RESERVED, now=now, reason=f"case {item.case.id}")
