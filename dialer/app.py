@@ -118,6 +118,8 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.cases.endpoints import router as cases_router
     from dialer.clients.endpoints import router as clients_router
     from dialer.compliance.endpoints import router as compliance_router
+    from dialer.desktop.events import router as desktop_events_router
+    from dialer.desktop.pages import router as desktop_pages_router
     from dialer.dialing.campaign_endpoints import router as campaigns_router
     from dialer.dialing.endpoints import router as calls_router
     from dialer.health.endpoints import router as health_router
@@ -129,8 +131,9 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(health_router)
     app.include_router(webhooks_router)
+    app.include_router(desktop_pages_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, notes_router, calls_router,
-               campaigns_router)
+               campaigns_router, desktop_events_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -1,0 +1,915 @@
+// The agent desktop: one module, no build step, nothing loaded from elsewhere.
+// It talks to the /v1 API with the agent's bearer token (kept in sessionStorage) and follows
+// GET /v1/agent/events (Server-Sent Events read with fetch, so the token can be sent) for its
+// state, the current call with its whisper text, and the held case.
+
+// --- texts (Chinese by default, English on the switch) -----------------------------------------
+
+const TEXT = {
+  zh: {
+    title: '催收坐席工作台', logout: '退出', login_title: '登录', username: '用户名', password: '密码', login: '登录',
+    seat_title: '选择坐席', seat: '坐席', mode: '模式', mode_preview: '预览式', mode_progressive: '渐进式',
+    seat_login: '签入坐席', toolbar: '坐席操作', not_ready_reason: '未就绪原因', next_case: '下一案件',
+    keys: 'F2 就绪/未就绪 · F3 拨号 · F4 挂断 · Ctrl+Enter 保存小结', case_title: '案件', no_case: '暂无案件',
+    no_case_now: '当前没有可拨打的案件，请稍后点击“下一案件”。', waiting_engine: '等待系统自动拨号…',
+    not_ready_hint: '未就绪：按 F2 进入就绪状态。', skip_reason: '跳过原因', skip: '跳过', call_title: '通话',
+    call_state: '状态', hang_up: '挂断 (F4)', no_call: '当前无通话', wrapup_title: '话后小结', save_notes: '保存小结 (Ctrl+Enter)',
+    f_disposition: '处理结果', f_contact_status: '联系状态', f_contact_name: '联系人', f_contact_number: '联系电话',
+    f_arrears_reason: '逾期原因', f_result: '催收结果', f_reason: '原因说明', f_promise: '承诺还款', f_promise_amount: '承诺金额',
+    f_promise_due: '承诺还款日期', f_promise_owed: '应还金额（默认全部欠款）', f_promise_auth: '减免授权编号',
+    f_payment: '已还款声明', f_payment_amount: '金额', f_payment_paid_on: '还款日期', f_payment_channel: '还款渠道',
+    f_payment_reference: '流水号', f_callback: '约定回电', f_callback_at: '回电时间', f_callback_until: '最晚至',
+    f_assessment: '综合评估', f_equipment_status: '设备及经营状况', f_recovery_likelihood: '回款可能性',
+    f_next_follow_up_date: '下次跟进日期', f_next_action: '下一步建议', f_special_notes: '特别事项', f_next_state: '保存后状态',
+    live_hint: '实时连接', ready_go: '就绪 (F2)', ready_stop: '未就绪 (F2)', choose: '请选择…',
+    account: '账号', client: '委托方', product: '产品', total_owed: '欠款总额', principal: '本金', interest_fees: '利息费用',
+    overdue_days: '逾期天数', bucket: '账龄', status: '案件状态', last_contact: '最近联系', next_follow_up: '下次跟进',
+    held_until: '保留至', tier: '优先级', allowed: '可拨打', refused: '禁止拨打', valid: '有效', invalid: '无效号码',
+    next_allowed: '下次可拨', person_needed: '需人工解除', dial: '拨号', calls: '通话记录', notes: '历史小结',
+    promises: '还款承诺', none: '无', when: '时间', number: '号码', outcome: '结果', talk: '通话(秒)',
+    blocked_title: '政策拦截：本次拨号被拒绝', retry_at: '可重试时间', hearing: '正在播报提示语（对方尚未接通）',
+    whisper: '提示语', required: '必填', bad_amount: '请输入大于 0 的金额（最多两位小数）', needs_answer: '此处理结果需要已接通的通话',
+    in_future: '必须是将来的时间', after_at: '必须晚于回电时间', fix_fields: '请更正标出的字段', saved: '小结已保存',
+    network_error: '网络错误，请重试', session_expired: '登录已过期，请重新登录', login_failed: '用户名或密码错误',
+    skipped: '已跳过案件', call_started: '正在拨号…', too_short: '至少 2 个字', days: '天', seconds: '秒',
+    role_debtor: '债务人', role_third_party: '第三方',
+  },
+  en: {
+    title: 'Collections agent desktop', logout: 'Sign out', login_title: 'Sign in', username: 'Username',
+    password: 'Password', login: 'Sign in', seat_title: 'Choose a seat', seat: 'Seat', mode: 'Mode',
+    mode_preview: 'Preview', mode_progressive: 'Progressive', seat_login: 'Log in at seat', toolbar: 'Agent controls',
+    not_ready_reason: 'Not-ready reason', next_case: 'Next case',
+    keys: 'F2 ready/not ready · F3 dial · F4 hang up · Ctrl+Enter save notes', case_title: 'Case', no_case: 'No case',
+    no_case_now: 'Nothing can be called right now; try "Next case" again later.', waiting_engine: 'Waiting for the dialer…',
+    not_ready_hint: 'Not ready: press F2 to go ready.', skip_reason: 'Skip reason', skip: 'Skip', call_title: 'Call',
+    call_state: 'State', hang_up: 'Hang up (F4)', no_call: 'No call', wrapup_title: 'Wrap-up notes',
+    save_notes: 'Save notes (Ctrl+Enter)', f_disposition: 'Disposition', f_contact_status: 'Contact status',
+    f_contact_name: 'Contact name', f_contact_number: 'Contact number', f_arrears_reason: 'Reason for arrears',
+    f_result: 'Result', f_reason: 'Reason', f_promise: 'Promise to pay', f_promise_amount: 'Amount promised',
+    f_promise_due: 'Due date', f_promise_owed: 'Amount owed (default: total owed)',
+    f_promise_auth: 'Reduction authorisation ref', f_payment: 'Claimed payment', f_payment_amount: 'Amount',
+    f_payment_paid_on: 'Paid on', f_payment_channel: 'Channel', f_payment_reference: 'Reference',
+    f_callback: 'Callback', f_callback_at: 'Call back at', f_callback_until: 'Until', f_assessment: 'Assessment',
+    f_equipment_status: 'Equipment / operations status', f_recovery_likelihood: 'Recovery likelihood',
+    f_next_follow_up_date: 'Next follow-up date', f_next_action: 'Suggested next action', f_special_notes: 'Special notes',
+    f_next_state: 'After saving', live_hint: 'Live connection', ready_go: 'Ready (F2)', ready_stop: 'Not ready (F2)',
+    choose: 'Choose…', account: 'Account', client: 'Client', product: 'Product', total_owed: 'Total owed',
+    principal: 'Principal', interest_fees: 'Interest & fees', overdue_days: 'Overdue days', bucket: 'Bucket',
+    status: 'Status', last_contact: 'Last contact', next_follow_up: 'Next follow-up', held_until: 'Held until',
+    tier: 'Priority', allowed: 'Allowed', refused: 'Blocked', valid: 'Valid', invalid: 'Invalid number',
+    next_allowed: 'Next allowed', person_needed: 'Only a person can lift this', dial: 'Dial', calls: 'Calls',
+    notes: 'Previous notes', promises: 'Promises', none: 'None', when: 'When', number: 'Number', outcome: 'Outcome',
+    talk: 'Talk (s)', blocked_title: 'Blocked by the policy: this dial was refused', retry_at: 'Retry at',
+    hearing: 'You are hearing the whisper (the party is not connected yet)', whisper: 'Whisper', required: 'Required',
+    bad_amount: 'Enter an amount above 0 (at most two decimals)', needs_answer: 'This disposition needs an answered call',
+    in_future: 'Must be in the future', after_at: 'Must be after the callback time', fix_fields: 'Please correct the marked fields',
+    saved: 'Notes saved', network_error: 'Network error, please retry', session_expired: 'Your session expired; sign in again',
+    login_failed: 'Wrong username or password', skipped: 'Case skipped', call_started: 'Dialing…',
+    too_short: 'At least 2 characters', days: 'days', seconds: 's', role_debtor: 'Debtor', role_third_party: 'Third party',
+  },
+};
+
+const ENUMS = {
+  zh: {
+    state: { offline: '离线', ready: '就绪', not_ready: '未就绪', reserved: '已分配案件', dialing: '拨号中', on_call: '通话中', wrap_up: '话后处理' },
+    call: { requested: '呼叫坐席中', blocked: '已拦截', dialing: '呼叫对方中', ringing: '振铃中', answered: '已接听', bridged: '已接通',
+      completed: '已结束', no_answer: '无人接听', busy: '占线', rejected: '拒接', failed: '失败', canceled: '已取消', missed: '未接' },
+    disposition: { promise_to_pay: '承诺还款', paid: '声称已还款', refused: '拒绝还款', wrong_number: '错误号码', no_contact: '未联系上',
+      third_party_message: '第三方同意转告', third_party_stop: '第三方要求停止联系', hostile: '敌对/强烈不满', callback_requested: '约定回电' },
+    contact_status: { debtor_reached: '本人接听', third_party_reached: '第三方接听', no_answer: '无人接听', busy: '占线', rejected: '拒接/挂断',
+      switched_off: '关机', suspended: '停机', not_in_service: '空号', wrong_person: '非本人/号码易主', voicemail: '语音信箱', other: '其他' },
+    recovery: { high: '高', medium: '中', low: '低', none: '无', unknown: '未知' },
+    reason: { break: '小休', lunch: '用餐', training: '培训', meeting: '会议', coaching: '辅导', admin: '事务处理', technical: '技术故障', personal: '个人事务' },
+    relation: { self: '本人', spouse: '配偶', parent: '父母', sibling: '兄弟姐妹', child: '子女', colleague: '同事', friend: '朋友', other: '其他' },
+    kind: { mobile: '手机', home: '住宅', work: '单位', other: '其他' },
+    tier: { promise_due: '承诺到期', follow_up_due: '到期跟进', backlog: '常规' },
+    skip: ['资料不全，需核实', '已由他人跟进', '需主管确认', '其他原因'],
+  },
+  en: {
+    state: { offline: 'Offline', ready: 'Ready', not_ready: 'Not ready', reserved: 'Case reserved', dialing: 'Dialing', on_call: 'On call', wrap_up: 'Wrap-up' },
+    call: { requested: 'Ringing your seat', blocked: 'Blocked', dialing: 'Calling the party', ringing: 'Ringing', answered: 'Answered',
+      bridged: 'Connected', completed: 'Ended', no_answer: 'No answer', busy: 'Busy', rejected: 'Rejected', failed: 'Failed',
+      canceled: 'Canceled', missed: 'Missed' },
+    disposition: { promise_to_pay: 'Promise to pay', paid: 'Says paid', refused: 'Refused', wrong_number: 'Wrong number',
+      no_contact: 'No contact', third_party_message: 'Third party passes message', third_party_stop: 'Third party: do not call',
+      hostile: 'Hostile', callback_requested: 'Callback requested' },
+    contact_status: { debtor_reached: 'Debtor reached', third_party_reached: 'Third party reached', no_answer: 'No answer', busy: 'Busy',
+      rejected: 'Rejected / hung up', switched_off: 'Switched off', suspended: 'Suspended', not_in_service: 'Not in service',
+      wrong_person: 'Wrong person', voicemail: 'Voicemail', other: 'Other' },
+    recovery: { high: 'High', medium: 'Medium', low: 'Low', none: 'None', unknown: 'Unknown' },
+    reason: { break: 'Break', lunch: 'Lunch', training: 'Training', meeting: 'Meeting', coaching: 'Coaching', admin: 'Admin',
+      technical: 'Technical problem', personal: 'Personal' },
+    relation: { self: 'Self', spouse: 'Spouse', parent: 'Parent', sibling: 'Sibling', child: 'Child', colleague: 'Colleague',
+      friend: 'Friend', other: 'Other' },
+    kind: { mobile: 'Mobile', home: 'Home', work: 'Work', other: 'Other' },
+    tier: { promise_due: 'Promise due', follow_up_due: 'Follow-up due', backlog: 'Backlog' },
+    skip: ['Details incomplete, to verify', 'Being worked by someone else', 'Needs a supervisor', 'Other reason'],
+  },
+};
+
+// What each disposition needs besides contact_status (mirrors dialer/notes/schemas.py REQUIRED).
+const REQUIRED = {
+  promise_to_pay: ['contact_name', 'promise'], paid: ['contact_name', 'payment'], refused: ['contact_name', 'result'],
+  wrong_number: ['reason'], no_contact: [], third_party_message: ['contact_name'],
+  third_party_stop: ['contact_name', 'reason'], hostile: ['reason'], callback_requested: ['contact_name', 'callback'],
+};
+const CONVERSATIONS = new Set(['promise_to_pay', 'paid', 'refused', 'third_party_message', 'third_party_stop', 'hostile',
+  'callback_requested']);
+const NESTED_REQUIRED = { promise: ['promise.amount', 'promise.due_date'], payment: ['payment.amount', 'payment.paid_on'],
+  callback: ['callback.at'] };
+const TEXT_FIELDS = ['contact_name', 'contact_number', 'arrears_reason', 'result', 'assessment', 'equipment_status',
+  'next_action', 'special_notes', 'reason', 'next_follow_up_date', 'recovery_likelihood'];
+const WITH_REASON = new Set(['wrong_number', 'third_party_stop', 'hostile']);
+const LIVE_CALL = new Set(['requested', 'dialing', 'ringing', 'answered', 'bridged']);
+const HEARING = new Set(['dialing', 'ringing', 'answered']);
+const CAN_DIAL = new Set(['ready', 'reserved']);
+const OUTCOME_STATUS = { no_answer: 'no_answer', busy: 'busy', rejected: 'rejected', voicemail: 'voicemail' };
+const AMOUNT = /^\d{1,12}(\.\d{1,2})?$/;
+
+let lang = localStorage.getItem('desk.lang') === 'en' ? 'en' : 'zh';
+const t = (key) => TEXT[lang][key] ?? key;
+const label = (group, code) => (code == null ? '' : ENUMS[lang][group]?.[code] ?? code);
+
+// --- small DOM helpers --------------------------------------------------------------------------
+
+const tid = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
+const byId = (id) => document.getElementById(id);
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'testid') el.dataset.testid = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) {
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+const locale = () => (lang === 'zh' ? 'zh-CN' : 'en-GB');
+function fmtTime(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleString(locale(), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+}
+function fmtMoney(value, currency) {
+  if (value == null) return '';
+  const n = Number(value).toLocaleString(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return currency ? `${n} ${currency}` : n;
+}
+function isoWithOffset(local) { // "2026-11-25T10:30" (datetime-local) → ISO 8601 with the browser's offset
+  const d = new Date(local);
+  const off = -d.getTimezoneOffset();
+  const pad = (n) => String(Math.trunc(Math.abs(n))).padStart(2, '0');
+  return `${local.length === 16 ? `${local}:00` : local}${off >= 0 ? '+' : '-'}${pad(off / 60)}:${pad(off % 60)}`;
+}
+
+// --- state --------------------------------------------------------------------------------------
+
+const S = {
+  token: sessionStorage.getItem('desk.token'),
+  username: sessionStorage.getItem('desk.username'),
+  desk: null, // the last snapshot from the event stream: {session, call, held_case_id}
+  card: null, cardKind: null, cardCaseId: null, // 'preview' (GET /v1/agent/next) or 'case' (GET /v1/cases/{id})
+  loadingNext: false, loadingCase: null, noCase: false,
+  wrapCall: null, saving: false, // the call the wrap-up form is for
+  timeline: { callId: null, seen: [] },
+  stream: null, timer: null,
+};
+
+// --- the API ------------------------------------------------------------------------------------
+
+async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (S.token) headers.Authorization = `Bearer ${S.token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    return { ok: false, status: 0, data: { error: 'network', detail: t('network_error') } };
+  }
+  let data = null;
+  if (res.status !== 204) {
+    try { data = await res.json(); } catch { data = null; }
+  }
+  if (res.status === 401 && path !== '/v1/auth/token') signOut(t('session_expired'));
+  return { ok: res.ok, status: res.status, data };
+}
+
+function messageOf(body) {
+  if (!body) return t('network_error');
+  if (lang === 'zh' && body.message_zh) return body.message_zh;
+  return body.detail || body.error || t('network_error');
+}
+
+function flash(text, kind = 'info') {
+  const el = tid('flash');
+  el.textContent = text;
+  el.dataset.kind = kind;
+  el.hidden = !text;
+  clearTimeout(flash.timer);
+  if (text && kind !== 'error') flash.timer = setTimeout(() => { el.hidden = true; }, 6000);
+}
+
+// --- views --------------------------------------------------------------------------------------
+
+function showView(name) {
+  byId('login-view').hidden = name !== 'login';
+  byId('seat-view').hidden = name !== 'seat';
+  byId('desk-view').hidden = name !== 'desk';
+  byId('logout').hidden = name === 'login';
+  tid('who').textContent = name === 'login' ? '' : S.username || '';
+  if (name === 'login') tid('login-username').focus();
+}
+
+function applyI18n() {
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = t('title');
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of document.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  byId('lang-toggle').textContent = lang === 'zh' ? 'English' : '中文';
+  fillOptions(byId('not-ready-reason'), 'reason', false);
+  const form = byId('wrapup-form');
+  fillOptions(form.elements.disposition, 'disposition', true);
+  fillOptions(form.elements.contact_status, 'contact_status', true);
+  fillOptions(form.elements.recovery_likelihood, 'recovery', true);
+  fillOptions(form.elements.not_ready_reason, 'reason', false);
+  const skips = byId('skip-reasons');
+  skips.replaceChildren(...ENUMS[lang].skip.map((text) => h('option', { value: text })));
+  render();
+}
+
+function fillOptions(select, group, blank) {
+  const value = select.value;
+  const options = Object.entries(ENUMS[lang][group]).map(([code, text]) => h('option', { value: code, text }));
+  select.replaceChildren(...(blank ? [h('option', { value: '', text: t('choose') })] : []), ...options);
+  if (value) select.value = value;
+  if (group === 'disposition') markConversations();
+}
+
+// --- login and seat -----------------------------------------------------------------------------
+
+async function onLogin(event) {
+  event.preventDefault();
+  const form = event.target;
+  const username = form.elements.username.value.trim();
+  const password = form.elements.password.value;
+  tid('login-error').textContent = '';
+  if (!username || !password) { tid('login-error').textContent = t('required'); return; }
+  const r = await api('POST', '/v1/auth/token', { username, password });
+  if (!r.ok) { tid('login-error').textContent = r.status === 401 ? t('login_failed') : messageOf(r.data); return; }
+  S.token = r.data.access_token;
+  S.username = username;
+  sessionStorage.setItem('desk.token', S.token);
+  sessionStorage.setItem('desk.username', username);
+  form.elements.password.value = '';
+  await enter();
+}
+
+async function enter() {
+  const r = await api('GET', '/v1/agent/session');
+  if (!S.token) return;
+  if (r.ok) startDesk();
+  else await showSeats();
+}
+
+async function showSeats() {
+  stopStream();
+  showView('seat');
+  const select = tid('seat-select');
+  const r = await api('GET', '/v1/seats?active=true&limit=500');
+  if (!r.ok) { tid('seat-error').textContent = messageOf(r.data); return; }
+  select.replaceChildren(...r.data.items.map((seat) => h('option', { value: seat.id, text: `${seat.code}${seat.location ? ` · ${seat.location}` : ''}${seat.team ? ` (${seat.team})` : ''}` })));
+  select.focus();
+}
+
+async function onSeat(event) {
+  event.preventDefault();
+  const form = event.target;
+  tid('seat-error').textContent = '';
+  const seatId = Number(form.elements.seat.value);
+  if (!seatId) { tid('seat-error').textContent = t('required'); return; }
+  const r = await api('POST', '/v1/agent/session', { seat_id: seatId, mode: form.elements.mode.value });
+  if (!r.ok) { tid('seat-error').textContent = messageOf(r.data); return; }
+  startDesk();
+}
+
+function startDesk() {
+  showView('desk');
+  startStream();
+}
+
+async function onLogout() {
+  if (!byId('desk-view').hidden) {
+    const r = await api('DELETE', '/v1/agent/session');
+    if (!r.ok && r.data?.error !== 'not_logged_in') { flash(messageOf(r.data), 'error'); return; }
+  }
+  signOut();
+}
+
+function signOut(message) {
+  stopStream();
+  S.token = null;
+  S.desk = null;
+  clearCard();
+  closeWrapUp();
+  sessionStorage.removeItem('desk.token');
+  showView('login');
+  if (message) tid('login-error').textContent = message;
+}
+
+// --- the event stream ---------------------------------------------------------------------------
+
+function startStream() {
+  if (S.stream) return;
+  const control = new AbortController();
+  S.stream = control;
+  (async () => {
+    while (!control.signal.aborted && S.token) {
+      try {
+        const res = await fetch('/v1/agent/events', {
+          headers: { Authorization: `Bearer ${S.token}`, Accept: 'text/event-stream' }, signal: control.signal, cache: 'no-store',
+        });
+        if (res.status === 401) { signOut(t('session_expired')); return; }
+        if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+        setLive(true);
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value.replace(/\r\n/g, '\n');
+          let end;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            handleEvent(buffer.slice(0, end));
+            buffer = buffer.slice(end + 2);
+          }
+        }
+      } catch (error) {
+        if (control.signal.aborted) return;
+      }
+      setLive(false);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+  })();
+}
+
+function stopStream() {
+  if (S.stream) S.stream.abort();
+  S.stream = null;
+  setLive(false);
+}
+
+function setLive(on) { tid('live').dataset.live = String(on); }
+
+function handleEvent(block) {
+  let name = 'message';
+  const data = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) continue; // keep-alive
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'event') name = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (name === 'desk' && data.length) onDesk(JSON.parse(data.join('\n')));
+}
+
+// --- reacting to the agent's state --------------------------------------------------------------
+
+function onDesk(snapshot) {
+  const before = S.desk?.session?.state ?? null;
+  S.desk = snapshot;
+  const session = snapshot.session;
+  if (!session) { showSeats(); return; } // logged out (by a supervisor, or elsewhere)
+  const state = session.state;
+  const call = snapshot.call;
+  if (call) track(call);
+
+  if (state === 'wrap_up' && call && S.wrapCall?.id !== call.id) openWrapUp(call);
+  else if (state !== 'wrap_up' && S.wrapCall && !S.saving) closeWrapUp();
+  else if (S.wrapCall && call && S.wrapCall.id === call.id) S.wrapCall = call;
+
+  if (session.mode === 'preview') {
+    if (state === 'ready' && before !== 'ready') { clearCard(); fetchNext(); }
+    else if (state === 'reserved' && !S.card && !S.loadingNext) fetchNext();
+    else if (call && call.case_id && S.cardCaseId !== call.case_id && S.loadingCase !== call.case_id) loadCase(call.case_id);
+    else if (state === 'not_ready' && before && before !== 'not_ready') clearCard();
+  } else {
+    const caseId = ['reserved', 'dialing', 'on_call', 'wrap_up'].includes(state) ? (call?.case_id ?? snapshot.held_case_id) : null;
+    if (caseId && caseId !== S.cardCaseId && S.loadingCase !== caseId) loadCase(caseId);
+    else if (!caseId && S.card) clearCard();
+  }
+  render();
+}
+
+function track(call) {
+  if (S.timeline.callId !== call.id) S.timeline = { callId: call.id, seen: [] };
+  const last = S.timeline.seen[S.timeline.seen.length - 1];
+  if (!last || last.state !== call.state) S.timeline.seen.push({ state: call.state, at: new Date() });
+}
+
+async function fetchNext() {
+  if (S.loadingNext) return;
+  S.loadingNext = true;
+  S.noCase = false;
+  hideBlocked();
+  const r = await api('GET', '/v1/agent/next');
+  S.loadingNext = false;
+  if (r.ok && r.data) showCard(r.data, 'preview');
+  else if (r.ok) { clearCard(); S.noCase = true; }
+  else flash(messageOf(r.data), 'error');
+  render();
+  if (S.card) focusFirstDial();
+}
+
+async function loadCase(caseId) {
+  S.loadingCase = caseId;
+  const [detail, notes] = await Promise.all([
+    api('GET', `/v1/cases/${caseId}`), api('GET', `/v1/cases/${caseId}/notes?limit=20`),
+  ]);
+  if (S.loadingCase !== caseId) return;
+  S.loadingCase = null;
+  if (!detail.ok) { flash(messageOf(detail.data), 'error'); return; }
+  showCard({ case: detail.data, parties: detail.data.parties, notes: notes.ok ? notes.data.items : [], calls: null,
+    promises: null }, 'case');
+  render();
+}
+
+function showCard(card, kind) {
+  S.card = card;
+  S.cardKind = kind;
+  S.cardCaseId = card.case.id;
+  S.noCase = false;
+}
+
+function clearCard() {
+  S.card = null;
+  S.cardKind = null;
+  S.cardCaseId = null;
+  S.noCase = false;
+  hideBlocked();
+}
+
+// --- actions ------------------------------------------------------------------------------------
+
+async function toggleReady() {
+  const state = S.desk?.session?.state;
+  let r;
+  if (state === 'not_ready') r = await api('POST', '/v1/agent/state', { state: 'ready' });
+  else if (state === 'ready' || state === 'reserved') {
+    r = await api('POST', '/v1/agent/state', { state: 'not_ready', reason: byId('not-ready-reason').value });
+  } else return;
+  if (!r.ok) flash(messageOf(r.data), 'error');
+}
+
+async function changeMode(event) {
+  const r = await api('POST', '/v1/agent/mode', { mode: event.target.value });
+  if (!r.ok) {
+    flash(messageOf(r.data), 'error');
+    event.target.value = S.desk?.session?.mode ?? 'preview';
+    return;
+  }
+  if (S.desk?.session) S.desk.session.mode = r.data.mode;
+  clearCard();
+  if (r.data.mode === 'preview' && r.data.state === 'ready') fetchNext();
+  render();
+}
+
+async function dial(numberId) {
+  hideBlocked();
+  const r = await api('POST', '/v1/calls', { number_id: numberId });
+  if (r.ok) { flash(t('call_started')); track(r.data); return; }
+  if (r.data?.error === 'policy_blocked') showBlocked(r.data);
+  else flash(messageOf(r.data), 'error');
+}
+
+async function hangUp() {
+  const call = S.desk?.call;
+  if (!call) return;
+  const r = await api('POST', `/v1/calls/${call.id}/hang-up`);
+  if (!r.ok) tid('call-error').textContent = messageOf(r.data);
+}
+
+async function onSkip(event) {
+  event.preventDefault();
+  const reason = byId('skip-reason').value.trim();
+  const error = tid('error-skip-reason');
+  error.textContent = reason.length < 2 ? t('too_short') : '';
+  if (error.textContent || !S.card) { byId('skip-reason').focus(); return; }
+  const r = await api('POST', `/v1/agent/cases/${S.card.case.id}/skip`, { reason });
+  if (!r.ok) { error.textContent = messageOf(r.data); return; }
+  byId('skip-reason').value = '';
+  flash(t('skipped'));
+  clearCard();
+  render();
+  fetchNext();
+}
+
+function showBlocked(body) {
+  const panel = tid('policy-blocked');
+  const items = (body.violations || []).map((v) => h('li', { testid: 'blocked-rule', 'data-rule': v.rule },
+    h('code', { text: v.rule }), ' ', (lang === 'zh' ? v.message_zh : v.message_en) || v.message,
+    v.retry_at ? h('span', { class: 'muted', text: ` · ${t('retry_at')} ${fmtTime(v.retry_at)}` }) : null));
+  panel.replaceChildren(
+    h('strong', { text: t('blocked_title') }),
+    h('ul', {}, items),
+    h('p', { testid: 'blocked-next' }, `${t('next_allowed')}: `,
+      body.next_allowed_at ? fmtTime(body.next_allowed_at) : t('person_needed')),
+  );
+  panel.hidden = false;
+}
+
+function hideBlocked() { tid('policy-blocked').hidden = true; }
+
+// --- rendering ----------------------------------------------------------------------------------
+
+function render() {
+  const session = S.desk?.session;
+  const state = session?.state ?? '';
+  const badge = tid('agent-state');
+  badge.dataset.state = state;
+  badge.textContent = session ? label('state', state) + (session.state_reason ? ` · ${label('reason', session.state_reason)}` : '') : '';
+  tid('seat-code').textContent = session ? session.seat.code : '';
+  const ready = byId('ready');
+  ready.dataset.state = state;
+  ready.textContent = state === 'ready' || state === 'reserved' ? t('ready_stop') : t('ready_go');
+  ready.disabled = !['ready', 'reserved', 'not_ready'].includes(state);
+  const mode = byId('mode');
+  if (session && document.activeElement !== mode) mode.value = session.mode;
+  mode.disabled = !['ready', 'not_ready'].includes(state);
+  byId('next-case').disabled = !(session?.mode === 'preview' && state === 'ready' && !S.card);
+  renderCard();
+  renderCall();
+}
+
+function renderCard() {
+  const box = byId('case-card');
+  const empty = tid('case-empty');
+  const session = S.desk?.session;
+  byId('skip-form').hidden = !(S.cardKind === 'preview' && session?.state === 'reserved');
+  if (!S.card) {
+    box.hidden = true;
+    box.replaceChildren();
+    empty.hidden = false;
+    let text = t('no_case');
+    if (session?.state === 'not_ready') text = t('not_ready_hint');
+    else if (session?.mode === 'progressive') text = t('waiting_engine');
+    else if (S.noCase) text = t('no_case_now');
+    empty.textContent = text;
+    return;
+  }
+  empty.hidden = true;
+  box.hidden = false;
+  const focused = document.activeElement?.dataset?.testid;
+  const { case: c } = S.card;
+  const fact = (key, value, testid) => [h('dt', { text: t(key) }), h('dd', { testid, text: value ?? '' })];
+  box.replaceChildren(
+    h('p', {}, h('strong', { testid: 'case-account', text: c.account_ref }),
+      c.client_name ? ` · ${c.client_name}` : '', c.product ? ` · ${c.product}` : '',
+      S.card.tier ? h('span', { class: 'badge', testid: 'case-tier', text: label('tier', S.card.tier) }) : null),
+    h('dl', { class: 'facts', testid: 'case-amounts' },
+      fact('total_owed', fmtMoney(c.total_owed, c.currency), 'case-total'),
+      fact('principal', fmtMoney(c.principal, c.currency)),
+      fact('interest_fees', fmtMoney(c.interest_fees, c.currency)),
+      fact('overdue_days', `${c.overdue_days} ${t('days')}`, 'case-overdue'),
+      fact('bucket', c.bucket, 'case-bucket'),
+      fact('status', c.status),
+      fact('last_contact', fmtTime(c.last_contact_at) || t('none')),
+      fact('next_follow_up', fmtTime(c.next_follow_up_at) || t('none')),
+      S.card.held_until ? fact('held_until', fmtTime(S.card.held_until)) : []),
+    h('div', { testid: 'case-parties' }, S.card.parties.map(renderParty)),
+    renderHistory(),
+  );
+  if (focused && focused.startsWith('dial-')) tid(focused)?.focus();
+}
+
+function renderParty(party) {
+  const role = party.role === 'debtor' ? t('role_debtor') : t('role_third_party');
+  return h('div', { class: 'party', testid: `party-${party.id}`, 'data-role': party.role },
+    h('h3', {}, party.name, ' · ', role, party.relation && party.relation !== 'self' ? ` (${label('relation', party.relation)})` : '',
+      party.time_zone ? h('span', { class: 'muted', text: ` · ${party.time_zone}` }) : null),
+    party.numbers.map((n) => renderNumber(party, n)));
+}
+
+function renderNumber(party, n) {
+  const preview = S.cardKind === 'preview';
+  const allowed = preview ? n.allowed : n.valid;
+  const status = preview ? (n.allowed ? t('allowed') : t('refused')) : (n.valid ? t('valid') : t('invalid'));
+  const reasons = preview ? n.violations.map((v) => h('li', { 'data-rule': v.rule },
+    h('code', { text: v.rule }), ' ', (lang === 'zh' ? v.message_zh : v.message_en) || v.message)) : [];
+  const next = preview && !n.allowed
+    ? h('span', { testid: `number-next-${n.id}` }, `${t('next_allowed')}: `, n.next_allowed_at ? fmtTime(n.next_allowed_at) : t('person_needed'))
+    : null;
+  const dialButton = preview
+    ? h('button', { type: 'button', class: 'dial', testid: `dial-${n.id}`, 'data-number': n.id, disabled: !canDial(n),
+      title: n.allowed ? `${t('dial')} ${n.e164} (F3)` : t('refused'), onclick: () => dial(n.id) }, t('dial'))
+    : null;
+  return h('div', { class: 'number', testid: `number-${n.id}`, 'data-allowed': String(Boolean(allowed)) },
+    h('span', {}, h('strong', { text: n.e164 }), ' ', h('span', { class: 'muted', text: label('kind', n.kind) })),
+    h('span', { class: allowed ? 'allowed' : 'refused', testid: `number-status-${n.id}`, text: status }),
+    h('div', {}, reasons.length ? h('ul', { testid: `number-violations-${n.id}` }, reasons) : null, next),
+    dialButton);
+}
+
+function canDial(number) {
+  const session = S.desk?.session;
+  const call = S.desk?.call;
+  return Boolean(number.allowed && session && session.mode === 'preview' && CAN_DIAL.has(session.state)
+    && !(call && LIVE_CALL.has(call.state)));
+}
+
+function renderHistory() {
+  const card = S.card;
+  const calls = card.calls ? h('div', {}, h('h4', { text: t('calls') }), card.calls.length
+    ? h('table', { testid: 'case-calls' }, h('tr', {}, ['when', 'number', 'outcome', 'talk'].map((k) => h('th', { text: t(k) }))),
+      card.calls.map((c) => h('tr', {}, h('td', { text: fmtTime(c.requested_at) }), h('td', { text: c.to_e164 || '' }),
+        h('td', { text: label('call', c.outcome || c.state) }), h('td', { text: c.talk_s ?? '' }))))
+    : h('p', { class: 'muted', text: t('none') })) : null;
+  const notes = h('div', {}, h('h4', { text: t('notes') }), card.notes.length
+    ? h('ul', { testid: 'case-notes' }, card.notes.map((n) => h('li', {}, h('strong', { text: `${fmtTime(n.created_at)} ${label('disposition', n.disposition)}` }),
+      n.contact_status ? ` · ${label('contact_status', n.contact_status)}` : '', n.contact_name ? ` · ${n.contact_name}` : '',
+      n.result ? ` · ${n.result}` : '', n.next_follow_up_date ? ` · ${t('next_follow_up')} ${n.next_follow_up_date}` : '',
+      n.special_notes ? ` · ${n.special_notes}` : '')))
+    : h('p', { class: 'muted', text: t('none') }));
+  const promises = card.promises && card.promises.length ? h('div', {}, h('h4', { text: t('promises') }),
+    h('ul', { testid: 'case-promises' }, card.promises.map((p) => h('li', { text: `${fmtMoney(p.amount, card.case.currency)} · ${p.due_date} · ${p.status}` }))))
+    : null;
+  return h('div', { class: 'history', testid: 'case-history' }, calls, notes, promises);
+}
+
+function renderCall() {
+  const call = S.desk?.call;
+  const panel = tid('call-panel');
+  tid('call-idle').hidden = Boolean(call);
+  panel.hidden = !call;
+  clearInterval(S.timer);
+  if (!call) return;
+  const state = tid('call-state');
+  state.dataset.state = call.state;
+  state.dataset.callId = call.id;
+  state.textContent = label('call', call.state) + (call.outcome && call.outcome !== call.state ? ` (${label('call', call.outcome)})` : '');
+  tid('call-to').textContent = call.to_e164 || '';
+  const whisper = tid('whisper');
+  whisper.hidden = !call.whisper_text;
+  const hearing = HEARING.has(call.state) && !call.ended_at;
+  whisper.dataset.hearing = String(hearing);
+  tid('whisper-label').textContent = hearing ? t('hearing') : t('whisper');
+  tid('whisper-text').textContent = call.whisper_text || '';
+  const timeline = S.timeline.callId === call.id ? S.timeline.seen : [];
+  tid('call-timeline').replaceChildren(...timeline.map((step) => h('li', { 'data-state': step.state },
+    `${step.at.toLocaleTimeString(locale())} ${label('call', step.state)}`)));
+  tid('call-error').textContent = call.error_detail || call.error_code || '';
+  byId('hang-up').disabled = !(LIVE_CALL.has(call.state) && !call.ended_at);
+  const tick = () => {
+    const since = call.bridged_at && !call.ended_at ? (Date.now() - Date.parse(call.bridged_at)) / 1000 : call.talk_s;
+    tid('call-timer').textContent = since == null ? '' : `${Math.max(0, Math.round(since))} ${t('seconds')}`;
+  };
+  tick();
+  if (call.bridged_at && !call.ended_at) S.timer = setInterval(tick, 1000);
+  for (const button of document.querySelectorAll('button.dial')) {
+    const number = findNumber(Number(button.dataset.number));
+    button.disabled = !(number && canDial(number));
+  }
+}
+
+function findNumber(id) {
+  for (const party of S.card?.parties ?? []) for (const n of party.numbers) if (n.id === id) return n;
+  return null;
+}
+
+function focusFirstDial() {
+  const active = document.activeElement;
+  if (active && ['INPUT', 'TEXTAREA', 'SELECT'].includes(active.tagName)) return;
+  document.querySelector('button.dial:not(:disabled)')?.focus();
+}
+
+// --- wrap-up ------------------------------------------------------------------------------------
+
+const form = () => byId('wrapup-form');
+
+function answered(call) {
+  return call.outcome ? call.outcome === 'answered' : Boolean(call.answered_at);
+}
+
+function openWrapUp(call) {
+  S.wrapCall = call;
+  const f = form();
+  f.reset();
+  clearErrors();
+  tid('wrapup-call').textContent = `#${call.id} ${call.to_e164 || ''}`;
+  const party = (S.card?.parties ?? []).find((p) => p.id === call.party_id);
+  f.elements.contact_number.value = call.to_e164 || '';
+  if (answered(call)) {
+    f.elements.disposition.value = '';
+    f.elements.contact_status.value = party?.role === 'third_party' ? 'third_party_reached' : 'debtor_reached';
+    if (party) f.elements.contact_name.value = party.name;
+  } else {
+    f.elements.disposition.value = 'no_contact';
+    f.elements.contact_status.value = OUTCOME_STATUS[call.outcome] || 'other';
+  }
+  markConversations();
+  updateFields();
+  f.hidden = false;
+  f.elements.disposition.focus();
+}
+
+function closeWrapUp() {
+  S.wrapCall = null;
+  form().hidden = true;
+  clearErrors();
+}
+
+function markConversations() {
+  const f = form();
+  const call = S.wrapCall;
+  for (const option of f.elements.disposition.options) {
+    option.disabled = Boolean(call && CONVERSATIONS.has(option.value) && !answered(call));
+  }
+}
+
+function updateFields() {
+  const f = form();
+  const disposition = f.elements.disposition.value;
+  const needed = new Set(REQUIRED[disposition] ?? []);
+  for (const el of f.querySelectorAll('[data-only]')) el.hidden = !el.dataset.only.split(' ').includes(disposition);
+  for (const el of f.querySelectorAll('.field[data-field]')) {
+    const star = el.querySelector('.req');
+    if (star) star.textContent = needed.has(el.dataset.field) ? ' *' : '';
+  }
+  f.querySelector('[data-when-not-ready]').hidden = f.elements.next_state.value !== 'not_ready';
+}
+
+function value(name) {
+  const el = form().elements[name];
+  return el ? el.value.trim() : '';
+}
+
+function validate() {
+  const errors = {};
+  const disposition = value('disposition');
+  if (!disposition) errors.disposition = t('required');
+  else if (CONVERSATIONS.has(disposition) && S.wrapCall && !answered(S.wrapCall)) errors.disposition = t('needs_answer');
+  if (!value('contact_status')) errors.contact_status = t('required');
+  for (const name of REQUIRED[disposition] ?? []) {
+    for (const field of NESTED_REQUIRED[name] ?? [name]) if (!value(field)) errors[field] = t('required');
+  }
+  const amounts = { promise_to_pay: ['promise.amount', 'promise.owed_amount'], paid: ['payment.amount'] }[disposition] ?? [];
+  for (const field of amounts) {
+    const v = value(field);
+    if (v && (!AMOUNT.test(v) || Number(v) <= 0)) errors[field] = t('bad_amount');
+  }
+  if (disposition === 'callback_requested' && value('callback.at')) {
+    const at = new Date(value('callback.at'));
+    if (at <= new Date()) errors['callback.at'] = t('in_future');
+    if (value('callback.until') && new Date(value('callback.until')) <= at) errors['callback.until'] = t('after_at');
+  }
+  const number = value('contact_number');
+  if (number && number.length < 3) errors.contact_number = t('too_short');
+  if (value('next_state') === 'not_ready' && !value('not_ready_reason')) errors.not_ready_reason = t('required');
+  return errors;
+}
+
+function payload() {
+  const disposition = value('disposition');
+  const body = { disposition, contact_status: value('contact_status'), next_state: value('next_state') || 'ready' };
+  for (const field of TEXT_FIELDS) if (value(field)) body[field] = value(field);
+  if (!WITH_REASON.has(disposition)) delete body.reason; // the field is hidden for the others
+  const nested = (prefix, names) => Object.fromEntries(names.filter((n) => value(`${prefix}.${n}`))
+    .map((n) => [n, value(`${prefix}.${n}`)]));
+  if (disposition === 'promise_to_pay') body.promise = nested('promise', ['amount', 'due_date', 'owed_amount', 'authorisation_ref']);
+  if (disposition === 'paid') body.payment = nested('payment', ['amount', 'paid_on', 'channel', 'reference']);
+  if (disposition === 'callback_requested') {
+    body.callback = { at: isoWithOffset(value('callback.at')) };
+    if (value('callback.until')) body.callback.until = isoWithOffset(value('callback.until'));
+  }
+  if (body.next_state === 'not_ready') body.not_ready_reason = value('not_ready_reason');
+  return body;
+}
+
+function clearErrors() {
+  const f = form();
+  for (const el of f.querySelectorAll('.error')) el.textContent = '';
+  for (const el of f.querySelectorAll('.invalid')) el.classList.remove('invalid');
+}
+
+function setFieldError(field, message) {
+  let name = field;
+  let target = tid(`error-${name}`, form());
+  while (!target && name.includes('.')) { // promise.amount.xyz → promise.amount → promise
+    name = name.slice(0, name.lastIndexOf('.'));
+    target = tid(`error-${name}`, form());
+  }
+  if (!target || target.closest('[hidden]')) return false;
+  target.textContent = message;
+  target.closest('.field')?.classList.add('invalid');
+  return true;
+}
+
+function focusFirstError() {
+  const first = form().querySelector('.field.invalid input, .field.invalid select, .field.invalid textarea');
+  first?.focus();
+}
+
+async function onSave(event) {
+  event?.preventDefault();
+  const call = S.wrapCall;
+  if (!call || S.saving) return;
+  clearErrors();
+  const errors = validate();
+  if (Object.keys(errors).length) {
+    for (const [field, message] of Object.entries(errors)) setFieldError(field, message);
+    tid('wrapup-error').textContent = t('fix_fields');
+    focusFirstError();
+    return;
+  }
+  S.saving = true;
+  tid('wrapup-save').disabled = true;
+  const r = await api('POST', `/v1/calls/${call.id}/wrap-up`, payload());
+  S.saving = false;
+  tid('wrapup-save').disabled = false;
+  if (r.ok) {
+    flash(t('saved'));
+    closeWrapUp();
+    render();
+    return;
+  }
+  showServerErrors(r.data);
+}
+
+function showServerErrors(body) {
+  const list = body?.fields ?? (body?.field ? [{ field: body.field, message: messageOf(body) }] : []);
+  let placed = false;
+  for (const { field, message } of list) {
+    const text = String(message).startsWith(`${field}: `) ? String(message).slice(field.length + 2) : message;
+    placed = setFieldError(field, text) || placed;
+  }
+  tid('wrapup-error').textContent = placed ? t('fix_fields') : messageOf(body);
+  focusFirstError();
+}
+
+// --- keyboard -----------------------------------------------------------------------------------
+
+function onKey(event) {
+  if (byId('desk-view').hidden) return;
+  if (event.key === 'F2') {
+    event.preventDefault();
+    if (!byId('ready').disabled) toggleReady();
+  } else if (event.key === 'F3') {
+    event.preventDefault();
+    const focused = document.activeElement?.closest?.('.number')?.querySelector('button.dial:not(:disabled)');
+    (focused || document.querySelector('button.dial:not(:disabled)'))?.click();
+  } else if (event.key === 'F4') {
+    event.preventDefault();
+    if (!byId('hang-up').disabled && !tid('call-panel').hidden) hangUp();
+  } else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !form().hidden) {
+    event.preventDefault();
+    onSave();
+  }
+}
+
+// --- start --------------------------------------------------------------------------------------
+
+function bind() {
+  byId('login-form').addEventListener('submit', onLogin);
+  byId('seat-form').addEventListener('submit', onSeat);
+  byId('logout').addEventListener('click', onLogout);
+  byId('lang-toggle').addEventListener('click', () => {
+    lang = lang === 'zh' ? 'en' : 'zh';
+    localStorage.setItem('desk.lang', lang);
+    applyI18n();
+  });
+  byId('ready').addEventListener('click', toggleReady);
+  byId('mode').addEventListener('change', changeMode);
+  byId('next-case').addEventListener('click', fetchNext);
+  byId('hang-up').addEventListener('click', hangUp);
+  byId('skip-form').addEventListener('submit', onSkip);
+  const f = form();
+  f.addEventListener('submit', onSave);
+  f.elements.disposition.addEventListener('change', updateFields);
+  f.elements.next_state.addEventListener('change', updateFields);
+  f.addEventListener('input', (event) => {
+    const field = event.target.closest('.field');
+    if (field?.classList.contains('invalid')) {
+      field.classList.remove('invalid');
+      const error = field.querySelector('.error');
+      if (error) error.textContent = '';
+    }
+  });
+  document.addEventListener('keydown', onKey);
+}
+
+bind();
+applyI18n();
+if (S.token) {
+  tid('who').textContent = S.username || '';
+  enter();
+} else {
+  showView('login');
+}
