@@ -7,7 +7,7 @@ import functools
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, exists, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Engine, Row, Select, and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallState
@@ -103,11 +103,12 @@ async def load_party(
     return row.Party, row.Case, row.Client
 
 
-# --- the decision's own read path: prebuilt Core statements, two round trips ----------------
+# --- a snapshot's reads: prebuilt Core statements, two round trips ----------------------------
 #
-# A check or a reservation reads everything it needs in two statements, built once per process
-# (so SQLAlchemy only looks its compiled form up) and run on the session's connection without
-# the ORM (no identity map, rows become the snapshot's facts directly):
+# A check or a reservation (and the work queue, through build_snapshot) reads everything it
+# needs in two statements, built once per process (so SQLAlchemy only looks its compiled form
+# up) and run on the session's connection without the ORM (no identity map, rows become the
+# snapshot's facts directly). Third parties under some policies need a little more (_snapshot).
 #
 # 1. ``_subject``: the party (locked FOR UPDATE on PostgreSQL when reserving), its case and
 #    client, its numbers, the active stop-contact entries matching it or one of its numbers,
@@ -218,18 +219,58 @@ async def load_snapshot(
 
     ``lock`` serialises reservations for the party: a row lock on PostgreSQL, taken by the first
     statement (SQLite has none to take; its writers are serialised by ``BEGIN IMMEDIATE``)."""
-    connection = await session.connection()
     by_number = number_id is not None
-    rows = (
-        await connection.execute(
-            _subject(by_number=by_number, lock=lock),
-            {"number_id" if by_number else "party_id": number_id if by_number else party_id,
-             "agent_id": agent_id, "seat_id": seat_id},
-        )
-    ).all()
+    rows = await _subject_rows(session, by_number=by_number, key=number_id if by_number else party_id, lock=lock,
+                               agent_id=agent_id, seat_id=seat_id)
     if not rows:
         raise NotFound(f"phone number {number_id} not found" if by_number else f"party {party_id} not found")
     first = rows[0]
+    party = PartyFact(
+        id=first.id, case_id=first.case_id, role=first.role.value, relation=first.relation.value, name=first.name,
+        time_zone=first.time_zone, id_number=first.id_number, debt_related=first.debt_related,
+    )
+    snapshot = await _snapshot(
+        session, rows, policy=await _policies(session).get(session, first.client_id, first.policy_version),
+        policy_version=first.policy_version, party=party, lost_contact=first.contactability is Contactability.LOST,
+        at=at, channel=channel, agent_id=agent_id, seat_id=seat_id, mode=mode,
+    )
+    return snapshot, Subject(client_id=first.client_id, case_id=first.case_id, party_id=first.id)
+
+
+async def build_snapshot(
+    session: AsyncSession, *, party: Party, case: Case, client: Client, at: dt.datetime, channel: str = "call",
+    agent_id: int | None = None, seat_id: int | None = None, mode: str | None = None,
+) -> Snapshot:
+    """The snapshot of a party the caller already holds (the work queue, dispositions): the same
+    two statements as a decision's, the party's own columns taken from the caller's rows."""
+    rows = await _subject_rows(session, by_number=False, key=party.id, lock=False, agent_id=agent_id, seat_id=seat_id)
+    if not rows:
+        raise NotFound(f"party {party.id} not found")
+    return await _snapshot(
+        session, rows, policy=await policy_for(session, client), policy_version=client.policy_version,
+        party=PartyFact(
+            id=party.id, case_id=case.id, role=party.role.value, relation=party.relation.value, name=party.name,
+            time_zone=party.time_zone, id_number=party.id_number, debt_related=party.debt_related,
+        ),
+        lost_contact=case.contactability is Contactability.LOST,
+        at=at, channel=channel, agent_id=agent_id, seat_id=seat_id, mode=mode,
+    )
+
+
+async def _subject_rows(
+    session: AsyncSession, *, by_number: bool, key: int | None, lock: bool, agent_id: int | None, seat_id: int | None,
+) -> list[Row]:
+    connection = await session.connection()
+    parameters = {"number_id" if by_number else "party_id": key, "agent_id": agent_id, "seat_id": seat_id}
+    return list((await connection.execute(_subject(by_number=by_number, lock=lock), parameters)).all())
+
+
+async def _snapshot(
+    session: AsyncSession, rows: list[Row], *, policy: PolicyDocument, policy_version: int, party: PartyFact,
+    lost_contact: bool, at: dt.datetime, channel: str, agent_id: int | None, seat_id: int | None, mode: str | None,
+) -> Snapshot:
+    """The snapshot from the subject's rows, with the attempts in the policy's look-back (read now:
+    after the lock, when there is one) and what only some policies need of a third party."""
     numbers: dict[int, NumberFact] = {}
     stops: dict[int, StopFact] = {}
     for r in rows:
@@ -239,37 +280,20 @@ async def load_snapshot(
             stop = [r._mapping[f"stop_{match}_{column}"] for column in _STOP_COLUMNS]
             if stop[0] is not None and stop[0] not in stops:
                 stops[stop[0]] = StopFact(stop[0], stop[1].value, *stop[2:])
-    party = PartyFact(
-        id=first.id, case_id=first.case_id, role=first.role.value, relation=first.relation.value, name=first.name,
-        time_zone=first.time_zone, id_number=first.id_number, debt_related=first.debt_related,
-    )
-    policy = await _policies(session).get(session, first.client_id, first.policy_version)
-    attempts = await connection.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
     agent = None
     if agent_id is not None:
+        first = rows[0]
         agent = AgentFact(
             agent_id=agent_id, seat_id=seat_id, seat_registered=bool(first.seat_active),
             session_at_seat=bool(first.at_seat),
             open_wrap_up_call_id=first.last_call if first.last_call is not None and not first.noted else None,
         )
-    snapshot = await _complete(
-        session, policy=policy, policy_version=first.policy_version, party=party,
-        numbers=tuple(numbers.values()), attempts=tuple(AttemptFact(*a) for a in attempts),
-        stops=tuple(sorted(stops.values(), key=lambda stop: stop.id)), channel=channel, agent=agent, mode=mode,
-        lost_contact=first.contactability is Contactability.LOST,
-    )
-    return snapshot, Subject(client_id=first.client_id, case_id=first.case_id, party_id=first.id)
-
-
-async def _complete(
-    session: AsyncSession, *, policy: PolicyDocument, policy_version: int, party: PartyFact,
-    numbers: tuple[NumberFact, ...], attempts: tuple[AttemptFact, ...], stops: tuple[StopFact, ...], channel: str,
-    agent: AgentFact | None, mode: str | None, lost_contact: bool,
-) -> Snapshot:
-    """The snapshot, with what only some policies need of a third party's history."""
+    connection = await session.connection()
+    attempts = await connection.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
     third_party = party.role == PartyRole.THIRD_PARTY.value
     return Snapshot(
-        policy=policy, policy_version=policy_version, party=party, numbers=numbers, attempts=attempts, stops=stops,
+        policy=policy, policy_version=policy_version, party=party, numbers=tuple(numbers.values()),
+        attempts=tuple(AttemptFact(*a) for a in attempts), stops=tuple(sorted(stops.values(), key=lambda s: s.id)),
         channel=channel, agent=agent, mode=mode,
         third_party_conversed=(
             third_party and policy.us_style.third_party_spoken_once and await _ever_conversed(session, party.id)
@@ -280,65 +304,6 @@ async def _complete(
             if third_party and policy.third_party.only_after_debtor_unreachable
             else DebtorReach()
         ),
-    )
-
-
-async def build_snapshot(
-    session: AsyncSession, *, party: Party, case: Case, client: Client, at: dt.datetime, channel: str = "call",
-    agent_id: int | None = None, seat_id: int | None = None, mode: str | None = None,
-) -> Snapshot:
-    """The snapshot of a party the caller already holds (the work queue, dispositions)."""
-    policy = await _policies(session).get(session, client.id, client.policy_version)
-    numbers = (
-        await session.execute(
-            select(PhoneNumber).where(PhoneNumber.party_id == party.id).order_by(PhoneNumber.position, PhoneNumber.id)
-        )
-    ).scalars().all()
-    attempts = await session.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
-    return await _complete(
-        session, policy=policy, policy_version=client.policy_version,
-        party=PartyFact(
-            id=party.id, case_id=case.id, role=party.role.value, relation=party.relation.value, name=party.name,
-            time_zone=party.time_zone, id_number=party.id_number, debt_related=party.debt_related,
-        ),
-        numbers=tuple(
-            _number(n.id, n.e164, n.valid, n.time_zone) for n in numbers
-        ),
-        attempts=tuple(AttemptFact(*a) for a in attempts),
-        stops=tuple(await _stops(session, client.id, party, [n.e164 for n in numbers])),
-        channel=channel, agent=await _agent(session, agent_id, seat_id) if agent_id is not None else None, mode=mode,
-        lost_contact=case.contactability is Contactability.LOST,
-    )
-
-
-async def _stops(session: AsyncSession, client_id: int, party: Party, e164s: list[str]) -> list[StopFact]:
-    matches = [StopContact.party_id == party.id]
-    if e164s:
-        matches.append(StopContact.e164.in_(e164s))
-    if party.id_number:
-        matches.append(StopContact.id_number == party.id_number)
-    rows = (
-        await session.execute(
-            select(StopContact).where(
-                StopContact.client_id == client_id, StopContact.lifted_at.is_(None), or_(*matches)
-            ).order_by(StopContact.id)
-        )
-    ).scalars()
-    return [
-        StopFact(id=s.id, source=s.source.value, reason=s.reason, party_id=s.party_id, e164=s.e164, id_number=s.id_number)
-        for s in rows
-    ]
-
-
-_AGENT = select(*_agent_columns())
-
-
-async def _agent(session: AsyncSession, agent_id: int, seat_id: int | None) -> AgentFact:
-    """The seat, the agent's session at it and their last placed call's notes, in one statement."""
-    row = (await session.execute(_AGENT, {"agent_id": agent_id, "seat_id": seat_id})).one()
-    return AgentFact(
-        agent_id=agent_id, seat_id=seat_id, seat_registered=bool(row.seat_active), session_at_seat=bool(row.at_seat),
-        open_wrap_up_call_id=row.last_call if row.last_call is not None and not row.noted else None,
     )
 
 
