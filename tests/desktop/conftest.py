@@ -1,0 +1,69 @@
+"""The agent desktop driven in a real browser: Debian's Chromium, headless, through Playwright
+(the system browser; ``playwright install`` is never run), against the live service and the
+Twilio emulator of ``tests/e2e``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.e2e.conftest import PASSWORD, Live, live_factory, twilio_emulator_factory  # noqa: F401
+
+CHROMIUM = Path(os.environ.get("DIALER_TEST_CHROMIUM", "/usr/bin/chromium"))
+TIMEOUT_MS = 20_000  # a whole call (ring, whisper, bridge) fits with room to spare on a slow CI machine
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+async def browser(live_factory) -> AsyncIterator[Browser]:  # noqa: F811
+    """Headless Chromium. It depends on ``live_factory`` so it closes first: an open event stream
+    would otherwise keep the service's shutdown waiting."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@dataclass
+class Desktop:
+    """A browser tab on the desktop page, with the JavaScript errors it raised."""
+
+    page: Page
+    errors: list[str]
+
+    def by(self, testid: str):
+        return self.page.get_by_test_id(testid)
+
+    async def sign_in(self, username: str, *, seat_id: int | None = None, mode: str = "preview") -> None:
+        await self.by("login-username").fill(username)
+        await self.by("login-password").fill(PASSWORD)
+        await self.by("login-submit").click()
+        if seat_id is not None:
+            await expect(self.by("seat-select")).to_be_visible()
+            await self.by("seat-select").select_option(str(seat_id))
+            await self.by("seat-mode").select_option(mode)
+            await self.by("seat-login").click()
+        await expect(self.by("agent-state")).to_have_attribute("data-state", "not_ready")
+        await expect(self.by("live")).to_have_attribute("data-live", "true")
+
+
+async def open_desktop(browser: Browser, live: Live) -> Desktop:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{live.url}/desktop")
+    return Desktop(page, errors)
