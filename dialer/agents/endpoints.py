@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 
 from dialer.agents import preview, service
 from dialer.agents.schemas import (
@@ -12,7 +12,7 @@ from dialer.agents.schemas import (
 )
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.kit.deps import NowDep, SessionDep
+from dialer.kit.deps import ContainerDep, NowDep, SessionDep
 from dialer.kit.schemas import Page
 from dialer.seats.models import AgentState
 
@@ -60,14 +60,22 @@ async def logout(session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
 
 @router.post("/agent/state", response_model=SessionOut,
              summary="Ready, or not ready with a reason code (agent, supervisor)")
-async def set_state(body: StateIn, session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
+async def set_state(body: StateIn, session: SessionDep, actor: Agent, now: NowDep, container: ContainerDep,
+                    after: BackgroundTasks) -> SessionOut:
     reason = body.reason.value if body.reason else None
-    return _out(await service.set_state(session, actor=actor, state=body.state, reason=reason, now=now))
+    view = await service.set_state(session, actor=actor, state=body.state, reason=reason, now=now)
+    if view.agent.state is AgentState.READY:
+        after.add_task(container.wake_engine, actor.user_id)  # once committed: progressive dials at once
+    return _out(view)
 
 
 @router.post("/agent/mode", response_model=SessionOut, summary="Preview or progressive (agent, supervisor)")
-async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
-    return _out(await service.set_mode(session, actor=actor, mode=body.mode, now=now))
+async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep, container: ContainerDep,
+                   after: BackgroundTasks) -> SessionOut:
+    view = await service.set_mode(session, actor=actor, mode=body.mode, now=now)
+    if view.agent.state is AgentState.READY:
+        after.add_task(container.wake_engine, actor.user_id)
+    return _out(view)
 
 
 @router.get("/agent/next", response_model=CaseCard | None,
