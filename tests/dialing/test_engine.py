@@ -1,0 +1,135 @@
+"""The progressive engine against the in-memory carrier: what it dials, when it refuses to, and
+that two engines (replicas) never dial twice for one agent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from dialer.auth.models import Role
+from dialer.calls.models import Call
+from dialer.compliance.models import Attempt, StopContact, StopSource
+from dialer.container import Container
+from dialer.dialing.engine import dial_next
+from dialer.dialing.models import Campaign, CampaignStatus, DialMode
+from dialer.kit.clock import system_clock
+from dialer.kit.db import create_engine, session_factory, writer_engine
+from dialer.seats.models import AgentSession, AgentState
+from dialer.telephony.fake import FakeCarrier
+from tests.factories import make_case, make_client, make_seat, make_user
+
+ALL_DAY = {"calling_window": {"weekdays": {d: [{"start": "00:00", "end": "24:00"}]
+                                           for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}}
+
+
+def _container(db_url: str, settings) -> Container:
+    engine = create_engine(db_url)
+    config = settings.model_copy(update={"twilio_caller_id": "+862161230000", "twilio_auth_token": SecretStr("t"),
+                                         "public_base_url": "https://dialer.example.com"})
+    return Container(settings=config, engine=engine, sessions=session_factory(engine),
+                     write_sessions=session_factory(writer_engine(engine)), tokens=None,  # type: ignore[arg-type]
+                     clock=system_clock,
+                     schema_heads=frozenset(), carrier=FakeCarrier())
+
+
+async def _floor(session, *, agents: int = 1, cases: int = 3, campaign: CampaignStatus = CampaignStatus.RUNNING,
+                 mode: str = "progressive", state: AgentState = AgentState.READY):
+    client = await make_client(session, overrides=ALL_DAY)
+    made = []
+    for i in range(agents):
+        user = await make_user(session, role=Role.AGENT, team="floor")
+        seat = await make_seat(session, team="floor")
+        session.add(AgentSession(agent_id=user.id, seat_id=seat.id, state=state, mode=mode))
+        made.append((user, seat))
+    case_rows = [await make_case(session, client=client, team="floor", total_owed=1000 + 100 * i,
+                                 debtor_numbers=(f"+861380000{i:04d}",)) for i in range(cases)]
+    session.add(Campaign(client_id=client.id, name="floor", mode=DialMode.PROGRESSIVE, status=campaign, team="floor"))
+    await session.commit()
+    return client, made, case_rows
+
+
+async def test_given_a_ready_progressive_agent_then_the_best_case_is_reserved_and_the_seat_rung(session, db_url, settings):
+    _, [(agent, seat)], cases = await _floor(session)
+    container = _container(db_url, settings)
+    try:
+        result = await dial_next(container, agent.id)
+        assert result.outcome == "dialed"
+        [placed] = container.carrier.requested("place_call")
+        request = placed["request"]
+        assert request.to_e164 == seat.softphone_identity and "voice/agent" in request.twiml_url
+        assert not request.record  # the seat's leg; the party's leg (recorded) follows its TwiML
+        async with container.sessions() as s:
+            call = await s.get(Call, result.call_id)
+            agent_row = (await s.execute(select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
+            attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call.id))).scalar_one()
+        assert call.case_id == cases[-1].id and call.state == "requested" and call.agent_leg_call_id
+        assert (agent_row.state, agent_row.current_call_id) == (AgentState.DIALING, call.id)
+        assert attempt.outcome is None  # reserved, counted until its outcome arrives
+        assert (await dial_next(container, agent.id)).outcome == "not_ready"  # one call per agent
+    finally:
+        await container.engine.dispose()
+
+
+@pytest.mark.parametrize(("campaign", "mode", "state", "outcome"), [
+    (CampaignStatus.STOPPED, "progressive", AgentState.READY, "no_campaign"),
+    (CampaignStatus.PAUSED, "progressive", AgentState.READY, "no_campaign"),
+    (CampaignStatus.RUNNING, "preview", AgentState.READY, "not_ready"),
+    (CampaignStatus.RUNNING, "progressive", AgentState.NOT_READY, "not_ready"),
+    (CampaignStatus.RUNNING, "progressive", AgentState.WRAP_UP, "not_ready"),
+])
+async def test_given_no_reason_to_dial_then_nothing_is_dialed(session, db_url, settings, campaign, mode, state, outcome):
+    _, [(agent, _)], _ = await _floor(session, campaign=campaign, mode=mode, state=state)
+    container = _container(db_url, settings)
+    try:
+        assert (await dial_next(container, agent.id)).outcome == outcome
+        assert container.carrier.requested("place_call") == []
+        async with container.sessions() as s:
+            assert (await s.execute(select(func.count()).select_from(Call))).scalar_one() == 0
+    finally:
+        await container.engine.dispose()
+
+
+async def test_given_every_case_blocked_then_the_queue_is_empty_and_nothing_is_dialed(session, db_url, settings):
+    client, [(agent, _)], cases = await _floor(session, cases=2)
+    for case in cases:
+        session.add(StopContact(client_id=client.id, case_id=case.id, e164=None, id_number=None,
+                                party_id=(await _debtor_id(session, case.id)), source=StopSource.CLIENT_LIST,
+                                reason="test"))
+    await session.commit()
+    container = _container(db_url, settings)
+    try:
+        assert (await dial_next(container, agent.id)).outcome == "queue_empty"
+        assert container.carrier.requested("place_call") == []
+        async with container.sessions() as s:
+            agent_row = (await s.execute(select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
+        assert agent_row.state is AgentState.READY  # still ready, never reserved for nothing
+    finally:
+        await container.engine.dispose()
+
+
+async def _debtor_id(session, case_id: int) -> int:
+    from dialer.cases.models import Party
+
+    return (await session.execute(select(Party.id).where(Party.case_id == case_id))).scalars().first()
+
+
+@pytest.mark.postgres_only
+async def test_given_two_engines_serving_the_same_ready_agents_then_each_agent_gets_exactly_one_call(
+        session, db_url, settings):
+    _, agents, _ = await _floor(session, agents=6, cases=12)
+    first, second = _container(db_url, settings), _container(db_url, settings)
+    try:
+        results = await asyncio.gather(*(dial_next(c, agent.id) for agent, _ in agents for c in (first, second)))
+        assert sorted(r.outcome for r in results) == ["dialed"] * 6 + ["not_ready"] * 6
+        async with first.sessions() as s:
+            calls = list((await s.execute(select(Call))).scalars())
+        assert sorted(c.agent_id for c in calls) == sorted(a.id for a, _ in agents)
+        assert len({c.case_id for c in calls}) == 6  # and no case twice
+        placed = first.carrier.requested("place_call") + second.carrier.requested("place_call")
+        assert len(placed) == 6
+    finally:
+        await first.engine.dispose()
+        await second.engine.dispose()
