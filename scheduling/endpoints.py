@@ -15,7 +15,7 @@ from dialer.kit.deps import ContainerDep, NowDep, SessionDep
 from dialer.kit.errors import InvalidInput, NotFound
 from dialer.kit.schemas import Page, TimeZoneName, page_of
 from scheduling import payments, service, stats
-from scheduling.jobs import JOBS
+from dialer.jobs import jobs_for
 from scheduling.models import TaskKind, TaskStatus
 from scheduling.payment_rows import PaymentRow
 from scheduling.runner import run_job
@@ -124,9 +124,10 @@ async def import_payment_file(
 @router.post("/scheduler/jobs/{name}/run", response_model=JobRunOut,
              summary="Run a scheduled job now, once across replicas (admin)")
 async def run_job_now(name: str, container: ContainerDep, _: Admins) -> JobRunOut:
-    spec = next((job for job in JOBS if job.name == name), None)
+    jobs = jobs_for(container)
+    spec = next((job for job in jobs if job.name == name), None)
     if spec is None:
-        raise NotFound(f"no job {name!r}; jobs: {', '.join(job.name for job in JOBS)}")
+        raise NotFound(f"no job {name!r}; jobs: {', '.join(job.name for job in jobs)}")
     run = await run_job(container.sessions, spec.name, spec.func, clock=container.clock)
     return JobRunOut(name=run.name, ran=run.ran, started_at=run.started_at, summary=run.summary)
 
