@@ -266,6 +266,17 @@ async def _forget_reservations(url: str) -> None:
     await engine.dispose()
 
 
+async def _checkpoints(url: str) -> int:
+    """Checkpoints the PostgreSQL server has made (other databases' CREATE/DROP DATABASE make some)."""
+    if url.startswith("sqlite"):
+        return 0
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        done = (await conn.execute(text("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"))).scalar_one()
+    await engine.dispose()
+    return done
+
+
 async def main(args: argparse.Namespace) -> None:
     print(f"event loop: {args.loop}; sequential: {args.samples} samples; throughput: {args.duration:.0f} s per figure;"
           f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work on the machine skews the figures)")
@@ -283,8 +294,12 @@ async def main(args: argparse.Namespace) -> None:
         else:
             await _forget_reservations(url)
             print(f"{backend}: reusing the seeded database ({args.parties:,} parties assumed)")
+        checkpoints = await _checkpoints(url)
         await measure(url, args.parties, args.samples, args.concurrency, args.processes, args.duration, args.loop)
-        print(f"  (load average now {os.getloadavg()[0]:.2f})")
+        print(f"  (load average now {os.getloadavg()[0]:.2f}"
+              + (f"; {await _checkpoints(url) - checkpoints} checkpoints during the run: after each one, the first"
+                 f" change to every page writes the whole page to the WAL, so frequent ones slow each commit"
+                 if backend == "postgres" else "") + ")")
 
 
 if __name__ == "__main__":
