@@ -14,7 +14,7 @@ from tests.desktop.conftest import open_desktop
 from tests.e2e.conftest import ALL_DAY
 from tests.factories import make_case, make_client, make_seat, make_user
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.sqlite_only]  # why SQLite only: see test_preview.py
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_given_a_blocked_number_then_its_reason_is_shown_and_it_has_no_enabled_dial_button(

@@ -20,9 +20,7 @@ from tests.desktop.conftest import open_desktop
 from tests.e2e.conftest import ALL_DAY, seat_of
 from tests.factories import make_case, make_client, make_seat, make_user
 
-# Browser tests start Chromium and a live service per test; the flows they drive are the API's,
-# which tests/e2e already runs on both backends. They run on SQLite only to keep CI short.
-pytestmark = [pytest.mark.timeout(180), pytest.mark.sqlite_only]
+pytestmark = pytest.mark.timeout(180)
 
 FIRST, SECOND = "+8613800000001", "+8613800000002"
 SEAT_ANSWERS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}

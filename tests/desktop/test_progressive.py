@@ -13,7 +13,7 @@ from tests.desktop.conftest import open_desktop
 from tests.e2e.conftest import ALL_DAY, seat_of
 from tests.factories import make_case, make_client, make_seat, make_user
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.sqlite_only]  # why SQLite only: see test_preview.py
+pytestmark = pytest.mark.timeout(180)
 
 SEAT_STAYS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}
 PARTY_HANGS_UP = {"behaviour": "answer", "ring_seconds": 1, "talk_seconds": 2}
