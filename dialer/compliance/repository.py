@@ -83,26 +83,6 @@ async def policy_for(session: AsyncSession, client: Client) -> PolicyDocument:
     return await _policies(session).get(session, client.id, client.policy_version)
 
 
-async def load_party(
-    session: AsyncSession, *, party_id: int | None = None, number_id: int | None = None, lock: bool = False,
-) -> tuple[Party, Case, Client]:
-    """The party (by id, or by one of its numbers) with its case and client, in one query.
-
-    ``lock`` serialises reservations for the party: a row lock on PostgreSQL (SQLite has none
-    to take; its writers are serialised by ``BEGIN IMMEDIATE``)."""
-    query = select(Party, Case, Client).join(Case, Case.id == Party.case_id).join(Client, Client.id == Case.client_id)
-    if number_id is not None:
-        query = query.join(PhoneNumber, PhoneNumber.party_id == Party.id).where(PhoneNumber.id == number_id)
-    else:
-        query = query.where(Party.id == party_id)
-    if lock:
-        query = query.with_for_update(of=Party)
-    row = (await session.execute(query)).first()
-    if row is None:
-        raise NotFound(f"phone number {number_id} not found" if number_id is not None else f"party {party_id} not found")
-    return row.Party, row.Case, row.Client
-
-
 # --- a snapshot's reads: prebuilt Core statements, two round trips ----------------------------
 #
 # A check or a reservation (and the work queue, through build_snapshot) reads everything it
@@ -151,13 +131,14 @@ def _agent_columns() -> list:
 
 
 _STOP_COLUMNS = ("id", "source", "reason", "party_id", "e164", "id_number")
-_STOP_MATCHES = ("party", "number", "identity")  # a stop entry names the party, a number or an id number
+_STOP_MATCHES = ("party_id", "e164", "id_number")  # a stop entry names the party, a number or an id number
+_STOP_LABELS = tuple(tuple(f"stop_by_{match}_{column}" for column in _STOP_COLUMNS) for match in _STOP_MATCHES)
 
 
 @functools.cache
 def _subject(*, by_number: bool, lock: bool) -> Select:
     number = _N.alias("n")
-    stops = {match: _S.alias(f"stop_{match}") for match in _STOP_MATCHES}
+    stops = {match: _S.alias(f"stop_by_{match}") for match in _STOP_MATCHES}
     query = (
         select(
             _P.c.id, _P.c.case_id, _P.c.role, _P.c.relation, _P.c.name, _P.c.time_zone, _P.c.id_number,
@@ -173,13 +154,15 @@ def _subject(*, by_number: bool, lock: bool) -> Select:
         .outerjoin(number, number.c.party_id == _P.c.id)
         .order_by(number.c.position, number.c.id)
     )
-    # One plain equality join per way a stop entry can match (each an index lookup; an OR of the
-    # three would not be on PostgreSQL). Rows multiply only when several entries match.
-    for match, target in (("party", _P.c.id), ("number", number.c.e164),
-                          ("identity", func.nullif(_P.c.id_number, _constant("")))):  # an empty id_number matches nothing
+    # One plain equality join per way a stop entry can match, each an index lookup (PostgreSQL
+    # turns an OR of the three into a scan of the client's whole list). Rows multiply only when
+    # several entries match. An empty id_number matches nothing.
+    targets = {"party_id": _P.c.id, "e164": number.c.e164, "id_number": func.nullif(_P.c.id_number, _constant(""))}
+    for match, target in targets.items():
         stop = stops[match]
-        key = {"party": stop.c.party_id, "number": stop.c.e164, "identity": stop.c.id_number}[match]
-        query = query.outerjoin(stop, and_(stop.c.client_id == _C.c.client_id, key == target, stop.c.lifted_at.is_(None)))
+        query = query.outerjoin(
+            stop, and_(stop.c.client_id == _C.c.client_id, stop.c[match] == target, stop.c.lifted_at.is_(None))
+        )
     if by_number:
         dialled = _N.alias("dialled")
         query = query.join(dialled, and_(dialled.c.party_id == _P.c.id, dialled.c.id == bindparam("number_id")))
@@ -276,8 +259,8 @@ async def _snapshot(
     for r in rows:
         if r.n_id is not None and r.n_id not in numbers:
             numbers[r.n_id] = _number(r.n_id, r.n_e164, r.n_valid, r.n_time_zone)
-        for match in _STOP_MATCHES:
-            stop = [r._mapping[f"stop_{match}_{column}"] for column in _STOP_COLUMNS]
+        for labels in _STOP_LABELS:
+            stop = [r._mapping[label] for label in labels]
             if stop[0] is not None and stop[0] not in stops:
                 stops[stop[0]] = StopFact(stop[0], stop[1].value, *stop[2:])
     agent = None
