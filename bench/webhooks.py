@@ -47,6 +47,7 @@ from dialer.settings import REPO_ROOT  # noqa: E402
 TOKEN = "bench-webhook-token-0123456789abcdef"
 STATUSES = ("initiated", "ringing", "in-progress", "completed")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+DATABASE = "dialer_bench_webhooks"
 
 WRK_SCRIPT = r"""
 -- Replays pre-signed requests (one per line: path TAB signature TAB body), each thread its share, in order.
@@ -120,8 +121,21 @@ def _processes() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def cpu_snapshot(server_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the server's process tree, of PostgreSQL's processes, and of the machine."""
+def _postgres_for(database: str, pid: int, command: str) -> bool:
+    """A PostgreSQL process working for ``database``, or one of its shared background processes
+    (other databases' backends, e.g. a test suite running beside the bench, are not counted)."""
+    if not command.startswith("postgres"):
+        return False
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return f" {database} " in title or not ("(" in title or "[local]" in title)
+
+
+def cpu_snapshot(server_pid: int, database: str = DATABASE) -> dict[str, float]:
+    """CPU seconds so far of the server's process tree, of PostgreSQL's processes for the bench's
+    database, and of the whole machine."""
     processes = _processes()
     tree, frontier = {server_pid}, [server_pid]
     while frontier:
@@ -133,7 +147,7 @@ def cpu_snapshot(server_pid: int) -> dict[str, float]:
     busy = sum(machine) - machine[3] - machine[4]  # all but idle and iowait
     return {
         "server": sum(processes[pid][2] for pid in tree if pid in processes),
-        "postgres": sum(cpu for command, _, cpu in processes.values() if command.startswith("postgres")),
+        "postgres": sum(cpu for pid, (command, _, cpu) in processes.items() if _postgres_for(database, pid, command)),
         "machine": busy / CLOCK_TICKS,
     }
 
@@ -183,16 +197,35 @@ def drive_wrk(wrk: str, base: str, requests: list[tuple[str, str, str]], duratio
                   (after.children_user - before.children_user) + (after.children_system - before.children_system))
 
 
-async def drive_python(port: int, requests: list[tuple[str, str, str]], duration: float, concurrency: int) -> Result:
-    """Keep-alive connections writing pre-rendered HTTP/1.1 requests; reads status and Content-Length only."""
-    rendered = [
+def _render(port: int, requests: list[tuple[str, str, str]]) -> list[bytes]:
+    return [
         (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
          f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
         for path, signature, body in requests
     ]
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> bool:
+    """Send one pre-rendered request; read the status line, headers and body. True for a 204."""
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        if line[:15].lower() == b"content-length:" and (length := int(line[15:])):
+            await reader.readexactly(length)
+    return head[9:12] == b"204"
+
+
+def _result(latencies: list[float], seconds: float, failed: int, cpu_s: float) -> Result:
+    ordered = sorted(latencies) or [0.0]
+    return Result(len(latencies), seconds, statistics.median(ordered),
+                  ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], failed, cpu_s)
+
+
+async def drive_python(port: int, requests: list[tuple[str, str, str]], duration: float, concurrency: int) -> Result:
+    """Closed loop: CONCURRENCY keep-alive connections, each sending its next request when the last is answered."""
+    rendered = _render(port, requests)
     latencies: list[float] = []
-    failed = 0
-    next_index = 0
+    failed = next_index = 0
     deadline = time.perf_counter() + duration
 
     async def connection() -> None:
@@ -203,26 +236,45 @@ async def drive_python(port: int, requests: list[tuple[str, str, str]], duration
                 raw = rendered[next_index % len(rendered)]
                 next_index += 1
                 t0 = time.perf_counter()
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                if length:
-                    await reader.readexactly(length)
+                failed += not await _exchange(reader, writer, raw)
                 latencies.append((time.perf_counter() - t0) * 1000)
-                if head[9:12] != b"204":
-                    failed += 1
         finally:
             writer.close()
 
     cpu0, t0 = time.process_time(), time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
-    seconds = time.perf_counter() - t0
-    ordered = sorted(latencies)
-    return Result(len(latencies), seconds, statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
-                  failed, time.process_time() - cpu0)
+    return _result(latencies, time.perf_counter() - t0, failed, time.process_time() - cpu0)
+
+
+async def drive_rate(port: int, requests: list[tuple[str, str, str]], duration: float, rate: float,
+                     connections: int) -> Result:
+    """Open loop: requests are due at a fixed RATE whatever the answers; connection k takes every
+    CONNECTIONS-th slot from k. Latency counts from the instant a request was due, so a server that
+    falls behind (or a late client) shows in p99 instead of being hidden by the client waiting."""
+    rendered = _render(port, requests)
+    latencies: list[float] = []
+    failed = 0
+    total = int(duration * rate)
+    loop = asyncio.get_running_loop()
+    opened = [await asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
+    start = loop.time() + 0.05
+
+    async def connection(k: int) -> None:
+        nonlocal failed
+        reader, writer = opened[k]
+        try:
+            for i in range(k, total, connections):
+                due = start + i / rate
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                failed += not await _exchange(reader, writer, rendered[i % len(rendered)])
+                latencies.append((loop.time() - due) * 1000)
+        finally:
+            writer.close()
+
+    cpu0 = time.process_time()
+    await asyncio.gather(*(connection(k) for k in range(connections)))
+    return _result(latencies, loop.time() - start, failed, time.process_time() - cpu0)
 
 
 async def main() -> None:
@@ -231,22 +283,24 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--calls", type=int, default=6000, help="calls to walk (4 events each); enough for the run")
     parser.add_argument("--workers", type=int, default=2, help="`dialer serve --workers` (one per core)")
-    parser.add_argument("--client", choices=("wrk", "python"), default="wrk")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: requests due per second (latency from the due instant); default: closed loop")
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk", help="closed loop's load generator")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
     wrk = shutil.which("wrk")
-    if args.client == "wrk" and wrk is None:
+    if args.client == "wrk" and wrk is None and not args.rate:
         print("wrk is not installed (Debian: apt-get install wrk); using the Python client instead, "
               "which takes more of the machine's CPU.", file=sys.stderr)
         args.client = "python"
 
     admin = await asyncpg.connect(args.pg_admin)
-    await admin.execute("DROP DATABASE IF EXISTS dialer_bench_webhooks WITH (FORCE)")
-    await admin.execute("CREATE DATABASE dialer_bench_webhooks")
+    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {DATABASE}")
     await admin.close()
-    url = args.pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/dialer_bench_webhooks"
+    url = args.pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{DATABASE}"
     await prepare(url, args.calls)
 
     port = free_port()
@@ -266,7 +320,10 @@ async def main() -> None:
                 pass
             await asyncio.sleep(0.2)
         load0, cpu0, wall0 = os.getloadavg()[0], cpu_snapshot(server.pid), time.perf_counter()
-        if args.client == "wrk":
+        if args.rate:
+            args.client = "python, open loop"
+            result = await drive_rate(port, requests, args.duration, args.rate, args.concurrency)
+        elif args.client == "wrk":
             result = drive_wrk(wrk, base, requests, args.duration, args.concurrency, args.wrk_threads)
         else:
             result = await drive_python(port, requests, args.duration, args.concurrency)
@@ -275,16 +332,26 @@ async def main() -> None:
         server.terminate()
         server.wait(timeout=20)
     used = {name: cpu1[name] - cpu0[name] for name in cpu0}
+    offered = f"{args.rate:.0f}/s offered over {args.concurrency} connections" if args.rate else \
+        f"{args.concurrency} connections"
     print(f"signed call-status callbacks, PostgreSQL, {args.workers} uvicorn worker(s), "
-          f"{args.concurrency} connections, client {args.client}, {os.cpu_count()} cores, load before {load0:.2f}:")
+          f"{offered}, client {args.client}, {os.cpu_count()} cores, load before {load0:.2f}:")
     print(f"  {result.requests:,} requests in {result.seconds:.1f} s  ->  {result.requests / result.seconds:.0f} /s "
           f"sustained  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms  failed: {result.failed}"
           f"{'  (events ran out: some were duplicates)' if result.requests > len(requests) else ''}")
     print(f"  CPU (cores busy over the run): server {used['server'] / wall:.2f}, client {result.client_cpu_s / wall:.2f}, "
           f"PostgreSQL {used['postgres'] / wall:.2f}, whole machine {used['machine'] / wall:.2f} of {os.cpu_count()}")
-    print(f"  server CPU per request {used['server'] / max(result.requests, 1) * 1e3:.2f} ms, "
-          f"client {result.client_cpu_s / max(result.requests, 1) * 1e3:.3f} ms")
+    per = {"server": used["server"], "PostgreSQL": used["postgres"], "client": result.client_cpu_s}
+    per = {name: seconds / max(result.requests, 1) * 1e3 for name, seconds in per.items()}
+    print("  CPU per request: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in per.items())
+          + f"  ->  these {os.cpu_count()} cores could serve ~{os.cpu_count() / sum(per.values()) * 1e3:.0f} /s "
+          "with nothing else running")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        import uvloop  # the lean client's loop (uvicorn[standard] brings it)
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())

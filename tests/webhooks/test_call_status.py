@@ -128,3 +128,37 @@ async def test_given_signature_for_another_url_then_refused(app, api):
     response = await api.post(f"/webhooks/twilio/call-status?call_id={call.id}", data=params,
                               headers={"X-Twilio-Signature": signature})
     assert response.status_code == 403
+
+
+async def test_given_encoded_values_then_signature_checks_and_raw_event_keeps_them_decoded(app, api):
+    call = await _call(app)
+    extra = {"CallerName": "张 三+&=?", "Blank": "", "ForwardedFrom": "+8613800138000"}
+    assert (await _post(api, call.id, "ringing", sequence=0, **extra)).status_code == 204
+    async with app.state.container.sessions() as s:
+        event = (await s.execute(select(CarrierEvent))).scalar_one()
+    assert {key: event.payload[key] for key in extra} == extra
+    assert event.event_key == f"call:{SID}:0" and event.kind == "call_status" and event.carrier_call_id == SID
+
+
+async def test_given_repeated_parameter_then_the_last_value_is_the_one_signed_and_stored(app, api):
+    call = await _call(app)
+    path = f"/webhooks/twilio/call-status?call_id={call.id}"
+    params = {"CallSid": SID, "CallStatus": "ringing", "SequenceNumber": "0"}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, params)
+    body = f"CallSid={SID}&CallStatus=busy&SequenceNumber=0&CallStatus=ringing"
+    response = await api.post(path, content=body, headers={"X-Twilio-Signature": signature,
+                                                           "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 204
+    loaded, _ = await _load(app, call.id)
+    assert loaded.state is CallState.RINGING
+
+
+async def test_given_body_changed_after_signing_then_refused_and_nothing_stored(app, api):
+    call = await _call(app)
+    path = f"/webhooks/twilio/call-status?call_id={call.id}"
+    params = {"CallSid": SID, "CallStatus": "ringing", "SequenceNumber": "0"}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, params)
+    response = await api.post(path, data={**params, "CallStatus": "completed"}, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+    async with app.state.container.sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(CarrierEvent))).scalar_one() == 0
