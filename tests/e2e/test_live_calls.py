@@ -13,7 +13,7 @@ from dialer.auth.models import Role
 from dialer.calls.models import Call
 from dialer.compliance.models import Attempt
 from dialer.dialing.reconcile import reconcile_job
-from dialer.kit.db import session_factory
+from dialer.kit.db import begin_write, session_factory, writer_engine
 from dialer.seats.models import AgentState
 from dialer.telephony.twilio_carrier import TwilioCarrier
 from tests.e2e.conftest import DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
@@ -159,7 +159,8 @@ async def test_given_twilio_unreachable_during_create_then_the_call_is_settled_b
     carrier = TwilioCarrier(account_sid=live.emulator.account_sid, auth_token=live.emulator.auth_token,
                             api_base_url=live.emulator.url)
     try:
-        async with sessions() as s:
+        async with session_factory(writer_engine(engine))() as s:  # as the scheduler runs it: a writer
+            await begin_write(s)
             summary = await reconcile_job(s, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2), carrier=carrier)
             await s.commit()
     finally:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dialer.calls.models import Call
 from dialer.compliance.models import Attempt
-from dialer.kit.db import session_factory
+from dialer.kit.db import begin_write, session_factory, writer_engine
 from dialer.seats.models import AgentState
 from dialer.telephony.twilio_carrier import TwilioCarrier
 from recordings.jobs import capture_job
@@ -77,7 +77,8 @@ async def test_given_an_answered_call_then_whisper_bridge_and_dual_recording_sto
                             api_base_url=live.emulator.url)
     storage = LocalStorage(tmp_path / "recordings")
     try:
-        async with sessions() as s:
+        async with session_factory(writer_engine(engine))() as s:  # as the scheduler runs it: a writer
+            await begin_write(s)
             summary = await capture_job(s, now=row.ended_at, source=carrier, storage=storage)
             await s.commit()
     finally:
