@@ -65,5 +65,6 @@ async def open_desktop(browser: Browser, live: Live) -> Desktop:
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: print(f"console.{message.type}: {message.text}"))  # shown on failure
     await page.goto(f"{live.url}/desktop")
     return Desktop(page, errors)

@@ -32,7 +32,8 @@ const TEXT = {
     in_future: '必须是将来的时间', after_at: '必须晚于回电时间', fix_fields: '请更正标出的字段', saved: '小结已保存',
     network_error: '网络错误，请重试', session_expired: '登录已过期，请重新登录', login_failed: '用户名或密码错误',
     skipped: '已跳过案件', call_started: '正在拨号…', too_short: '至少 2 个字', days: '天', seconds: '秒',
-    role_debtor: '债务人', role_third_party: '第三方',
+    role_debtor: '债务人', role_third_party: '第三方', state_ready: '就绪', state_not_ready: '未就绪',
+    r_seat_unreachable: '坐席电话未接听', r_call_not_placed: '呼叫未发出', r_queue_empty: '暂无可拨案件', r_skipped: '已跳过',
   },
   en: {
     title: 'Collections agent desktop', logout: 'Sign out', login_title: 'Sign in', username: 'Username',
@@ -66,6 +67,8 @@ const TEXT = {
     saved: 'Notes saved', network_error: 'Network error, please retry', session_expired: 'Your session expired; sign in again',
     login_failed: 'Wrong username or password', skipped: 'Case skipped', call_started: 'Dialing…',
     too_short: 'At least 2 characters', days: 'days', seconds: 's', role_debtor: 'Debtor', role_third_party: 'Third party',
+    state_ready: 'Ready', state_not_ready: 'Not ready', r_seat_unreachable: 'your seat did not answer',
+    r_call_not_placed: 'the call was not placed', r_queue_empty: 'nothing to call', r_skipped: 'skipped',
   },
 };
 
@@ -83,6 +86,7 @@ const ENUMS = {
     relation: { self: '本人', spouse: '配偶', parent: '父母', sibling: '兄弟姐妹', child: '子女', colleague: '同事', friend: '朋友', other: '其他' },
     kind: { mobile: '手机', home: '住宅', work: '单位', other: '其他' },
     tier: { promise_due: '承诺到期', follow_up_due: '到期跟进', backlog: '常规' },
+    case_status: { open: '在催', paused: '暂停', settled: '已结清', paid: '已还清', returned: '已退案' },
     skip: ['资料不全，需核实', '已由他人跟进', '需主管确认', '其他原因'],
   },
   en: {
@@ -103,6 +107,7 @@ const ENUMS = {
       friend: 'Friend', other: 'Other' },
     kind: { mobile: 'Mobile', home: 'Home', work: 'Work', other: 'Other' },
     tier: { promise_due: 'Promise due', follow_up_due: 'Follow-up due', backlog: 'Backlog' },
+    case_status: { open: 'Open', paused: 'Paused', settled: 'Settled', paid: 'Paid', returned: 'Returned' },
     skip: ['Details incomplete, to verify', 'Being worked by someone else', 'Needs a supervisor', 'Other reason'],
   },
 };
@@ -129,6 +134,7 @@ const AMOUNT = /^\d{1,12}(\.\d{1,2})?$/;
 let lang = localStorage.getItem('desk.lang') === 'en' ? 'en' : 'zh';
 const t = (key) => TEXT[lang][key] ?? key;
 const label = (group, code) => (code == null ? '' : ENUMS[lang][group]?.[code] ?? code);
+const reasonText = (code) => ENUMS[lang].reason[code] ?? TEXT[lang][`r_${code}`] ?? code;
 
 // --- small DOM helpers --------------------------------------------------------------------------
 
@@ -175,7 +181,7 @@ const S = {
   desk: null, // the last snapshot from the event stream: {session, call, held_case_id}
   card: null, cardKind: null, cardCaseId: null, // 'preview' (GET /v1/agent/next) or 'case' (GET /v1/cases/{id})
   loadingNext: false, loadingCase: null, noCase: false,
-  wrapCall: null, saving: false, // the call the wrap-up form is for
+  wrapCall: null, saving: false, noted: new Set(), // the call the wrap-up form is for; calls noted here
   timeline: { callId: null, seen: [] },
   stream: null, timer: null,
 };
@@ -197,6 +203,7 @@ async function api(method, path, body) {
     try { data = await res.json(); } catch { data = null; }
   }
   if (res.status === 401 && path !== '/v1/auth/token') signOut(t('session_expired'));
+  if (!res.ok) console.warn(`${method} ${path} → ${res.status}`, data);
   return { ok: res.ok, status: res.status, data };
 }
 
@@ -392,7 +399,7 @@ function onDesk(snapshot) {
   const call = snapshot.call;
   if (call) track(call);
 
-  if (state === 'wrap_up' && call && S.wrapCall?.id !== call.id) openWrapUp(call);
+  if (state === 'wrap_up' && call && S.wrapCall?.id !== call.id && !S.noted.has(call.id)) openWrapUp(call);
   else if (state !== 'wrap_up' && S.wrapCall && !S.saving) closeWrapUp();
   else if (S.wrapCall && call && S.wrapCall.id === call.id) S.wrapCall = call;
 
@@ -439,6 +446,7 @@ async function loadCase(caseId) {
   if (!detail.ok) { flash(messageOf(detail.data), 'error'); return; }
   showCard({ case: detail.data, parties: detail.data.parties, notes: notes.ok ? notes.data.items : [], calls: null,
     promises: null }, 'case');
+  if (S.wrapCall?.case_id === caseId) prefillParty();
   render();
 }
 
@@ -535,7 +543,7 @@ function render() {
   const state = session?.state ?? '';
   const badge = tid('agent-state');
   badge.dataset.state = state;
-  badge.textContent = session ? label('state', state) + (session.state_reason ? ` · ${label('reason', session.state_reason)}` : '') : '';
+  badge.textContent = session ? label('state', state) + (session.state_reason ? ` · ${reasonText(session.state_reason)}` : '') : '';
   tid('seat-code').textContent = session ? session.seat.code : '';
   const ready = byId('ready');
   ready.dataset.state = state;
@@ -580,7 +588,7 @@ function renderCard() {
       fact('interest_fees', fmtMoney(c.interest_fees, c.currency)),
       fact('overdue_days', `${c.overdue_days} ${t('days')}`, 'case-overdue'),
       fact('bucket', c.bucket, 'case-bucket'),
-      fact('status', c.status),
+      fact('status', label('case_status', c.status)),
       fact('last_contact', fmtTime(c.last_contact_at) || t('none')),
       fact('next_follow_up', fmtTime(c.next_follow_up_at) || t('none')),
       S.card.held_until ? fact('held_until', fmtTime(S.card.held_until)) : []),
@@ -704,12 +712,10 @@ function openWrapUp(call) {
   f.reset();
   clearErrors();
   tid('wrapup-call').textContent = `#${call.id} ${call.to_e164 || ''}`;
-  const party = (S.card?.parties ?? []).find((p) => p.id === call.party_id);
   f.elements.contact_number.value = call.to_e164 || '';
   if (answered(call)) {
     f.elements.disposition.value = '';
-    f.elements.contact_status.value = party?.role === 'third_party' ? 'third_party_reached' : 'debtor_reached';
-    if (party) f.elements.contact_name.value = party.name;
+    prefillParty();
   } else {
     f.elements.disposition.value = 'no_contact';
     f.elements.contact_status.value = OUTCOME_STATUS[call.outcome] || 'other';
@@ -718,6 +724,17 @@ function openWrapUp(call) {
   updateFields();
   f.hidden = false;
   f.elements.disposition.focus();
+}
+
+function prefillParty() { // who was reached, once the case card is known (it may load after the form opens)
+  const call = S.wrapCall;
+  const party = (S.card?.parties ?? []).find((p) => p.id === call?.party_id);
+  const f = form();
+  if (!call || !answered(call)) return;
+  if (!f.elements.contact_status.value || party) {
+    f.elements.contact_status.value = party?.role === 'third_party' ? 'third_party_reached' : 'debtor_reached';
+  }
+  if (party && !f.elements.contact_name.value) f.elements.contact_name.value = party.name;
 }
 
 function closeWrapUp() {
@@ -835,6 +852,7 @@ async function onSave(event) {
   S.saving = false;
   tid('wrapup-save').disabled = false;
   if (r.ok) {
+    S.noted.add(call.id); // a snapshot read before the commit must not reopen the form
     flash(t('saved'));
     closeWrapUp();
     render();
