@@ -7,11 +7,19 @@ posts them from CONCURRENCY keep-alive connections and prints sustained requests
 p50/p99 latency, and the CPU used by the server, the load generator and PostgreSQL (all share
 this machine's cores, so the client's share is part of the honest picture).
 
-The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script replaying the pre-signed
-requests; without it (or with ``--client python``) a lean asyncio client writes the pre-rendered
-requests on raw sockets. Neither signs or builds anything while the clock runs.
+Closed loop (the default): ``wrk`` (Debian package ``wrk``) replays the pre-signed requests from a
+Lua script, each connection sending its next request when the last is answered: the sustained
+maximum. Without wrk (or with ``--client python``) a lean asyncio client writes the pre-rendered
+requests on raw sockets. Open loop (``--rate 600``): requests fall due at a fixed rate whatever the
+answers, and latency counts from the due instant, so p99 is the one a carrier sending that many
+callbacks would see. No client signs or builds anything while the clock runs.
+
+The CPU line is the fair reading on a shared machine: "could serve" divides the cores by the CPU
+one request costs the server, PostgreSQL (this database's backends and its shared processes) and
+the client together.
 
     .venv/bin/python bench/webhooks.py [--duration 15] [--concurrency 32] [--workers 2] [--client wrk]
+    .venv/bin/python bench/webhooks.py --rate 600 --concurrency 64
 """
 
 from __future__ import annotations
