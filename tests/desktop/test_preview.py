@@ -24,6 +24,8 @@ pytestmark = pytest.mark.timeout(180)
 
 FIRST, SECOND = "+8613800000001", "+8613800000002"
 SEAT_ANSWERS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}
+PARTY_STAYS = {"behaviour": "answer", "ring_seconds": 10, "hangup_first": "caller"}  # the agent hangs up
+# (the emulator's clock runs 100 times faster than the wall clock: 10 s of ringing is a tenth of a second)
 
 
 async def _portfolio(session):
@@ -46,8 +48,7 @@ async def _portfolio(session):
 async def test_given_a_preview_agent_then_case_dial_whisper_bridged_hang_up_notes_with_field_error_next_case(
         live_factory, browser, session, engine):
     agent, seat, cases, numbers = await _portfolio(session)
-    live = live_factory(default={"behaviour": "answer", "ring_seconds": 1, "talk_seconds": 120},
-                        numbers={seat_of(seat.softphone_identity): SEAT_ANSWERS})
+    live = live_factory(default=PARTY_STAYS, numbers={seat_of(seat.softphone_identity): SEAT_ANSWERS})
     desk = await open_desktop(browser, live)
 
     await desk.sign_in(agent.username, seat_id=seat.id)

@@ -16,7 +16,7 @@ from tests.factories import make_case, make_client, make_seat, make_user
 pytestmark = pytest.mark.timeout(180)
 
 SEAT_STAYS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}
-PARTY_HANGS_UP = {"behaviour": "answer", "ring_seconds": 1, "talk_seconds": 2}
+PARTY_HANGS_UP = {"behaviour": "answer", "ring_seconds": 10, "talk_seconds": 300}  # at the emulator's speed: 3 s of talk
 
 
 async def test_given_a_progressive_agent_then_calls_arrive_by_themselves_with_notes_between(
