@@ -187,9 +187,10 @@ def _summary(latencies: list[float]) -> str:
     return f"p50 {statistics.median(latencies):6.2f} ms  p99 {pct(latencies, 0.99):6.2f} ms"
 
 
-async def measure(url: str, parties: int, n: int, concurrency: int, processes: int, duration: float, loop: str) -> None:
+async def measure(url: str, parties: int, n: int, concurrency: int, processes: int, duration: float, loop: str,
+                  names: list[str]) -> None:
     ops = _Ops(url, parties, concurrency, seed=11)
-    for name in ("check", "reserve"):
+    for name in names:
         op = getattr(ops, name)
         for _ in range(20):  # warm up caches and the pool
             await op()
@@ -295,7 +296,8 @@ async def main(args: argparse.Namespace) -> None:
             await _forget_reservations(url)
             print(f"{backend}: reusing the seeded database ({args.parties:,} parties assumed)")
         checkpoints = await _checkpoints(url)
-        await measure(url, args.parties, args.samples, args.concurrency, args.processes, args.duration, args.loop)
+        await measure(url, args.parties, args.samples, args.concurrency, args.processes, args.duration, args.loop,
+                      args.ops.split(","))
         print(f"  (load average now {os.getloadavg()[0]:.2f}"
               + (f"; {await _checkpoints(url) - checkpoints} checkpoints during the run: after each one, the first"
                  f" change to every page writes the whole page to the WAL, so frequent ones slow each commit"
@@ -305,6 +307,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--ops", default="check,reserve", help="operations to measure")
     parser.add_argument("--parties", type=int, default=100_000)
     parser.add_argument("--attempts", type=int, default=2_000_000)
     parser.add_argument("--samples", type=int, default=1000, help="sequential calls measured per operation")
