@@ -78,6 +78,12 @@ async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep,
     return _out(view)
 
 
+@router.get("/agent/case", response_model=CaseCard | None,
+            summary="The card of the case I am working (held, or my current call's), read only (agent, supervisor)")
+async def current_case(session: SessionDep, actor: Agent, now: NowDep) -> CaseCard | None:
+    return await preview.current_card(session, actor=actor, now=now)
+
+
 @router.get("/agent/next", response_model=CaseCard | None,
             summary="Hand me the next case the policy allows now and hold it; null when none (agent, supervisor)")
 async def next_case(

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import queue, repository
-from dialer.agents.errors import CaseNotHeld, WrongMode
+from dialer.agents.errors import CaseNotHeld, NotLoggedIn, WrongMode
 from dialer.agents.models import CaseSkip
 from dialer.agents.queue import QueueItem
 from dialer.agents.schemas import (
@@ -18,6 +18,8 @@ from dialer.agents.service import mine_locked, transition
 from dialer.agents.states import IllegalTransition, can_move
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
+from dialer.calls.models import Call
+from dialer.cases.models import Case
 from dialer.compliance.schemas import ViolationOut
 from dialer.compliance.service import violation_body
 from dialer.dialing.models import DialMode
@@ -97,3 +99,19 @@ async def card(session: AsyncSession, item: QueueItem, *, now: dt.datetime) -> C
         notes=[NoteLine.model_validate(n) for n in await repository.recent_notes(session, case_id=case.id, limit=HISTORY)],
         promises=[PromiseLine.model_validate(p) for p in await repository.promises_of(session, case_id=case.id, limit=HISTORY)],
     )
+
+
+async def current_card(session: AsyncSession, *, actor: Principal, now: dt.datetime) -> CaseCard | None:
+    """The card of the case the agent is working — the one they hold, or their current call's —
+    without handing out a new one or renewing the hold (read only: the progressive desktop's view
+    of the case the engine dialed). None when they have none."""
+    agent = await repository.open_session(session, agent_id=actor.user_id)
+    if agent is None:
+        raise NotLoggedIn("not logged in at a seat")
+    case = await repository.held_case(session, agent_id=agent.agent_id, now=now, lock=False)
+    if case is None and agent.current_call_id is not None:
+        call = await session.get(Call, agent.current_call_id)
+        case = await session.get(Case, call.case_id) if call is not None and call.case_id else None
+    if case is None:
+        return None
+    return await card(session, await queue.view_of(session, case=case, agent_session=agent, now=now), now=now)

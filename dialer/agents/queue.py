@@ -165,6 +165,16 @@ async def next_case(
     return None
 
 
+async def view_of(
+    session: AsyncSession, *, case: Case, agent_session: AgentSession, now: dt.datetime,
+) -> QueueItem:
+    """The case with what the policy allows now for each number, as this agent would get it —
+    without handing it out or touching its hold (read only)."""
+    client = await session.get(Client, case.client_id)
+    tier = Tier(await repository.tier_of(session, case=case, now=now, today=now.date()))
+    return await _item(_CaseFacts(session, case, client, _AgentContext(agent_session), now), tier)
+
+
 async def release(
     session: AsyncSession, *, case_id: int, agent_id: int, not_before: dt.datetime | None = None,
 ) -> bool:

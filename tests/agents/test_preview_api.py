@@ -170,3 +170,24 @@ async def test_given_a_worked_case_then_the_next_preview_rests_it_and_hands_out_
     async with app.state.container.sessions() as s:
         rested = await s.get(Case, worked.id)
         assert rested.held_by_agent_id is None and rested.held_until == NOW + WORKED_REST
+
+
+async def test_given_a_held_case_then_agent_case_shows_its_card_read_only_and_none_without_one(app, api, desk):
+    assert (await api.get("/v1/agent/case", headers=desk)).json() is None
+    async with app.state.container.sessions() as s:
+        case = await queued_case(s, client=await make_client(s), owed="9000.00")
+        await s.commit()
+    handed = (await api.get("/v1/agent/next", headers=desk)).json()
+    async with app.state.container.sessions() as s:
+        held_until = (await s.get(Case, case.id)).held_until
+    app.state.container.clock = lambda: NOW + dt.timedelta(minutes=5)  # a later look renews nothing
+
+    shown = await api.get("/v1/agent/case", headers=desk)
+
+    assert shown.status_code == 200, shown.text
+    card = shown.json()
+    assert card["case"]["id"] == handed["case"]["id"] == case.id
+    assert [n["allowed"] for p in card["parties"] for n in p["numbers"]] == [True]
+    async with app.state.container.sessions() as s:
+        assert (await s.get(Case, case.id)).held_until == held_until
+    assert (await _state(api, desk))["state"] == "reserved"

@@ -179,7 +179,7 @@ const S = {
   token: sessionStorage.getItem('desk.token'),
   username: sessionStorage.getItem('desk.username'),
   desk: null, // the last snapshot from the event stream: {session, call, held_case_id}
-  card: null, cardKind: null, cardCaseId: null, // 'preview' (GET /v1/agent/next) or 'case' (GET /v1/cases/{id})
+  card: null, cardKind: null, cardCaseId: null, // 'preview' (GET /v1/agent/next), 'held' (GET /v1/agent/case) or 'case' (GET /v1/cases/{id})
   loadingNext: false, loadingCase: null, noCase: false,
   wrapCall: null, saving: false, noted: new Set(), // the call the wrap-up form is for; calls noted here
   timeline: { callId: null, seen: [] },
@@ -438,6 +438,15 @@ async function fetchNext() {
 
 async function loadCase(caseId) {
   S.loadingCase = caseId;
+  const held = await api('GET', '/v1/agent/case');  // the full card, with each number's verdict
+  if (S.loadingCase !== caseId) return;
+  if (held.ok && held.data && held.data.case.id === caseId) {
+    S.loadingCase = null;
+    showCard(held.data, 'held');
+    if (S.wrapCall?.case_id === caseId) prefillParty();
+    render();
+    return;
+  }
   const [detail, notes] = await Promise.all([
     api('GET', `/v1/cases/${caseId}`), api('GET', `/v1/cases/${caseId}/notes?limit=20`),
   ]);
@@ -607,7 +616,7 @@ function renderParty(party) {
 }
 
 function renderNumber(party, n) {
-  const preview = S.cardKind === 'preview';
+  const preview = S.cardKind === 'preview' || S.cardKind === 'held';
   const allowed = preview ? n.allowed : n.valid;
   const status = preview ? (n.allowed ? t('allowed') : t('refused')) : (n.valid ? t('valid') : t('invalid'));
   const reasons = preview ? n.violations.map((v) => h('li', { 'data-rule': v.rule },
@@ -615,7 +624,7 @@ function renderNumber(party, n) {
   const next = preview && !n.allowed
     ? h('span', { testid: `number-next-${n.id}` }, `${t('next_allowed')}: `, n.next_allowed_at ? fmtTime(n.next_allowed_at) : t('person_needed'))
     : null;
-  const dialButton = preview
+  const dialButton = S.cardKind === 'preview'  // in progressive mode the engine dials, the card only informs
     ? h('button', { type: 'button', class: 'dial', testid: `dial-${n.id}`, 'data-number': n.id, disabled: !canDial(n),
       title: n.allowed ? `${t('dial')} ${n.e164} (F3)` : t('refused'), onclick: () => dial(n.id) }, t('dial'))
     : null;
