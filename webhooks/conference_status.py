@@ -57,7 +57,8 @@ async def _legs_joined(session: AsyncSession, conference_sid: str | None) -> set
 
 async def _who_hung_up(session: AsyncSession, call: Call, conference_sid: str | None) -> str:
     """Whoever left the bridged conference first hung up (by the conference's own sequence, so
-    callbacks delivered out of order still give the right answer)."""
+    callbacks delivered out of order still give the right answer). "party" is only the party-leg
+    callback's provisional answer; a hang-up through our API has already named who."""
     if call.bridged_at is None:
         return "noted"
     rows = await session.execute(
@@ -68,6 +69,8 @@ async def _who_hung_up(session: AsyncSession, call: Call, conference_sid: str | 
     legs = {call.carrier_call_id: "party", call.agent_leg_call_id: "agent"}
     ours = [p for p in leaves if p.get("CallSid") in legs and str(p.get("SequenceNumber", "")).isdigit()]
     if not ours:
+        return "noted"
+    if call.hangup_by not in (None, "party"):  # our own side ended it (the API names who), or already known
         return "noted"
     first = min(ours, key=lambda p: int(p["SequenceNumber"]))
     call.hangup_by = legs[first["CallSid"]]

@@ -16,7 +16,8 @@ from dialer.kit.errors import DialerError
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: FastAPI would run a plain ``def`` dependency in its thread pool on every request
     return request.app.state.container
 
 
@@ -46,7 +47,7 @@ async def get_session(request: Request, container: ContainerDep) -> AsyncIterato
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_now(container: ContainerDep) -> dt.datetime:
+async def get_now(container: ContainerDep) -> dt.datetime:
     return container.clock()
 
 

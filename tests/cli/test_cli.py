@@ -101,7 +101,7 @@ def test_given_empty_directory_when_serve_then_sqlite_file_created_migrated_and_
         ready = _first_answer(proc, f"http://127.0.0.1:{port}/readyz")
         assert ready.status_code == 200, ready.text
         assert (tmp_path / "dialer.db").is_file()
-        docs = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).json()
+        docs = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=30).json()
         assert "/v1/cases" in docs["paths"]
     finally:
         proc.terminate()
