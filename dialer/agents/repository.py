@@ -103,18 +103,15 @@ async def promised(
     session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime,
     today: dt.date, cap: int,
 ) -> list[int]:
-    """Callable cases in scope with a pending promise due by ``today``, ranked. Two short reads:
-    the oldest ``cap`` due promises on their due-date index, then those cases by primary key (one
-    join lets the planner hash the whole team's cases instead)."""
-    ids = (
-        await session.execute(
-            select(PromiseToPay.case_id).where(PromiseToPay.status == PromiseStatus.PENDING, PromiseToPay.due_date <= today)
-            .order_by(PromiseToPay.due_date).limit(cap)
-        )
-    ).scalars().all()
-    if not ids:
-        return []
-    query = select(Case.id, Case.bucket, Case.total_owed).where(Case.id.in_(set(ids)))
+    """Callable cases in scope with a pending promise due by ``today``, ranked: the ``cap``
+    longest-due ones *after* the scope and callable filters (capping the promises first would let
+    other teams' or parked cases crowd this agent's due promises out of the tier)."""
+    query = (
+        select(Case.id, Case.bucket, Case.total_owed)
+        .join(PromiseToPay, PromiseToPay.case_id == Case.id)
+        .where(PromiseToPay.status == PromiseStatus.PENDING, PromiseToPay.due_date <= today)
+        .order_by(PromiseToPay.due_date, Case.id).limit(cap)
+    )
     query = _where_callable(query, agent_id=agent_id, teams=teams, client_id=client_id, now=now)
     return _ranked((await session.execute(query)).all())
 

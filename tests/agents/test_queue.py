@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from dialer.agents import queue
+from dialer.agents import queue, repository
 from dialer.agents.preview import card
 from dialer.agents.errors import CampaignNotRunning
 from dialer.agents.models import CaseSkip
@@ -225,3 +225,17 @@ async def test_given_the_card_history_then_calls_are_listed_newest_first(engine,
         shown = await card(s, item, now=NOW)
     assert [c.requested_at for c in shown.calls] == [NOW - dt.timedelta(minutes=10), NOW - dt.timedelta(minutes=30)]
     assert shown.case.total_owed == case.total_owed and shown.allowed
+
+
+async def test_given_more_due_promises_elsewhere_than_the_cap_then_the_agents_own_still_come_first(engine, session):
+    agent = await agent_at_seat(session)
+    for _ in range(3):  # older promises of another team: outside this agent's scope
+        await promise_due(session, await queued_case(session, team="team-b"), due=NOW.date() - dt.timedelta(days=5))
+    mine = await queued_case(session)
+    await promise_due(session, mine)
+    await session.commit()
+
+    ids = await repository.promised(session, agent_id=agent.agent_id, teams=("team-a",), client_id=None, now=NOW,
+                                    today=NOW.date(), cap=2)
+
+    assert ids == [mine.id]
