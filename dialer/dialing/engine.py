@@ -117,16 +117,27 @@ class ProgressiveEngine:
         self._wake = asyncio.Event()
         self._busy: set[int] = set()
         self._idle_until: dict[int, float] = {}
+        self._pending: set[int] = set()  # agents this replica was told are ready: served at once
+        self._sweep_now = True
         self._tasks: set[asyncio.Task[Dialed]] = set()
         self.dialed = 0
 
     def wake(self, agent_id: int | None = None) -> None:
-        """Look for ready agents now (an agent became ready, a campaign started)."""
+        """An agent became ready (serve that one now), or a campaign started (look at everyone).
+        Other ready agents wait for the next sweep, so replicas do not all chase every agent."""
         if agent_id is None:
             self._idle_until.clear()
+            self._sweep_now = True
         else:
             self._idle_until.pop(agent_id, None)
+            self._pending.add(agent_id)
         self._wake.set()
+
+    def _start(self, agent_id: int) -> None:
+        self._busy.add(agent_id)
+        task = asyncio.create_task(self._serve(agent_id), name=f"dial-next-{agent_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def ready_agents(self) -> list[int]:
         async with self.container.sessions() as session:
@@ -144,10 +155,7 @@ class ProgressiveEngine:
         """Start a dial for every ready agent not already being served; returns how many."""
         agents = await self.ready_agents()
         for agent_id in agents:
-            self._busy.add(agent_id)
-            task = asyncio.create_task(self._serve(agent_id), name=f"dial-next-{agent_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(agent_id)
         return len(agents)
 
     async def _serve(self, agent_id: int) -> Dialed:
@@ -165,11 +173,17 @@ class ProgressiveEngine:
             self._busy.discard(agent_id)
 
     async def run(self, stop: asyncio.Event) -> None:
+        last_sweep = 0.0
         while not stop.is_set():
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("engine sweep failed; next sweep in %.1fs", self.interval_s)
+            pending, self._pending = self._pending, set()
+            for agent_id in pending - self._busy:
+                self._start(agent_id)
+            if self._sweep_now or time.monotonic() - last_sweep >= self.interval_s:
+                self._sweep_now, last_sweep = False, time.monotonic()
+                try:
+                    await self.sweep()
+                except Exception:
+                    log.exception("engine sweep failed; next sweep in %.1fs", self.interval_s)
             self._wake.clear()
             waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waits, timeout=self.interval_s, return_when=asyncio.FIRST_COMPLETED)
