@@ -31,7 +31,7 @@ from dialer.dialing import agent_sync, campaigns, service
 from dialer.dialing.models import DialMode
 from dialer.kit.db import begin_write
 from dialer.kit.errors import PolicyBlocked
-from dialer.seats.models import AgentSession, AgentState
+from dialer.seats.models import AgentSession, AgentState, Seat
 
 log = logging.getLogger("dialer.engine")
 
@@ -84,15 +84,16 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
             try:
                 call = await service.request_dial(
                     session, container=container, agent_id=agent_id, number_id=best.number.id, now=now,
-                    mode=DialMode.PROGRESSIVE.value, campaign_id=campaign.id)
+                    mode=DialMode.PROGRESSIVE.value, campaign_id=campaign.id, agent=agent)
             except PolicyBlocked:
                 await agent_sync.set_state(session, agent, AgentState.READY, now=now, reason="reservation_refused")
                 await queue.release(session, case_id=item.case.id, agent_id=agent_id)
                 await session.commit()  # the refusal is a fact to keep; on to the next case
                 refusals += 1
                 continue
-            await session.commit()
-        await service.ring_seat(container, call.id)
+            seat = await session.get(Seat, agent.seat_id)
+            await session.commit()  # expire_on_commit is off: call and seat stay readable
+        await service.ring_seat(container, call.id, call=call, seat=seat)
         return Dialed("dialed", call.id, refusals)
     return Dialed("refused", refusals=refusals)
 

@@ -23,7 +23,7 @@ from dialer.dialing import agent_sync
 from dialer.dialing.legs import record_placement
 from dialer.dialing.urls import address_of, webhook_url
 from dialer.kit.errors import Conflict, Unavailable
-from dialer.seats.models import AgentState, Seat
+from dialer.seats.models import AgentSession, AgentState, Seat
 from dialer.telephony.carrier import CarrierError, CarrierUnavailable, PlaceCall
 
 log = logging.getLogger("dialer.dialing")
@@ -38,7 +38,7 @@ class AgentNotReady(Conflict):
 
 async def request_dial(
     session: AsyncSession, *, container: Container, agent_id: int, number_id: int, now: dt.datetime,
-    mode: str = "preview", campaign_id: int | None = None,
+    mode: str = "preview", campaign_id: int | None = None, agent: AgentSession | None = None,
 ) -> Call:
     """The first unit of work of a dial: the agent must be ready (or reserved for this dial by the
     progressive engine); the attempt is reserved, or ``PolicyBlocked`` is raised after the refusal
@@ -48,7 +48,8 @@ async def request_dial(
     caller_id = container.settings.twilio_caller_id
     if not caller_id:
         raise Unavailable("no caller id is configured (DIALER_TWILIO_CALLER_ID)")
-    agent = await agent_sync.open_session_of(session, agent_id=agent_id)
+    if agent is None:  # the engine passes the session it has already locked
+        agent = await agent_sync.open_session_of(session, agent_id=agent_id)
     if agent is None:
         raise AgentNotReady("log in at a seat before dialing")
     if AgentState(agent.state) not in (AgentState.READY, AgentState.RESERVED):
@@ -66,8 +67,7 @@ async def request_dial(
     )
     session.add(call)
     await session.flush()
-    call.conference_name = f"call-{call.id}"
-    attempt.call_id = call.id
+    attempt.call_id = call.id  # the conference is named when the agent's TwiML starts it
     try:
         await agent_sync.set_state(session, agent, AgentState.DIALING, now=now, call_id=call.id)
     except IllegalTransition as exc:  # cannot happen after the check above; kept explicit
@@ -76,12 +76,14 @@ async def request_dial(
     return call
 
 
-async def ring_seat(container: Container, call_id: int) -> None:
+async def ring_seat(container: Container, call_id: int, *, call: Call | None = None, seat: Seat | None = None) -> None:
     """After the dial committed: place the agent's leg (the seat's softphone). Its TwiML (whisper,
-    then the conference) is what later rings the party."""
-    async with container.sessions() as session:
-        call = await session.get(Call, call_id)
-        seat = await session.get(Seat, call.seat_id) if call is not None and call.seat_id else None
+    then the conference) is what later rings the party. The engine passes the call and seat it
+    has just committed; others give only the id and they are read."""
+    if call is None or seat is None:
+        async with container.sessions() as session:
+            call = await session.get(Call, call_id)
+            seat = await session.get(Seat, call.seat_id) if call is not None and call.seat_id else None
     if call is None or seat is None or call.state is not CallState.REQUESTED:
         return
     base = container.settings.public_base_url
