@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.calls.models import Call, CallState
 from dialer.cases.models import Case, Contactability, Party, PartyRole, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
-from dialer.compliance.models import Attempt, StopContact
-from dialer.compliance.rules import lookback
+from dialer.compliance.models import Attempt, Consent, ConsentKind, StopContact
+from dialer.compliance.rules import CONSENT_FRESH, lookback
 from dialer.compliance.snapshot import (
-    AgentFact, AttemptFact, DebtorReach, NumberFact, PartyFact, Snapshot, StopFact,
+    AgentFact, AttemptFact, CallbackFact, DebtorReach, NumberFact, PartyFact, Snapshot, StopFact,
 )
 from dialer.kit.errors import NotFound
 from dialer.kit.phones import parse_phone
@@ -287,7 +287,34 @@ async def _snapshot(
             if third_party and policy.third_party.only_after_debtor_unreachable
             else DebtorReach()
         ),
+        callbacks=(
+            await _callbacks(session, party.id, at)
+            if policy.us_style.attempts_in_7_days_cap is not None
+            or policy.us_style.pause_after_conversation_days is not None
+            else ()
+        ),
     )
+
+
+CALLBACK_DEFAULT = dt.timedelta(hours=1)
+
+
+async def _callbacks(session: AsyncSession, party_id: int, at: dt.datetime) -> tuple[CallbackFact, ...]:
+    """Callbacks the party asked for that can still matter at ``at`` (given within the freshness
+    the rules accept, not revoked): the US frequency rules let the asked-for call through."""
+    rows = await session.execute(
+        select(Consent.number_id, Consent.callback_at, Consent.valid_from, Consent.valid_until, Consent.created_at)
+        .where(Consent.party_id == party_id, Consent.kind == ConsentKind.CALLBACK, Consent.revoked_at.is_(None),
+               Consent.created_at >= at - CONSENT_FRESH - dt.timedelta(days=1))
+    )
+    facts = []
+    for number_id, callback_at, valid_from, valid_until, created_at in rows:
+        starts = valid_from or callback_at
+        if starts is None:
+            continue
+        ends = valid_until or (callback_at or starts) + CALLBACK_DEFAULT
+        facts.append(CallbackFact(starts=starts, ends=ends, number_id=number_id, given_at=created_at))
+    return tuple(sorted(facts, key=lambda c: c.starts))
 
 
 async def _ever_conversed(session: AsyncSession, party_id: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dialer.compliance.localtime import SEARCH_DAYS, next_opening, start_of_day, start_of_next_day, window_open, zone
 from dialer.compliance.snapshot import AttemptFact, NumberFact, Snapshot
@@ -271,13 +271,34 @@ def third_party_after_debtor_unreachable(s: Snapshot, number: NumberFact, at: dt
                      f"须在债务人失联（连续{n}次未接通）后方可联系第三方")
 
 
+CONSENT_FRESH = dt.timedelta(days=7)
+"""Reg F 1006.14(b)(3)(i): a callback the consumer asked for directly within the prior seven days
+is not counted against the frequency presumptions."""
+
+
+def _asked_for(s: Snapshot, number: NumberFact, at: dt.datetime) -> bool:
+    return any(c.covers(number.id, at) and (c.given_at is None or at - c.given_at <= CONSENT_FRESH)
+               for c in s.callbacks)
+
+
+def _or_callback(s: Snapshot, number: NumberFact, at: dt.datetime, v: Violation | None) -> Violation | None:
+    """A frequency refusal, unless the party asked for this call; its ``retry_at`` is the start of
+    an asked-for callback when that comes first."""
+    if v is None or _asked_for(s, number, at):
+        return None
+    starts = [c.starts for c in s.callbacks
+              if c.number_id in (None, number.id) and at < c.starts and (v.retry_at is None or c.starts < v.retry_at)
+              and (c.given_at is None or c.starts - c.given_at <= CONSENT_FRESH)]
+    return replace(v, retry_at=min(starts)) if starts else v
+
+
 def us_7_in_7(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
     cap = s.policy.us_style.attempts_in_7_days_cap
     if cap is None:
         return None
-    return _rolling_cap(counted_attempts(s), at, cap, dt.timedelta(days=7), "us_7_in_7",
-                        "{n} attempts to this person in the last 7 days; the limit is {cap}",
-                        "最近7天内已拨打此人{n}次，上限为{cap}次")
+    return _or_callback(s, number, at, _rolling_cap(
+        counted_attempts(s), at, cap, dt.timedelta(days=7), "us_7_in_7",
+        "{n} attempts to this person in the last 7 days; the limit is {cap}", "最近7天内已拨打此人{n}次，上限为{cap}次"))
 
 
 def us_pause_after_conversation(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
@@ -289,9 +310,10 @@ def us_pause_after_conversation(s: Snapshot, number: NumberFact, at: dt.datetime
     if not recent:
         return None
     last = max(recent)
-    return Violation("us_pause_after_conversation",
-                     f"a conversation took place {last:%Y-%m-%d %H:%M} UTC; no call within {days} days after it",
-                     f"已于{last:%Y-%m-%d %H:%M}（UTC）通话，通话后{days}天内不得再拨打", last + span)
+    return _or_callback(s, number, at, Violation(
+        "us_pause_after_conversation",
+        f"a conversation took place {last:%Y-%m-%d %H:%M} UTC; no call within {days} days after it",
+        f"已于{last:%Y-%m-%d %H:%M}（UTC）通话，通话后{days}天内不得再拨打", last + span))
 
 
 def us_third_party_once(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:

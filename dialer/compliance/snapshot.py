@@ -55,6 +55,20 @@ class StopFact:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackFact:
+    """A callback the party asked for: calls to ``number_id`` (any number when None) within
+    ``[starts, ends]`` are at their request (Reg F: consent given directly within 7 days)."""
+
+    starts: dt.datetime
+    ends: dt.datetime
+    number_id: int | None = None
+    given_at: dt.datetime | None = None
+
+    def covers(self, number_id: int, at: dt.datetime) -> bool:
+        return self.starts <= at <= self.ends and self.number_id in (None, number_id)
+
+
+@dataclass(frozen=True, slots=True)
 class AgentFact:
     agent_id: int
     seat_id: int | None
@@ -85,6 +99,7 @@ class Snapshot:
     mode: str | None = None  # preview | progressive | predictive | agentless; None: not dialling
     third_party_conversed: bool = False  # ever spoken to (us_third_party_once)
     debtor: DebtorReach = field(default_factory=DebtorReach)
+    callbacks: tuple[CallbackFact, ...] = ()  # callbacks the party asked for (read when a rule uses them)
 
     def number(self, number_id: int) -> NumberFact:
         for number in self.numbers:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from dialer.compliance.decide import decide_number, decide_party
 from dialer.compliance.localtime import local_instant, next_opening
 from dialer.compliance.models import ClientReportItem, Consent, ConsentKind, StopContact, StopSource
 from dialer.compliance.rules import check_waiver
+from dialer.compliance.snapshot import CallbackFact
 from dialer.compliance.service import violation_body
 from dialer.compliance.stops import add_stop
 from dialer.kit.errors import InvalidInput
@@ -295,6 +296,9 @@ async def callback_requested(ctx: Context, data: WrapUpIn) -> Apply:
     snapshot = await compliance_repository.build_snapshot(
         ctx.session, party=party, case=ctx.case, client=ctx.client, at=at,
     )
+    # Judged with the consent this note gives: under Reg F the call the party asks for now is theirs.
+    asked = CallbackFact(starts=at, ends=until, number_id=number_id, given_at=ctx.now)
+    snapshot = replace(snapshot, callbacks=(*snapshot.callbacks, asked))
     if number_id is not None:
         if all(n.id != number_id for n in snapshot.numbers):
             raise InvalidInput(f"callback.number_id: {number_id} is not a number of party {party.id}",

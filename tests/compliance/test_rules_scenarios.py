@@ -14,6 +14,7 @@ from dialer.compliance.rules import RULES, check_waiver, lookback, plausible_zon
 from dialer.compliance.snapshot import (
     AgentFact,
     AttemptFact,
+    CallbackFact,
     DebtorReach,
     NumberFact,
     PartyFact,
@@ -450,6 +451,47 @@ def test_given_us_preset_when_a_conversation_took_place_then_pause_for_seven_day
     assert rules_of(decision) == {"us_pause_after_conversation"}
     assert decision.next_allowed_at == talk + dt.timedelta(days=7)
     assert decide(s, talk + dt.timedelta(days=7)).allowed
+
+
+def test_given_us_preset_when_the_debtor_asked_for_a_callback_then_that_call_passes_the_frequency_rules() -> None:
+    doc = policy("us-reg-f")
+    talk = local(2026, 6, 1, 10, tz=NEW_YORK)
+    window = CallbackFact(starts=local(2026, 6, 3, 14, tz=NEW_YORK), ends=local(2026, 6, 3, 15, tz=NEW_YORK),
+                          number_id=1, given_at=talk)
+    s = snapshot(doc=doc, party=make_party(time_zone="America/New_York"),
+                 attempts=(attempt(talk, outcome="answered", conversation=True),), callbacks=(window,))
+    assert decide(s, local(2026, 6, 3, 14, 30, tz=NEW_YORK)).allowed  # the call they asked for
+    before = decide(s, local(2026, 6, 3, 12, tz=NEW_YORK))
+    assert rules_of(before) == {"us_pause_after_conversation"}
+    assert before.next_allowed_at == window.starts  # the asked-for time comes before the pause ends
+    after = decide(s, local(2026, 6, 3, 15, 1, tz=NEW_YORK))
+    assert not after.allowed and after.next_allowed_at == talk + dt.timedelta(days=7)
+    other_number = snapshot(doc=doc, party=make_party(time_zone="America/New_York"),
+                            numbers=(make_number(1), make_number(2)),
+                            attempts=(attempt(talk, outcome="answered", conversation=True),), callbacks=(window,))
+    assert not decide(other_number, local(2026, 6, 3, 14, 30, tz=NEW_YORK), number_id=2).allowed
+
+
+def test_given_us_preset_when_seven_attempts_and_a_callback_asked_for_then_only_that_window_is_open() -> None:
+    doc = policy("us-reg-f")
+    first = local(2026, 6, 1, 10, tz=NEW_YORK)
+    window = CallbackFact(starts=local(2026, 6, 7, 16, tz=NEW_YORK), ends=local(2026, 6, 7, 17, tz=NEW_YORK),
+                          given_at=local(2026, 6, 6, 10, tz=NEW_YORK))
+    s = snapshot(doc=doc, party=make_party(time_zone="America/New_York"),
+                 attempts=hourly(first, 7, step=dt.timedelta(days=1)), callbacks=(window,))
+    assert decide(s, local(2026, 6, 7, 16, 30, tz=NEW_YORK)).allowed
+    assert decide(s, local(2026, 6, 7, 15, tz=NEW_YORK)).next_allowed_at == window.starts
+
+
+def test_given_us_preset_when_the_callback_was_asked_for_more_than_seven_days_before_then_it_no_longer_counts() -> None:
+    doc = policy("us-reg-f")
+    first = local(2026, 6, 1, 10, tz=NEW_YORK)
+    stale = CallbackFact(starts=local(2026, 6, 7, 16, tz=NEW_YORK), ends=local(2026, 6, 7, 17, tz=NEW_YORK),
+                         given_at=local(2026, 5, 30, 10, tz=NEW_YORK))
+    s = snapshot(doc=doc, party=make_party(time_zone="America/New_York"),
+                 attempts=hourly(first, 7, step=dt.timedelta(days=1)), callbacks=(stale,))
+    decision = decide(s, local(2026, 6, 7, 16, 30, tz=NEW_YORK))
+    assert rules_of(decision) == {"us_7_in_7"} and decision.next_allowed_at == first + dt.timedelta(days=7)
 
 
 def test_given_us_preset_when_pause_ends_at_night_then_next_allowed_is_next_window() -> None:

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from dialer.calls.models import CallOutcome, CallState
 from dialer.cases.models import Case, PhoneNumber
-from dialer.compliance.models import ClientReportItem, Consent, ConsentKind, StopContact, StopSource
+from dialer.clients.models import Client, PolicyVersion
+from dialer.compliance.models import Attempt, ClientReportItem, Consent, ConsentKind, StopContact, StopSource
+from dialer.policy.presets import build_policy
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState
 from scheduling.models import Task, TaskKind
@@ -277,3 +279,27 @@ async def test_given_callback_on_another_partys_number_then_422(api, headers, wo
             "callback": {"at": "2026-11-24T15:00:00+08:00", "number_id": world.friend_number_id}}
     response = await api.post(url(world.call_id), json=body, headers=headers["agent"])
     assert response.status_code == 422 and response.json()["field"] == "callback.number_id"
+
+
+async def test_given_a_us_client_when_the_debtor_asks_for_a_callback_then_that_call_is_allowed_despite_the_pause(
+        api, headers, world, db, app):
+    """Reg F: a call the consumer asked for directly within seven days is not held to the pause after
+    a conversation; the check at that time sees the consent, other times still see the pause."""
+    async with app.state.container.sessions() as s:
+        client = await s.get(Client, world.client_id)
+        doc = build_policy("us-reg-f", {"calling_window": {"weekdays": {
+            d: [{"start": "08:00", "end": "21:00"}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}},
+            "default_time_zone": "Asia/Shanghai"})
+        s.add(PolicyVersion(client_id=client.id, version=2, preset="us-reg-f", overrides={}, document=doc.model_dump(mode="json"),
+                            reason="test"))
+        client.policy_version = 2
+        s.add(Attempt(client_id=client.id, case_id=world.case_id, party_id=world.debtor_id,
+                      number_id=world.debtor_number_id, started_at=NOW - dt.timedelta(minutes=5), outcome="answered",
+                      conversation=True))
+        await s.commit()
+    body = {**DEBTOR, "disposition": "callback_requested", "callback": {"at": "2026-11-25T15:00:00+08:00"}}
+    response = await api.post(url(world.call_id), json=body, headers=headers["agent"])
+    assert response.status_code == 201, response.text
+    assert (await check(api, headers, world.debtor_id, "2026-11-25T15:30:00+08:00"))["allowed"] is True
+    later = await check(api, headers, world.debtor_id, "2026-11-25T17:00:00+08:00")
+    assert not later["allowed"] and [v["rule"] for v in later["violations"]] == ["us_pause_after_conversation"]
