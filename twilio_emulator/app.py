@@ -204,6 +204,10 @@ class _DropConnections:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] == "http" and self.em.scenario.fail_rest == "disconnect"
                 and scope["path"].startswith(REST_PREFIX + "/")):
+            while True:  # the request arrives whole (as at Twilio), then the answer breaks off
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body"):
+                    break
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
             await send({"type": "http.response.body", "body": b'{"sid": "CA', "more_body": True})
