@@ -112,7 +112,11 @@ async def test_given_callbacks_repeated_and_shuffled_then_each_event_is_applied_
     assert (ended["state"], ended["outcome"]) == ("completed", "answered")
     sessions = session_factory(engine)
     await eventually(lambda: _wrap_up(sessions, desk.agent_id), what="agent in wrap-up")
-    deliveries = [d for d in live.emulator.emulator.poster.deliveries if "call-status" in d.url]
+    em = live.emulator.emulator
+    await eventually(lambda: _async(all(c.status in ("completed", "busy", "no-answer", "failed", "canceled")
+                                        for c in em.calls.values())), what="every leg ended")
+    live.emulator.run(em.poster.drain(), timeout=15)  # every callback (and its repeats) delivered
+    deliveries = [d for d in em.poster.deliveries if "call-status" in d.url]
     keys = {(d.params.get("CallSid"), d.params.get("SequenceNumber")) for d in deliveries}
     assert len(deliveries) > len(keys)  # every status callback was delivered more than once
     async with sessions() as s:
