@@ -19,8 +19,8 @@ from dialer.audit import service as audit
 from dialer.calls.lifecycle import ENDS, TWILIO_STATUS, Move, advance, path
 from dialer.calls.models import Call, CallState, Direction
 from dialer.dialing.effects import Effect, HangUp
-from dialer.dialing.legs import end_call, enter, settle_attempt
-from dialer.dialing import agent_sync, inbound
+from dialer.dialing.legs import end_call, enter
+from dialer.dialing import inbound
 from webhooks import events
 from webhooks.legs import Leg, find_leg
 
@@ -84,19 +84,18 @@ async def _party_leg(
                                current=call.state.value, event=params.get("CallStatus"), call_sid=call_sid)
             log.warning("call %s: refused %s -> %s", call.id, call.state.value, target.value)
         return Handled(move.value)
-    for step in steps:
-        enter(call, step, at, answered_by=params.get("AnsweredBy"))
-    effects: list[Effect] = []
-    if call.state in ENDS:
-        duration = params.get("CallDuration")
-        call.duration_s = int(duration) if duration and duration.isdigit() else call.duration_s
-        call.error_code = params.get("ErrorCode") or call.error_code
-        if call.bridged_at is not None and call.hangup_by is None:
-            call.hangup_by = "party"  # until the conference's leave events say otherwise
-        await settle_attempt(session, call)
-        await agent_sync.on_ended(session, call, now=at)
-        if call.agent_leg_call_id and call.agent_leg_call_id != call_sid:
-            effects.append(HangUp(call.id, call.agent_leg_call_id))  # the agent is not left in an empty room
+    if target not in ENDS:
+        for step in steps:
+            enter(call, step, at)
+        return Handled(Move.APPLIED.value)
+    duration = params.get("CallDuration")
+    call.duration_s = int(duration) if duration and duration.isdigit() else call.duration_s
+    if call.bridged_at is not None and call.hangup_by is None:
+        call.hangup_by = "party"  # until the conference's leave events say otherwise
+    # Ended the one way every end goes: attempt settled, agent to wrap-up, the agent's leg hung up
+    # (nobody is left in an empty room).
+    effects = await end_call(session, call, target, at=at, error=params.get("ErrorCode"), ended_sid=call_sid,
+                             answered_by=params.get("AnsweredBy"))
     return Handled(Move.APPLIED.value, effects)
 
 

@@ -8,45 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.agents.states import can_move, move
-from dialer.audit import service as audit
+from dialer.agents import repository
+from dialer.agents.service import transition
+from dialer.agents.states import can_move
 from dialer.calls.models import Call
 from dialer.seats.models import AgentSession, AgentState
-
-
-async def open_session_of(session: AsyncSession, *, agent_id: int, lock: bool = True) -> AgentSession | None:
-    query = select(AgentSession).where(AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None))
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def session_on_call(session: AsyncSession, call: Call) -> AgentSession | None:
     """The open agent session that holds ``call`` (None when the agent has moved on)."""
     if call.agent_id is None:
         return None
-    agent = await open_session_of(session, agent_id=call.agent_id)
+    agent = await repository.open_session(session, agent_id=call.agent_id, lock=True)
     return agent if agent is not None and agent.current_call_id == call.id else None
-
-
-async def set_state(
-    session: AsyncSession, agent: AgentSession, target: AgentState, *, now: dt.datetime, reason: str | None = None,
-    call_id: int | None = None, actor: object | None = None,
-) -> None:
-    """Move and audit (raises ``IllegalTransition`` for a move the machine refuses)."""
-    before = move(agent, target, now=now, reason=reason)
-    await audit.record(session, action="agent.state", actor=actor, entity="agent_session", entity_id=agent.id,
-                       agent_id=agent.agent_id, seat_id=agent.seat_id, **{"from": before.value, "to": target.value},
-                       reason=reason, call_id=call_id)
 
 
 async def on_bridged(session: AsyncSession, call: Call, *, now: dt.datetime) -> None:
     agent = await session_on_call(session, call)
     if agent is not None and can_move(AgentState(agent.state), AgentState.ON_CALL):
-        await set_state(session, agent, AgentState.ON_CALL, now=now, call_id=call.id)
+        await transition(session, agent, AgentState.ON_CALL, now=now, call_id=call.id)
 
 
 async def on_ended(
@@ -67,6 +49,6 @@ async def on_ended(
         target, reason = AgentState.NOT_READY, "seat_unreachable"
     if state is AgentState.WRAP_UP or not can_move(state, target):
         return
-    await set_state(session, agent, target, now=now, reason=reason, call_id=call.id)
+    await transition(session, agent, target, now=now, reason=reason, call_id=call.id)
     if target is not AgentState.WRAP_UP:
         agent.current_call_id = None

@@ -13,7 +13,7 @@ from dialer.auth.models import Role
 from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call, CallState
 from dialer.container import Container
-from dialer.dialing import agent_sync
+from dialer.agents import repository as agents_repository
 from dialer.dialing.effects import Effect, HangUp
 from dialer.dialing.legs import end_call
 from dialer.dialing.urls import address_of, webhook_url
@@ -64,7 +64,7 @@ async def supervise(
     """Call the supervisor's seat into the call's conference in ``mode``; returns their leg's id."""
     call, carrier = await _live_bridged(session, container, call_id, actor)
     if seat_id is None:
-        own = await agent_sync.open_session_of(session, agent_id=actor.user_id, lock=False)
+        own = await agents_repository.open_session(session, agent_id=actor.user_id)
         if own is None:
             raise InvalidInput("give seat_id, or log in at a seat first", field="seat_id")
         seat_id = own.seat_id

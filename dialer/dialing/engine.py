@@ -24,10 +24,11 @@ from sqlalchemy import select, update
 
 from dialer.agents import queue
 from dialer.agents.repository import teams_of
+from dialer.agents.service import transition
 from dialer.calls.models import Call
 from dialer.cases.models import Case
 from dialer.container import Container
-from dialer.dialing import agent_sync, campaigns, service
+from dialer.dialing import campaigns, service
 from dialer.dialing.models import DialMode
 from dialer.kit.db import begin_write
 from dialer.kit.errors import PolicyBlocked
@@ -80,13 +81,13 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
             if best is None or item is None or campaign is None:
                 await session.commit()  # parked cases stay parked
                 return Dialed("queue_empty", refusals=refusals)
-            await agent_sync.set_state(session, agent, AgentState.RESERVED, now=now, reason=f"case {item.case.id}")
+            await transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {item.case.id}")
             try:
                 call = await service.request_dial(
                     session, container=container, agent_id=agent_id, number_id=best.number.id, now=now,
                     mode=DialMode.PROGRESSIVE.value, campaign_id=campaign.id, agent=agent)
             except PolicyBlocked:
-                await agent_sync.set_state(session, agent, AgentState.READY, now=now, reason="reservation_refused")
+                await transition(session, agent, AgentState.READY, now=now, reason="reservation_refused")
                 await queue.release(session, case_id=item.case.id, agent_id=agent_id)
                 await session.commit()  # the refusal is a fact to keep; on to the next case
                 refusals += 1

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.compliance.models import Attempt, AttemptSource
+from dialer.agents.service import transition
 from dialer.dialing import agent_sync
 from dialer.dialing.legs import enter
 from dialer.kit.phones import PhoneNumberError, parse_phone
@@ -89,7 +90,7 @@ async def route(session: AsyncSession, *, call_sid: str, from_number: str, to_nu
     if agent is None:
         return Route(call, None)
     call.agent_id, call.seat_id = agent.agent_id, agent.seat_id
-    await agent_sync.set_state(session, agent, AgentState.DIALING, now=now, reason="inbound", call_id=call.id)
+    await transition(session, agent, AgentState.DIALING, now=now, reason="inbound", call_id=call.id)
     agent.current_call_id = call.id
     return Route(call, await session.get(Seat, agent.seat_id))
 
@@ -128,7 +129,7 @@ async def miss(session: AsyncSession, call: Call, *, now: dt.datetime, reason: s
     call.error_detail = reason
     agent = await agent_sync.session_on_call(session, call)
     if agent is not None:
-        await agent_sync.set_state(session, agent, AgentState.READY if reason != "agent_no_answer" else AgentState.NOT_READY,
+        await transition(session, agent, AgentState.READY if reason != "agent_no_answer" else AgentState.NOT_READY,
                                    now=now, reason="missed_inbound", call_id=call.id)
         agent.current_call_id = None
     if call.case_id is not None:

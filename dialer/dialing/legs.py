@@ -55,6 +55,7 @@ async def settle_attempt(session: AsyncSession, call: Call, *, placed: bool = Tr
 async def end_call(
     session: AsyncSession, call: Call, end: CallState, *, at: dt.datetime, placed: bool = True,
     seat_answered: bool = True, error: str | None = None, detail: str | None = None, ended_sid: str | None = None,
+    answered_by: str | None = None,
 ) -> list[Effect]:
     """End a live call in ``end`` (walking any skipped states); returns the legs still to hang up
     (not ``ended_sid``, the leg whose end is being reported)."""
@@ -62,7 +63,7 @@ async def end_call(
         return []
     steps = path(call.state, end) or [end]
     for step in steps:
-        enter(call, step, at)
+        enter(call, step, at, answered_by=answered_by)
     call.error_code = error or call.error_code
     call.error_detail = detail or call.error_detail
     await settle_attempt(session, call, placed=placed)

@@ -15,11 +15,12 @@ import logging
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents import repository as agents_repository
+from dialer.agents.service import transition
 from dialer.agents.states import IllegalTransition
 from dialer.calls.models import Call, CallState, Direction
 from dialer.compliance import service as compliance
 from dialer.container import Container
-from dialer.dialing import agent_sync
 from dialer.dialing.legs import record_placement
 from dialer.dialing.urls import address_of, webhook_url
 from dialer.kit.errors import Conflict, Unavailable
@@ -49,7 +50,7 @@ async def request_dial(
     if not caller_id:
         raise Unavailable("no caller id is configured (DIALER_TWILIO_CALLER_ID)")
     if agent is None:  # the engine passes the session it has already locked
-        agent = await agent_sync.open_session_of(session, agent_id=agent_id)
+        agent = await agents_repository.open_session(session, agent_id=agent_id, lock=True)
     if agent is None:
         raise AgentNotReady("log in at a seat before dialing")
     if AgentState(agent.state) not in (AgentState.READY, AgentState.RESERVED):
@@ -69,7 +70,7 @@ async def request_dial(
     await session.flush()
     attempt.call_id = call.id  # the conference is named when the agent's TwiML starts it
     try:
-        await agent_sync.set_state(session, agent, AgentState.DIALING, now=now, call_id=call.id)
+        await transition(session, agent, AgentState.DIALING, now=now, call_id=call.id)
     except IllegalTransition as exc:  # cannot happen after the check above; kept explicit
         raise AgentNotReady(exc.detail) from exc
     agent.current_call_id = call.id
