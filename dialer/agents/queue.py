@@ -131,11 +131,13 @@ class _Scope:
 
 async def next_case(
     session: AsyncSession, *, agent_session: AgentSession, now: dt.datetime, campaign_id: int | None = None,
+    teams: tuple[str, ...] | None = None,
 ) -> QueueItem | None:
     """Hand out and hold the next case for this agent (or give back the one they already hold,
-    its hold renewed); None when nothing in scope is callable now. Flushes; the caller commits."""
+    its hold renewed); None when nothing in scope is callable now. ``teams``: the agent's teams
+    when the caller has read them already. Flushes; the caller commits."""
     await begin_write(session)
-    scope = await _scope(session, agent_session, now=now, campaign_id=campaign_id)
+    scope = await _scope(session, agent_session, now=now, campaign_id=campaign_id, teams=teams)
     held = await repository.held_case(session, agent_id=scope.agent_id, now=now)
     if held is not None and (scope.client_id is None or held.client_id == scope.client_id):
         held.held_until = now + HOLD
@@ -195,8 +197,12 @@ async def release_all(session: AsyncSession, *, agent_id: int, not_before: dt.da
     )
 
 
-async def _scope(session: AsyncSession, agent: AgentSession, *, now: dt.datetime, campaign_id: int | None) -> _Scope:
-    teams = await repository.teams_of(session, agent_id=agent.agent_id, seat_id=agent.seat_id)
+async def _scope(
+    session: AsyncSession, agent: AgentSession, *, now: dt.datetime, campaign_id: int | None,
+    teams: tuple[str, ...] | None = None,
+) -> _Scope:
+    if teams is None:
+        teams = await repository.teams_of(session, agent_id=agent.agent_id, seat_id=agent.seat_id)
     client_id, zone = None, DEFAULT_ZONE
     if campaign_id is not None:
         campaign = await session.get(Campaign, campaign_id)

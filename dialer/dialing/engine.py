@@ -15,18 +15,16 @@ whole hand-out, so exactly one of them dials for a given ready agent.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from dialer.agents import queue
 from dialer.agents.repository import teams_of
 from dialer.agents.service import transition
 from dialer.calls.models import Call
-from dialer.cases.models import Case
 from dialer.container import Container
 from dialer.dialing import campaigns, service
 from dialer.dialing.models import DialMode
@@ -39,9 +37,6 @@ log = logging.getLogger("dialer.engine")
 IDLE_BACKOFF_S = 2.0
 """An agent with nothing to dial (no running campaign, empty queue) is looked at again after this,
 or at once when woken."""
-CASE_REST = dt.timedelta(hours=2)
-"""A case just worked in progressive mode is not handed out again for this long (its note's
-follow-up date and the policy's caps decide the rest)."""
 MAX_CASES_PER_READY = 5
 """Cases tried for one ready event when reservations are refused (each refusal is recorded)."""
 
@@ -66,15 +61,17 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
             )).scalar_one_or_none()
             if agent is None or agent.state is not AgentState.READY or agent.mode != DialMode.PROGRESSIVE.value:
                 return Dialed("not_ready", refusals=refusals)
-            running = await campaigns.running_progressive_for(
-                session, teams=await teams_of(session, agent_id=agent_id, seat_id=agent.seat_id))
+            teams = await teams_of(session, agent_id=agent_id, seat_id=agent.seat_id)
+            running = await campaigns.running_progressive_for(session, teams=teams)
             if not running:
                 return Dialed("no_campaign", refusals=refusals)
-            await _rest_worked_cases(session, agent_id=agent_id, until=now + CASE_REST)
+            # progressive holds a case for one dial: the one worked last rests before anyone gets it again
+            await queue.release_all(session, agent_id=agent_id, not_before=now + queue.WORKED_REST)
             start = (agent_id + int(now.timestamp())) % len(running)  # campaigns take turns
             item = best = campaign = None
             for campaign in running[start:] + running[:start]:
-                item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign.id)
+                item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign.id,
+                                             teams=teams)
                 best = item.best_number() if item is not None else None
                 if best is not None:
                     break
@@ -97,15 +94,6 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
         await service.ring_seat(container, call.id, call=call, seat=seat)
         return Dialed("dialed", call.id, refusals)
     return Dialed("refused", refusals=refusals)
-
-
-async def _rest_worked_cases(session, *, agent_id: int, until) -> None:
-    """Progressive mode holds a case for one dial: the case the agent last worked goes back to the
-    queue, resting (offered to nobody) until ``until`` so it is not dialed again at once."""
-    await session.execute(
-        update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=until)
-        .execution_options(synchronize_session=False)
-    )
 
 
 class ProgressiveEngine:
