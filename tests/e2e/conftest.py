@@ -4,6 +4,7 @@ real twilio SDK, and the signed webhooks between them. Every test runs on SQLite
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -96,12 +97,14 @@ async def seat_agent_with_case(session, *, numbers: tuple[str, ...] = (DEBTOR,),
     return Desk(agent.id, agent.username, seat.id, seat.softphone_identity, case.id, party.id, number.id)
 
 
-async def eventually(probe: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, what: str = "") -> Any:
-    """Poll ``probe`` until it returns something truthy."""
+async def eventually(probe: Callable[[], Awaitable[Any] | Any], *, timeout: float = 15.0, what: str = "") -> Any:
+    """Poll ``probe`` (a coroutine function or a plain one) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        last = await probe()
+        last = probe()
+        if inspect.isawaitable(last):
+            last = await last
         if last:
             return last
         await asyncio.sleep(0.05)

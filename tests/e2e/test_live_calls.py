@@ -67,7 +67,7 @@ async def test_given_a_bridged_call_then_a_supervisor_joins_in_each_mode_and_swi
         sessions = session_factory(engine)
         async with sessions() as s:
             agent_leg = (await s.get(Call, call["id"])).agent_leg_call_id
-        monitor = await eventually(lambda: _async(_connected(live, call["id"], leg)), what="supervisor connected")
+        monitor = await eventually(lambda: _connected(live, call["id"], leg), what="supervisor connected")
         assert (monitor.muted, monitor.coaching) == (True, False)
         for mode, expected in (("whisper", (False, True, agent_leg)), ("barge", (False, False, None)),
                                ("monitor", (True, False, None))):
@@ -79,10 +79,6 @@ async def test_given_a_bridged_call_then_a_supervisor_joins_in_each_mode_and_swi
         assert (await http.post(f"/v1/calls/{call['id']}/hang-up")).status_code == 200
     ended = await eventually(lambda: _ended(live, agent_token, call["id"]), what="the end")
     assert (ended["state"], ended["outcome"]) == ("completed", "answered")  # the supervisor's leg moved nothing
-
-
-async def _async(value):
-    return value
 
 
 def _connected(live, call_id, sid):
@@ -113,8 +109,8 @@ async def test_given_callbacks_repeated_and_shuffled_then_each_event_is_applied_
     sessions = session_factory(engine)
     await eventually(lambda: _wrap_up(sessions, desk.agent_id), what="agent in wrap-up")
     em = live.emulator.emulator
-    await eventually(lambda: _async(all(c.status in ("completed", "busy", "no-answer", "failed", "canceled")
-                                        for c in em.calls.values())), what="every leg ended")
+    await eventually(lambda: all(c.status in ("completed", "busy", "no-answer", "failed", "canceled")
+                                 for c in em.calls.values()), what="every leg ended")
     live.emulator.run(em.poster.drain(), timeout=15)  # every callback (and its repeats) delivered
     deliveries = [d for d in em.poster.deliveries if "call-status" in d.url]
     keys = {(d.params.get("CallSid"), d.params.get("SequenceNumber")) for d in deliveries}

@@ -116,11 +116,7 @@ async def test_given_the_party_does_not_answer_then_outcome_recorded_agent_leg_h
         attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call["id"]))).scalar_one()
     assert attempt.outcome == outcome and attempt.conversation is False
     agent_leg = live.emulator.emulator.calls[row.agent_leg_call_id]
-    await eventually(lambda: _async(agent_leg.status == "completed"), what="the agent leg hung up")
-
-
-async def _async(value):
-    return value
+    await eventually(lambda: agent_leg.status == "completed", what="the agent leg hung up")
 
 
 async def test_given_the_agent_hangs_up_first_then_both_legs_end_and_the_agent_is_noted_as_ending_it(
