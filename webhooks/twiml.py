@@ -13,7 +13,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call
-from dialer.calls.whisper import render_whisper
+from dialer.calls.whisper import Whisper, render_whisper
 from dialer.cases.models import Party
 from dialer.clients.models import Client
 from dialer.compliance.repository import policy_for
@@ -41,10 +41,8 @@ def _conference(call: Call, callback: str, *, starts: bool) -> Dial:
     return dial
 
 
-async def agent_leg(session: AsyncSession, call: Call, *, company: str, public_base_url: str) -> str:
-    """Whisper to the agent, then start the conference."""
-    if call.state in ENDS or call.party_id is None:
-        return hang_up()
+async def _whisper(session: AsyncSession, call: Call, *, company: str) -> Whisper:
+    """The whisper for the call's party, kept on the call (the desktop shows the text)."""
     party = await session.get(Party, call.party_id)
     client = await session.get(Client, call.client_id)
     policy = await policy_for(session, client)
@@ -53,6 +51,14 @@ async def agent_leg(session: AsyncSession, call: Call, *, company: str, public_b
         client_name=client.name, company=company, client_template=client.whisper_template,
     )
     call.whisper_text = call.whisper_text or whisper.text
+    return whisper
+
+
+async def agent_leg(session: AsyncSession, call: Call, *, company: str, public_base_url: str) -> str:
+    """Whisper to the agent, then start the conference."""
+    if call.state in ENDS or call.party_id is None:
+        return hang_up()
+    whisper = await _whisper(session, call, company=company)
     call.conference_name = conference_name(call)
     response = VoiceResponse()
     response.say(whisper.text, language=whisper.language)
@@ -120,14 +126,7 @@ async def inbound_whisper(session: AsyncSession, call: Call, *, company: str) ->
     if call.party_id is None:
         response.say("来电：未能识别的号码。请先核实对方身份。", language="cmn-CN")
         return str(response)
-    party = await session.get(Party, call.party_id)
-    client = await session.get(Client, call.client_id)
-    policy = await policy_for(session, client)
-    whisper = render_whisper(
-        policy, party_role=party.role.value, relation=party.relation.value, party_name=party.name,
-        client_name=client.name, company=company, client_template=client.whisper_template,
-    )
-    call.whisper_text = call.whisper_text or whisper.text
+    whisper = await _whisper(session, call, company=company)
     prefix = "来电。" if whisper.language == "cmn-CN" else "Incoming call. "
     response.say(prefix + whisper.text, language=whisper.language)
     return str(response)
