@@ -14,6 +14,11 @@ requests on raw sockets. Open loop (``--rate 600``): requests fall due at a fixe
 answers, and latency counts from the due instant, so p99 is the one a carrier sending that many
 callbacks would see. No client signs or builds anything while the clock runs.
 
+Callbacks are stored and answered at once; the service's inbox applies them (moves the calls)
+behind the answers. After the load the bench waits until every stored event is applied and prints
+how far behind the inbox ended up (the backlog when the load stopped, and how long it took to clear):
+a sustained rate only counts if the processing keeps up with it too.
+
 The CPU line is the fair reading on a shared machine: "could serve" divides the cores by the CPU
 one request costs the server, PostgreSQL (this database's backends and its shared processes) and
 the client together.
@@ -172,6 +177,21 @@ def signed_requests(base: str, calls: int) -> list[tuple[str, str, str]]:
                       "CallDuration": "30", "AccountSid": "AC" + "0" * 32}
             out.append((path, validator.compute_signature(f"{base}{path}", params), urlencode(params)))
     return out
+
+
+async def applied_behind(dsn: str, timeout_s: float = 120.0) -> tuple[int, float, int, int]:
+    """(events pending when the load stopped, seconds until none was, events applied, calls completed)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        pending_sql = "SELECT count(*) FROM carrier_events WHERE processed_at IS NULL"
+        backlog, t0 = await conn.fetchval(pending_sql), time.perf_counter()
+        while await conn.fetchval(pending_sql) and time.perf_counter() - t0 < timeout_s:
+            await asyncio.sleep(0.05)
+        applied = await conn.fetchval("SELECT count(*) FROM carrier_events WHERE processed_at IS NOT NULL")
+        completed = await conn.fetchval("SELECT count(*) FROM calls WHERE state = 'completed'")
+        return backlog, time.perf_counter() - t0, applied, completed
+    finally:
+        await conn.close()
 
 
 async def prepare(url: str, calls: int) -> None:
@@ -336,10 +356,11 @@ async def main() -> None:
         else:
             result = await drive_python(port, requests, args.duration, args.concurrency)
         cpu1, wall = cpu_snapshot(server.pid), time.perf_counter() - wall0
+        backlog, cleared_s, applied, completed = await applied_behind(url.replace("+asyncpg", ""))
     finally:
         server.terminate()
         server.wait(timeout=20)
-    used = {name: cpu1[name] - cpu0[name] for name in cpu0}
+    used = {name: cpu1[name] - cpu0[name] for name in cpu0}  # the load's window (applying included)
     offered = f"{args.rate:.0f}/s offered over {args.concurrency} connections" if args.rate else \
         f"{args.concurrency} connections"
     print(f"signed call-status callbacks, PostgreSQL, {args.workers} uvicorn worker(s), "
@@ -347,6 +368,8 @@ async def main() -> None:
     print(f"  {result.requests:,} requests in {result.seconds:.1f} s  ->  {result.requests / result.seconds:.0f} /s "
           f"sustained  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms  failed: {result.failed}"
           f"{'  (events ran out: some were duplicates)' if result.requests > len(requests) else ''}")
+    print(f"  applied by the inbox: {applied:,} events ({completed:,} calls completed); backlog when the load "
+          f"stopped {backlog:,}, cleared {cleared_s:.2f} s later")
     print(f"  CPU (cores busy over the run): server {used['server'] / wall:.2f}, client {result.client_cpu_s / wall:.2f}, "
           f"PostgreSQL {used['postgres'] / wall:.2f}, whole machine {used['machine'] / wall:.2f} of {os.cpu_count()}")
     per = {"server": used["server"], "PostgreSQL": used["postgres"], "client": result.client_cpu_s}

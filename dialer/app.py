@@ -65,9 +65,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
                 container.dialer_engine = ProgressiveEngine(container)
                 engine_task = asyncio.create_task(container.dialer_engine.run(engine_stop), name="progressive-engine")
+            inbox_task = None
+            if settings.twilio_auth_token is not None:  # carrier webhooks are accepted: apply what they store
+                from webhooks.inbox import Inbox
+
+                container.inbox = Inbox(container)
+                inbox_task = asyncio.create_task(container.inbox.run(), name="carrier-events-inbox")
             try:
                 yield
             finally:
+                if inbox_task is not None:
+                    container.inbox.stop()
+                    await inbox_task
                 if engine_task is not None:
                     engine_stop.set()
                     await engine_task

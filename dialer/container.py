@@ -26,6 +26,7 @@ class Container:
     carrier: Carrier | None = None  # None until a carrier is configured
     storage: RecordingStorage | None = None  # where recordings are kept (local directory by default)
     dialer_engine: Any = None  # the progressive engine (dialer.dialing.engine) when a carrier is configured
+    inbox: Any = None  # the carrier events inbox (webhooks.inbox) when carrier webhooks are accepted
 
     def wake_engine(self, agent_id: int | None = None) -> None:
         """Tell the progressive engine an agent became ready (or a campaign started)."""

@@ -1,4 +1,5 @@
-"""Apply a Twilio call-status event to the call it concerns (once: the event store dedupes).
+"""Apply a stored Twilio call-status event to the call it concerns (once: the inbox dedupes and
+marks it processed).
 
 The party's leg moves the call; the agent's leg only matters when it ends while the call is live:
 before the party was rung the call ends as not placed, after it the party's leg is hung up (its own
@@ -11,7 +12,6 @@ import datetime as dt
 import email.utils
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,19 +21,12 @@ from dialer.calls.models import Call, CallState, Direction
 from dialer.dialing.effects import Effect, HangUp
 from dialer.dialing.legs import end_call, enter
 from dialer.dialing import inbound
-from webhooks import events
+from webhooks.events import Handled, StoredEvent
 from webhooks.legs import Leg, find_leg
 
 log = logging.getLogger("dialer.webhooks")
 
 _SEAT_UNANSWERED = {"no-answer", "busy", "failed", "canceled"}
-
-
-@dataclass(slots=True)
-class Handled:
-    result: str
-    """``duplicate``, ``unknown_call``, ``unknown_status``, ``agent_leg`` or a :class:`Move` value."""
-    effects: list[Effect] = field(default_factory=list)
 
 
 def _event_time(params: Mapping[str, str], now: dt.datetime) -> dt.datetime:
@@ -44,16 +37,10 @@ def _event_time(params: Mapping[str, str], now: dt.datetime) -> dt.datetime:
     return stamped if stamped.tzinfo else now
 
 
-async def receive_call_status(
-    session: AsyncSession, *, params: Mapping[str, str], call_id: int | None, now: dt.datetime,
-    leg: Leg | None = None,
-) -> Handled:
-    """Store the raw event, then move the call."""
+async def apply(session: AsyncSession, event: StoredEvent) -> Handled:
+    """Move the call (or note the leg) the event is about."""
+    params, call_id, leg = event.params, event.call_id, Leg(event.leg) if event.leg else None
     call_sid = params.get("CallSid")
-    stored = await events.store(session, carrier="twilio", key=events.call_status_key(params), kind="call_status",
-                                params=params, call_sid=call_sid)
-    if stored is None:
-        return Handled("duplicate")
     found = await find_leg(session, call_id=call_id, leg=leg, call_sid=call_sid)
     if found is None:
         log.warning("status callback for an unknown call leg (call_id=%s, leg=%s, CallSid=%s)", call_id, leg, call_sid)
@@ -62,7 +49,7 @@ async def receive_call_status(
     target = TWILIO_STATUS.get(status)
     if target is None:
         return Handled("unknown_status")
-    at = _event_time(params, now)
+    at = _event_time(params, event.received_at)
     if found.leg is Leg.SUPERVISOR:
         return Handled("supervisor_leg")
     if found.leg is Leg.AGENT:

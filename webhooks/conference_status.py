@@ -1,4 +1,4 @@
-"""Conference events: stored once; a call is *bridged* when its agent and party legs are both in."""
+"""Stored conference events: a call is *bridged* when its agent and party legs are both in."""
 
 from __future__ import annotations
 
@@ -12,17 +12,15 @@ from dialer.calls.lifecycle import path
 from dialer.calls.models import Call, CallState
 from dialer.dialing import agent_sync
 from dialer.dialing.legs import enter
-from webhooks import events
+from webhooks.events import Handled, StoredEvent
 from webhooks.models import CarrierEvent
 
 
-async def receive_conference_status(
-    session: AsyncSession, *, params: Mapping[str, str], call_id: int | None, now: dt.datetime
-) -> str:
-    stored = await events.store(session, carrier="twilio", key=events.conference_key(params), kind="conference_status",
-                                params=params, call_sid=params.get("CallSid"))
-    if stored is None:
-        return "duplicate"
+async def apply(session: AsyncSession, event: StoredEvent) -> Handled:
+    return Handled(await _note(session, event.params, event.call_id, event.received_at))
+
+
+async def _note(session: AsyncSession, params: Mapping[str, str], call_id: int | None, now: dt.datetime) -> str:
     event = params.get("StatusCallbackEvent")
     if call_id is None or event not in ("participant-join", "participant-leave"):
         return "noted"

@@ -1,4 +1,5 @@
-"""Carrier webhooks in: verified, stored raw under a unique key, processed once, answered fast."""
+"""Carrier webhooks in, every one verified: status callbacks stored raw under a unique key and
+answered at once (the inbox applies them); TwiML requests answered with the call's next step."""
 
 from __future__ import annotations
 
@@ -8,21 +9,27 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 
 from dialer.audit import service as audit
+from dialer.container import Container
 from dialer.kit.deps import ContainerDep, NowDep, SessionDep
 from dialer.kit.errors import Unavailable
 from dialer.calls.models import Call, Direction
 from dialer.dialing import inbound
 from dialer.dialing.effects import RingParty, run_effects
 from dialer.dialing.service import claim_party_leg
-from webhooks import call_status, conference_status, recording_status, twiml
+from webhooks import twiml
 from webhooks.legs import Leg
 from webhooks.signatures import BadSignature, is_valid, public_url
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["carrier webhooks"])
 
 
-async def verified_form(request: Request, container: ContainerDep, session: SessionDep) -> dict[str, str]:
-    """The callback's form parameters, once its ``X-Twilio-Signature`` checks out."""
+async def verified_form(request: Request, container: ContainerDep) -> dict[str, str]:
+    """The callback's form parameters, once its ``X-Twilio-Signature`` checks out (an unsigned or
+    wrongly signed one is refused with 403 and audited)."""
+    return await _verified(request, container)
+
+
+async def _verified(request: Request, container: Container) -> dict[str, str]:
     token = container.settings.twilio_auth_token
     if token is None:
         raise Unavailable("Twilio is not configured (DIALER_TWILIO_AUTH_TOKEN)")
@@ -30,9 +37,11 @@ async def verified_form(request: Request, container: ContainerDep, session: Sess
     url = public_url(request, container.settings.public_base_url)
     if not is_valid(auth_token=token.get_secret_value(), url=url, params=form,
                     signature=request.headers.get("X-Twilio-Signature")):
-        await audit.record(session, action="webhook.bad_signature", entity="webhook", entity_id=request.url.path,
-                           signed="X-Twilio-Signature" in request.headers,
-                           client=request.client.host if request.client else None, call_sid=form.get("CallSid"))
+        async with container.write_sessions() as session:
+            await audit.record(session, action="webhook.bad_signature", entity="webhook", entity_id=request.url.path,
+                               signed="X-Twilio-Signature" in request.headers,
+                               client=request.client.host if request.client else None, call_sid=form.get("CallSid"))
+            await session.commit()
         raise BadSignature("the webhook's X-Twilio-Signature does not match; refused")
     return form
 
@@ -49,23 +58,34 @@ async def _form_params(request: Request) -> dict[str, str]:
 Form = Annotated[dict[str, str], Depends(verified_form)]
 
 
+# --- status callbacks: stored raw and answered at once; the inbox applies them (webhooks.inbox) -----
+# These take the request alone (no session, no dependency chain): a callback costs the signature
+# check and one insert, whatever it means.
+async def _store(request: Request, kind: str, call_id: int | None, leg: Leg | None) -> Response:
+    container: Container = request.app.state.container
+    form = await _verified(request, container)
+    if container.inbox is None:
+        raise Unavailable("the carrier events inbox is not running (DIALER_TWILIO_AUTH_TOKEN unset at start)")
+    await container.inbox.put(kind=kind, params=form, call_id=call_id, leg=leg.value if leg else None)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/call-status", status_code=status.HTTP_204_NO_CONTENT,
              summary="Twilio call status callback (signed by Twilio; no bearer token)")
-async def call_status_callback(form: Form, session: SessionDep, container: ContainerDep,
-                               after: BackgroundTasks, call_id: int | None = None, leg: Leg | None = None) -> Response:
-    # the container's clock, as NowDep gives it, without NowDep's trip through the thread pool
-    handled = await call_status.receive_call_status(session, params=form, call_id=call_id, leg=leg,
-                                                    now=container.clock())
-    if handled.effects:
-        after.add_task(run_effects, container, handled.effects)  # runs once the unit of work has committed
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def call_status_callback(request: Request, call_id: int | None = None, leg: Leg | None = None) -> Response:
+    return await _store(request, "call_status", call_id, leg)
 
 
 @router.post("/recording-status", status_code=status.HTTP_204_NO_CONTENT,
              summary="Twilio recording status callback (signed by Twilio; no bearer token)")
-async def recording_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
-    await recording_status.receive_recording_status(session, params=form, call_id=call_id, now=now)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def recording_status_callback(request: Request, call_id: int | None = None) -> Response:
+    return await _store(request, "recording_status", call_id, None)
+
+
+@router.post("/conference-status", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Twilio conference status callback (signed by Twilio; no bearer token)")
+async def conference_status_callback(request: Request, call_id: int | None = None) -> Response:
+    return await _store(request, "conference_status", call_id, None)
 
 
 def _twiml(body: str) -> Response:
@@ -92,13 +112,6 @@ async def party_voice(form: Form, session: SessionDep, container: ContainerDep, 
     if call is None:
         return _twiml(twiml.hang_up())
     return _twiml(twiml.party_leg(call, public_base_url=container.settings.public_base_url))
-
-
-@router.post("/conference-status", status_code=status.HTTP_204_NO_CONTENT,
-             summary="Twilio conference status callback (signed by Twilio; no bearer token)")
-async def conference_status_callback(form: Form, session: SessionDep, now: NowDep, call_id: int | None = None) -> Response:
-    await conference_status.receive_conference_status(session, params=form, call_id=call_id, now=now)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --- inbound ---------------------------------------------------------------------------------------

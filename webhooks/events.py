@@ -1,14 +1,17 @@
-"""Carrier events stored raw under their natural unique key before anything acts on them."""
+"""Carrier events: their natural unique keys, the raw row stored on arrival, and what applying one gave."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.dialing.effects import Effect
 from webhooks.models import CarrierEvent
 
 
@@ -27,25 +30,49 @@ def conference_key(params: Mapping[str, str]) -> str:
     return f"conference:{params.get('ConferenceSid')}:{params.get('SequenceNumber')}:{params.get('StatusCallbackEvent')}"
 
 
-async def store(
-    session: AsyncSession, *, carrier: str, key: str, kind: str, params: Mapping[str, str], call_sid: str | None,
-) -> int | None:
-    """Store the event; its id, or None when the same event was stored before (a redelivery).
+KEYS = {"call_status": call_status_key, "conference_status": conference_key, "recording_status": recording_key}
+"""Each kind of status callback the inbox takes, and how its unique key is made."""
 
-    One statement on both databases (``INSERT … ON CONFLICT DO NOTHING RETURNING id``), built once
-    per dialect and executed with the values as parameters: every callback stores one, so the
-    statement is not rebuilt (and its cache key recomputed) per request."""
-    return (await session.execute(_insert_once(session.bind.dialect.name), {
-        "carrier": carrier, "event_key": key[:160], "kind": kind, "carrier_call_id": call_sid, "payload": dict(params),
-    })).scalar_one_or_none()
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the processor applies it: the carrier's parameters, the call and leg our
+    callback URL named, and when it arrived (the time it speaks of when it carries none)."""
+
+    id: int
+    kind: str
+    params: Mapping[str, str]
+    call_id: int | None
+    leg: str | None
+    received_at: dt.datetime
+
+
+@dataclass(slots=True)
+class Handled:
+    """What applying an event came to, and the carrier actions to take once that is committed."""
+
+    result: str
+    """``unknown_call``, ``unknown_status``, ``agent_leg``, a :class:`~dialer.calls.lifecycle.Move` value, …"""
+    effects: list[Effect] = field(default_factory=list)
+
+
+def row(*, carrier: str, kind: str, params: Mapping[str, str], call_id: int | None, leg: str | None,
+        received_at: dt.datetime) -> dict[str, Any]:
+    """The values :func:`insert_statement` stores for one arriving event."""
+    return {"carrier": carrier, "event_key": KEYS[kind](params)[:160], "kind": kind,
+            "carrier_call_id": params.get("CallSid"), "payload": dict(params), "call_id": call_id, "leg": leg,
+            "received_at": received_at}
 
 
 @functools.cache
-def _insert_once(dialect: str) -> Insert:
+def insert_statement(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (no id back: a redelivery), built once per
+    dialect and executed with the values as parameters: every callback stores one, so the statement
+    is not rebuilt (and its cache key recomputed) per request."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = CarrierEvent.__table__
     return (insert(table).values({column: bindparam(column) for column in _COLUMNS})
             .on_conflict_do_nothing(index_elements=["carrier", "event_key"]).returning(table.c.id))
 
 
-_COLUMNS = ("carrier", "event_key", "kind", "carrier_call_id", "payload")
+_COLUMNS = ("carrier", "event_key", "kind", "carrier_call_id", "payload", "call_id", "leg", "received_at")

@@ -47,6 +47,8 @@ async def _post(api, call_id, status, *, sequence=None, token=TWILIO_TOKEN, sign
 
 
 async def _load(app, call_id) -> tuple[Call, Attempt]:
+    """The call and its attempt once the inbox has applied every stored callback."""
+    await app.state.container.inbox.drain()
     async with app.state.container.sessions() as s:
         call = await s.get(Call, call_id)
         attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call_id))).scalar_one()

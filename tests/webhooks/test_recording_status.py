@@ -34,6 +34,7 @@ async def test_given_completed_recording_then_pending_row_with_media_url_once(ap
               "RecordingDuration": "37", "RecordingChannels": "2"}
     for _ in range(2):
         assert (await _post(api, call_id, **params)).status_code == 204
+        await app.state.container.inbox.drain()
     async with app.state.container.sessions() as s:
         rows = (await s.execute(select(Recording))).scalars().all()
     assert len(rows) == 1
@@ -44,5 +45,6 @@ async def test_given_completed_recording_then_pending_row_with_media_url_once(ap
 async def test_given_failed_recording_then_call_flagged(app, api):
     call_id = await _call(app)
     await _post(api, call_id, CallSid="CA9", RecordingSid="RE1", RecordingStatus="failed")
+    await app.state.container.inbox.drain()
     async with app.state.container.sessions() as s:
         assert (await s.get(Call, call_id)).recording_missing is True

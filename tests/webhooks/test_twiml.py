@@ -81,10 +81,12 @@ async def test_given_both_legs_join_the_conference_then_call_bridged_once(app, a
     path = f"/webhooks/twilio/conference-status?call_id={call.id}"
     base = {"ConferenceSid": "CF" + "3" * 32, "FriendlyName": f"call-{call.id}", "StatusCallbackEvent": "participant-join"}
     await _post(api, path, {**base, "CallSid": "CA" + "2" * 32, "SequenceNumber": "1"})
+    await app.state.container.inbox.drain()
     async with app.state.container.sessions() as s:
         assert (await s.get(Call, call.id)).state is CallState.ANSWERED, "one leg in is not a bridge"
     await _post(api, path, {**base, "CallSid": "CA" + "1" * 32, "SequenceNumber": "2"})
     await _post(api, path, {**base, "CallSid": "CA" + "1" * 32, "SequenceNumber": "2"})  # redelivered
+    await app.state.container.inbox.drain()
     async with app.state.container.sessions() as s:
         bridged = await s.get(Call, call.id)
     assert bridged.state is CallState.BRIDGED and bridged.bridged_at is not None

@@ -1,0 +1,110 @@
+"""The carrier events inbox: callbacks are stored and answered at once, then applied in arrival
+order, each once, with what each came to; a failing event is set aside and retried alone."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text
+
+from dialer.calls.models import Call, CallState
+from dialer.compliance.models import Attempt
+from tests.webhooks.test_call_status import _call, _post
+from webhooks import inbox as inbox_module
+from webhooks.inbox import Inbox
+from webhooks.models import CarrierEvent
+
+
+async def _events(app) -> list[CarrierEvent]:
+    async with app.state.container.sessions() as s:
+        return list((await s.execute(select(CarrierEvent).order_by(CarrierEvent.id))).scalars())
+
+
+async def test_given_callbacks_then_stored_with_their_url_and_applied_later_with_outcomes(app, api):
+    call = await _call(app)
+    app.state.container.inbox.stop()  # the background processor stays out of this test
+    await _post(api, call.id, "ringing", sequence=1)
+    await _post(api, 987654, "ringing", sequence=2)  # our URL names no such call
+
+    stored = await _events(app)
+    assert [(e.call_id, e.kind, e.processed_at, e.outcome) for e in stored] == [
+        (call.id, "call_status", None, None), (987654, "call_status", None, None)]
+    async with app.state.container.sessions() as s:
+        assert (await s.get(Call, call.id)).state is CallState.REQUESTED, "answered before being applied"
+
+    assert await app.state.container.inbox.drain() == 2
+    applied = await _events(app)
+    assert [e.outcome for e in applied] == ["applied", "unknown_call"]
+    assert all(e.processed_at is not None and e.error is None for e in applied)
+    async with app.state.container.sessions() as s:
+        assert (await s.get(Call, call.id)).state is CallState.RINGING
+    assert await app.state.container.inbox.drain() == 0, "each event is applied once"
+
+
+async def test_given_a_failing_event_then_it_alone_is_set_aside_and_retried_until_it_applies(app, api, monkeypatch):
+    container = app.state.container
+    container.inbox.stop()
+    first, second = await _call(app), await _call(app)
+    real = inbox_module.APPLY["call_status"]
+
+    async def broken_for_first(session, event):
+        if event.call_id == first.id:
+            raise RuntimeError("the database said no")
+        return await real(session, event)
+
+    monkeypatch.setitem(inbox_module.APPLY, "call_status", broken_for_first)
+    await _post(api, first.id, "ringing", sequence=1, CallSid="CA" + "1" * 32)
+    await _post(api, second.id, "ringing", sequence=2, CallSid="CA" + "2" * 32)
+    await container.inbox.drain()
+
+    failed, applied = await _events(app)
+    assert failed.processed_at is None and failed.attempts == 1 and "the database said no" in failed.error
+    assert failed.retry_at > failed.received_at
+    assert applied.outcome == "applied", "the other event of the batch went through"
+    assert await container.inbox.drain() == 0, "not retried before its time"
+
+    monkeypatch.setitem(inbox_module.APPLY, "call_status", real)
+    monkeypatch.setattr(container, "clock", lambda: failed.retry_at + dt.timedelta(seconds=1))
+    assert await container.inbox.drain() == 1
+    retried = (await _events(app))[0]
+    assert retried.outcome == "applied" and retried.error is None and retried.retry_at is None
+    async with container.sessions() as s:
+        assert (await s.get(Call, first.id)).state is CallState.RINGING
+
+
+@pytest.mark.postgres_only
+async def test_given_the_call_row_locked_then_the_callback_is_still_answered_at_once(app, api):
+    """Storing does not touch the call: a long transaction on it does not hold the carrier up
+    (PostgreSQL: row locks; SQLite has one writer)."""
+    call = await _call(app)
+    async with app.state.container.write_sessions() as holder:
+        await holder.get(Call, call.id, with_for_update=True)
+        response = await asyncio.wait_for(_post(api, call.id, "ringing", sequence=1), timeout=10)
+        assert response.status_code == 204
+    await app.state.container.inbox.drain()
+    async with app.state.container.sessions() as s:
+        assert (await s.get(Call, call.id)).state is CallState.RINGING
+
+
+@pytest.mark.postgres_only
+async def test_given_two_replicas_draining_together_then_every_event_is_applied_once_in_order(app, api):
+    container = app.state.container
+    container.inbox.stop()
+    calls = [await _call(app) for _ in range(30)]
+    for sequence, status in enumerate(("initiated", "ringing", "in-progress", "completed")):
+        for call in calls:
+            await _post(api, call.id, status, sequence=sequence, CallSid=f"CA{call.id:032d}", CallDuration="9")
+
+    replicas = [Inbox(container), Inbox(container)]
+    applied = await asyncio.gather(*(replica.drain() for replica in replicas))
+    assert sum(applied) == 4 * len(calls)
+    assert {e.outcome for e in await _events(app)} == {"applied"}
+    async with container.sessions() as s:
+        states = (await s.execute(select(Call.state).where(Call.id.in_([c.id for c in calls])))).scalars().all()
+        settled = (await s.execute(select(Attempt.outcome).where(Attempt.call_id.in_([c.id for c in calls]))))
+        locks = (await s.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))).scalar_one()
+    assert set(states) == {CallState.COMPLETED}
+    assert set(settled.scalars()) == {"answered"}
+    assert locks == 0

@@ -1,0 +1,210 @@
+"""The carrier events inbox: a status callback is stored raw and answered at once; the events are
+applied afterwards, in arrival order and in batches, each once.
+
+Storing is one ``INSERT … ON CONFLICT DO NOTHING`` (on PostgreSQL in autocommit: one round trip),
+so the carrier's request costs the signature check and that insert whatever the event means. The
+processor applies the pending events (``processed_at IS NULL``) in a single transaction per batch:
+the per-event handlers of ``call_status``, ``conference_status`` and ``recording_status``, then one
+update marking the batch processed with each event's outcome, then — after the commit — the carrier
+actions the events called for (hang up a leg left alone, …).
+
+One processor at a time (a PostgreSQL advisory lock; SQLite's single writer) takes its turn over
+all replicas' events, so the events of a call are applied in the order they arrived, as before, and
+two replicas never lock one call's rows in opposite orders. Each replica's processor is woken by its
+own stored events and sweeps every ``SWEEP_S`` for the rest (another replica's, a retry that fell
+due). A batch whose handler raises is rolled back and replayed one event per transaction, so the
+failing event alone is set aside with its error and retried with back-off; the rest go through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from dialer.container import Container
+from dialer.dialing.effects import Effect, run_effects
+from dialer.kit.db import begin_write, writer_engine
+from scheduling.runner import lock_key
+from webhooks import call_status, conference_status, events, recording_status
+from webhooks.events import Handled, StoredEvent
+from webhooks.models import CarrierEvent
+
+log = logging.getLogger("dialer.webhooks")
+
+BATCH = 200
+SWEEP_S = 1.0
+BUSY_RETRY_S = 0.02
+RETRY_FIRST_S = 5.0
+RETRY_MAX_S = 3600.0
+
+APPLY: Mapping[str, Callable[[AsyncSession, StoredEvent], Awaitable[Handled]]] = {
+    "call_status": call_status.apply,
+    "conference_status": conference_status.apply,
+    "recording_status": recording_status.apply,
+}
+
+_TURN = lock_key("webhooks.inbox")
+_table = CarrierEvent.__table__
+_PENDING = (
+    select(_table.c.id, _table.c.kind, _table.c.payload, _table.c.call_id, _table.c.leg, _table.c.received_at)
+    .where(_table.c.processed_at.is_(None))
+    .where((_table.c.retry_at.is_(None)) | (_table.c.retry_at <= bindparam("now")))
+    .order_by(_table.c.id).limit(bindparam("limit"))
+)
+_MARK = (
+    update(_table).where(_table.c.id.in_(bindparam("ids", expanding=True)))
+    .values(processed_at=bindparam("now"), outcome=bindparam("outcome"), error=None, retry_at=None)
+)
+
+
+class Inbox:
+    """Stores arriving events (:meth:`put`) and applies them (:meth:`run` in the background,
+    :meth:`drain` to apply everything pending now)."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        engine = container.engine
+        self._dialect = engine.dialect.name
+        self._store: AsyncEngine = (engine.execution_options(isolation_level="AUTOCOMMIT")
+                                    if self._dialect == "postgresql" else writer_engine(engine))
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    # --- arrival ------------------------------------------------------------------------------------
+    async def put(self, *, kind: str, params: Mapping[str, str], call_id: int | None, leg: str | None,
+                  carrier: str = "twilio") -> bool:
+        """Store an arriving event; False when the same event was stored before (a redelivery)."""
+        values = events.row(carrier=carrier, kind=kind, params=params, call_id=call_id, leg=leg,
+                            received_at=self._container.clock())
+        async with self._store.begin() as conn:
+            stored = (await conn.execute(events.insert_statement(self._dialect), values)).scalar_one_or_none()
+        if stored is not None:
+            self._wake.set()
+        return stored is not None
+
+    # --- processing ---------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Apply events as they arrive, until :meth:`stop`."""
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self._wake.wait(), SWEEP_S)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                await self.drain(wait=False)
+            except Exception:  # the database went away, say: log it, the next sweep tries again
+                log.exception("carrier events inbox: processing failed; retrying at the next sweep")
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def drain(self, *, wait: bool = True) -> int:
+        """Apply the pending events until none is left (or, with ``wait=False``, until a batch comes
+        back short: anything stored after it wakes the processor again); how many were applied.
+        Another replica's turn is waited out (``wait``) or retried shortly (so our events are not
+        left to the sweep when its last batch was read before they were stored)."""
+        applied = 0
+        while not self._stopping or wait:
+            taken = await self._batch(wait=wait)
+            if taken is None:
+                await asyncio.sleep(BUSY_RETRY_S)
+                continue
+            applied += taken
+            if taken == 0 or (not wait and taken < BATCH):
+                break
+        return applied
+
+    async def _batch(self, *, wait: bool) -> int | None:
+        """One batch in one transaction; None when another processor has the turn."""
+        container = self._container
+        now = container.clock()
+        async with container.write_sessions() as session:
+            if not await _take_turn(session, wait=wait):
+                return None
+            pending = await _pending(session, now)
+            if not pending:
+                return 0
+            try:
+                handled = [await APPLY[event.kind](session, event) for event in pending]
+                await _mark(session, pending, handled, now)
+                await session.commit()  # inside: a constraint the batch broke shows here
+            except Exception:
+                await session.rollback()
+                log.warning("carrier events inbox: a batch of %d failed; replaying it event by event", len(pending))
+                await self._one_by_one(pending)
+                return len(pending)
+        await run_effects(container, [effect for result in handled for effect in result.effects])
+        return len(pending)
+
+    async def _one_by_one(self, pending: list[StoredEvent]) -> None:
+        for event in pending:
+            effects = await self._apply_alone(event)
+            if effects is not None:
+                await run_effects(self._container, effects)
+
+    async def _apply_alone(self, event: StoredEvent) -> list[Effect] | None:
+        """Apply one event in its own transaction; on failure note the error and when to retry."""
+        container = self._container
+        now = container.clock()
+        async with container.write_sessions() as session:
+            await _take_turn(session, wait=True)
+            still = await session.scalar(select(_table.c.processed_at.is_(None)).where(_table.c.id == event.id))
+            if not still:
+                return None
+            try:
+                handled = await APPLY[event.kind](session, event)
+                await _mark(session, [event], [handled], now)
+                await session.commit()
+            except Exception as exc:
+                await session.rollback()
+                await self._set_aside(event, exc, now)
+                return None
+        return handled.effects
+
+    async def _set_aside(self, event: StoredEvent, exc: Exception, now: dt.datetime) -> None:
+        log.error("carrier event %s (%s) failed and is set aside for a retry", event.id, event.kind, exc_info=exc)
+        async with self._container.write_sessions() as session:
+            await begin_write(session)
+            attempts = (await session.scalar(select(_table.c.attempts).where(_table.c.id == event.id))) or 0
+            delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** attempts)
+            await session.execute(update(_table).where(_table.c.id == event.id).values(
+                attempts=attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000],
+                retry_at=now + dt.timedelta(seconds=delay)))
+            await session.commit()
+
+
+async def _take_turn(session: AsyncSession, *, wait: bool) -> bool:
+    """The processor's turn for the rest of the transaction (PostgreSQL: an advisory lock, waited for
+    or tried; SQLite: its single writer, taken up front)."""
+    if session.bind.dialect.name != "postgresql":
+        await begin_write(session)
+        return True
+    if wait:
+        await session.execute(select(func.pg_advisory_xact_lock(_TURN)))
+        return True
+    return bool((await session.execute(select(func.pg_try_advisory_xact_lock(_TURN)))).scalar_one())
+
+
+async def _pending(session: AsyncSession, now: dt.datetime) -> list[StoredEvent]:
+    rows = await session.execute(_PENDING, {"now": now, "limit": BATCH})
+    return [StoredEvent(id=r.id, kind=r.kind, params=r.payload, call_id=r.call_id, leg=r.leg,
+                        received_at=r.received_at) for r in rows]
+
+
+async def _mark(session: AsyncSession, pending: list[StoredEvent], handled: list[Handled], now: dt.datetime) -> None:
+    """Every event of the batch processed, with what it came to (one update per distinct outcome)."""
+    by_outcome: dict[str, list[int]] = defaultdict(list)
+    for event, result in zip(pending, handled, strict=True):
+        by_outcome[result.result[:32]].append(event.id)
+    for outcome, ids in by_outcome.items():
+        await session.execute(_MARK, {"ids": ids, "now": now, "outcome": outcome})
