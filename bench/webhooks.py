@@ -106,6 +106,7 @@ class Result:
     p99_ms: float
     failed: int
     client_cpu_s: float
+    p99_by_second: list[float] | None = None
 
 
 def free_port() -> int:
@@ -166,16 +167,19 @@ def cpu_snapshot(server_pid: int, database: str = DATABASE) -> dict[str, float]:
 
 
 # --- the events ------------------------------------------------------------------------------------
-def signed_requests(base: str, calls: int) -> list[tuple[str, str, str]]:
-    """(path with query, X-Twilio-Signature, form body) for every event, in delivery order."""
+def signed_requests(base: str, calls: int, wave: int = 100) -> list[tuple[str, str, str]]:
+    """(path with query, X-Twilio-Signature, form body) for every event, in delivery order: calls in
+    waves of WAVE, each wave walked initiated → ringing → in-progress → completed, so the mix of
+    events (ends included, the costliest to apply) is the same throughout the run."""
     validator = RequestValidator(TOKEN)
     out = []
-    for sequence, status in enumerate(STATUSES):
-        for call_id in range(1, calls + 1):
-            path = f"/webhooks/twilio/call-status?call_id={call_id}"
-            params = {"CallSid": f"CA{call_id:032d}", "CallStatus": status, "SequenceNumber": str(sequence),
-                      "CallDuration": "30", "AccountSid": "AC" + "0" * 32}
-            out.append((path, validator.compute_signature(f"{base}{path}", params), urlencode(params)))
+    for first in range(1, calls + 1, wave):
+        for sequence, status in enumerate(STATUSES):
+            for call_id in range(first, min(calls, first + wave - 1) + 1):
+                path = f"/webhooks/twilio/call-status?call_id={call_id}"
+                params = {"CallSid": f"CA{call_id:032d}", "CallStatus": status, "SequenceNumber": str(sequence),
+                          "CallDuration": "30", "AccountSid": "AC" + "0" * 32}
+                out.append((path, validator.compute_signature(f"{base}{path}", params), urlencode(params)))
     return out
 
 
@@ -281,6 +285,7 @@ async def drive_rate(port: int, requests: list[tuple[str, str, str]], duration: 
     falls behind (or a late client) shows in p99 instead of being hidden by the client waiting."""
     rendered = _render(port, requests)
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []
     failed = 0
     total = int(duration * rate)
     loop = asyncio.get_running_loop()
@@ -297,17 +302,25 @@ async def drive_rate(port: int, requests: list[tuple[str, str, str]], duration: 
                     await asyncio.sleep(wait)
                 failed += not await _exchange(reader, writer, rendered[i % len(rendered)])
                 latencies.append((loop.time() - due) * 1000)
+                timeline.append((due - start, latencies[-1]))
         finally:
             writer.close()
 
     cpu0 = time.process_time()
     await asyncio.gather(*(connection(k) for k in range(connections)))
-    return _result(latencies, loop.time() - start, failed, time.process_time() - cpu0)
+    result = _result(latencies, loop.time() - start, failed, time.process_time() - cpu0)
+    by_second: dict[int, list[float]] = {}
+    for at, ms in timeline:
+        by_second.setdefault(int(at), []).append(ms)
+    result.p99_by_second = [sorted(v)[min(len(v) - 1, int(0.99 * len(v)))] for _, v in sorted(by_second.items())]
+    return result
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of the same load first, not counted (the pools fill, statements get prepared)")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--calls", type=int, default=6000, help="calls to walk (4 events each); enough for the run")
     parser.add_argument("--workers", type=int, default=2, help="`dialer serve --workers` (one per core)")
@@ -347,14 +360,19 @@ async def main() -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
-        load0, cpu0, wall0 = os.getloadavg()[0], cpu_snapshot(server.pid), time.perf_counter()
+        load0 = os.getloadavg()[0]
+        warm = int(args.warmup * (args.rate or 1000))  # the warm-up's events, sent first; the run has the rest
+        if args.warmup:
+            await drive_rate(port, requests[:warm], args.warmup, args.rate or 500, args.concurrency)
+        measured = requests[warm:]
+        cpu0, wall0 = cpu_snapshot(server.pid), time.perf_counter()
         if args.rate:
             args.client = "python, open loop"
-            result = await drive_rate(port, requests, args.duration, args.rate, args.concurrency)
+            result = await drive_rate(port, measured, args.duration, args.rate, args.concurrency)
         elif args.client == "wrk":
-            result = drive_wrk(wrk, base, requests, args.duration, args.concurrency, args.wrk_threads)
+            result = drive_wrk(wrk, base, measured, args.duration, args.concurrency, args.wrk_threads)
         else:
-            result = await drive_python(port, requests, args.duration, args.concurrency)
+            result = await drive_python(port, measured, args.duration, args.concurrency)
         cpu1, wall = cpu_snapshot(server.pid), time.perf_counter() - wall0
         backlog, cleared_s, applied, completed = await applied_behind(url.replace("+asyncpg", ""))
     finally:
@@ -364,10 +382,13 @@ async def main() -> None:
     offered = f"{args.rate:.0f}/s offered over {args.concurrency} connections" if args.rate else \
         f"{args.concurrency} connections"
     print(f"signed call-status callbacks, PostgreSQL, {args.workers} uvicorn worker(s), "
-          f"{offered}, client {args.client}, {os.cpu_count()} cores, load before {load0:.2f}:")
+          f"{offered}, client {args.client}, {os.cpu_count()} cores, load before {load0:.2f}, "
+          f"after {args.warmup:.0f} s of warm-up:")
     print(f"  {result.requests:,} requests in {result.seconds:.1f} s  ->  {result.requests / result.seconds:.0f} /s "
           f"sustained  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms  failed: {result.failed}"
-          f"{'  (events ran out: some were duplicates)' if result.requests > len(requests) else ''}")
+          f"{'  (events ran out: some were duplicates)' if result.requests > len(measured) else ''}")
+    if result.p99_by_second:
+        print("  p99 by second (ms): " + " ".join(f"{ms:.0f}" for ms in result.p99_by_second))
     print(f"  applied by the inbox: {applied:,} events ({completed:,} calls completed); backlog when the load "
           f"stopped {backlog:,}, cleared {cleared_s:.2f} s later")
     print(f"  CPU (cores busy over the run): server {used['server'] / wall:.2f}, client {result.client_cpu_s / wall:.2f}, "

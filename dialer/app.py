@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 if inbox_task is not None:
                     container.inbox.stop()
                     await inbox_task
+                    await container.inbox.aclose()
                 if engine_task is not None:
                     engine_stop.set()
                     await engine_task

@@ -71,8 +71,8 @@ def insert_statement(dialect: str) -> Insert:
     is not rebuilt (and its cache key recomputed) per request."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = CarrierEvent.__table__
-    return (insert(table).values({column: bindparam(column) for column in _COLUMNS})
+    return (insert(table).values({column: bindparam(column) for column in COLUMNS})
             .on_conflict_do_nothing(index_elements=["carrier", "event_key"]).returning(table.c.id))
 
 
-_COLUMNS = ("carrier", "event_key", "kind", "carrier_call_id", "payload", "call_id", "leg", "received_at")
+COLUMNS = ("carrier", "event_key", "kind", "carrier_call_id", "payload", "call_id", "leg", "received_at")

@@ -1,8 +1,11 @@
 """The carrier events inbox: a status callback is stored raw and answered at once; the events are
 applied afterwards, in arrival order and in batches, each once.
 
-Storing is one ``INSERT … ON CONFLICT DO NOTHING`` (on PostgreSQL in autocommit: one round trip),
-so the carrier's request costs the signature check and that insert whatever the event means. The
+Storing is one ``INSERT … ON CONFLICT DO NOTHING``, so the carrier's request costs the signature
+check and that insert whatever the event means. On PostgreSQL the insert goes straight through a
+small asyncpg pool of the inbox's own, in autocommit (one round trip): **a departure from "all SQL
+through SQLAlchemy"**, for the one statement every callback runs — through SQLAlchemy's engine it
+cost twice the client CPU (about 0.4 ms against 0.2 ms), a third of what a callback costs the server. The
 processor applies the pending events (``processed_at IS NULL``) in a single transaction per batch:
 the per-event handlers of ``call_status``, ``conference_status`` and ``recording_status``, then one
 update marking the batch processed with each event's outcome, then — after the commit — the carrier
@@ -20,12 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 
+import asyncpg
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.container import Container
 from dialer.dialing.effects import Effect, run_effects
@@ -38,6 +43,7 @@ from webhooks.models import CarrierEvent
 log = logging.getLogger("dialer.webhooks")
 
 BATCH = 200
+POOL_SIZE = 8  # the store's connections per process (each insert holds one for a round trip)
 SWEEP_S = 1.0
 BUSY_RETRY_S = 0.02
 RETRY_FIRST_S = 5.0
@@ -57,6 +63,11 @@ _PENDING = (
     .where((_table.c.retry_at.is_(None)) | (_table.c.retry_at <= bindparam("now")))
     .order_by(_table.c.id).limit(bindparam("limit"))
 )
+_PG_INSERT = (
+    f"INSERT INTO carrier_events ({', '.join(events.COLUMNS)}) "
+    f"VALUES ({', '.join(f'${n}' + ('::jsonb' if c == 'payload' else '') for n, c in enumerate(events.COLUMNS, 1))}) "
+    "ON CONFLICT (carrier, event_key) DO NOTHING RETURNING id"
+)
 _MARK = (
     update(_table).where(_table.c.id.in_(bindparam("ids", expanding=True)))
     .values(processed_at=bindparam("now"), outcome=bindparam("outcome"), error=None, retry_at=None)
@@ -69,12 +80,11 @@ class Inbox:
 
     def __init__(self, container: Container) -> None:
         self._container = container
-        engine = container.engine
-        self._dialect = engine.dialect.name
-        self._store: AsyncEngine = (engine.execution_options(isolation_level="AUTOCOMMIT")
-                                    if self._dialect == "postgresql" else writer_engine(engine))
+        self._dialect = container.engine.dialect.name
         self._wake = asyncio.Event()
         self._stopping = False
+        self._pool: asyncpg.Pool | None = None
+        self._pool_ready = asyncio.Lock()
 
     # --- arrival ------------------------------------------------------------------------------------
     async def put(self, *, kind: str, params: Mapping[str, str], call_id: int | None, leg: str | None,
@@ -82,11 +92,28 @@ class Inbox:
         """Store an arriving event; False when the same event was stored before (a redelivery)."""
         values = events.row(carrier=carrier, kind=kind, params=params, call_id=call_id, leg=leg,
                             received_at=self._container.clock())
-        async with self._store.begin() as conn:
-            stored = (await conn.execute(events.insert_statement(self._dialect), values)).scalar_one_or_none()
+        if self._dialect == "postgresql":
+            pool = self._pool or await self._open_pool()
+            stored = await pool.fetchval(_PG_INSERT, *(values[c] if c != "payload" else json.dumps(values[c])
+                                                       for c in events.COLUMNS))
+        else:
+            async with writer_engine(self._container.engine).begin() as conn:
+                stored = (await conn.execute(events.insert_statement(self._dialect), values)).scalar_one_or_none()
         if stored is not None:
             self._wake.set()
         return stored is not None
+
+    async def _open_pool(self) -> asyncpg.Pool:
+        async with self._pool_ready:
+            if self._pool is None:
+                url = self._container.engine.url.set(drivername="postgresql")
+                self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=1,
+                                                       max_size=POOL_SIZE)
+        return self._pool
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
 
     # --- processing ---------------------------------------------------------------------------------
     async def run(self) -> None:
