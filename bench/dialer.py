@@ -182,8 +182,10 @@ async def seed(url: str, *, cases: int, agents: int) -> dict[str, int]:
 
 
 async def forget_runs(url: str) -> None:
-    """On a reused database: undo what earlier runs dialed (the append-only ledger keeps its rows)."""
+    """On a reused database: bring its schema to the head revision (a database seeded by an older
+    checkout) and undo what earlier runs dialed (the append-only ledger keeps its rows)."""
     engine = create_engine(url)
+    await upgrade_to_head(engine, REPO_ROOT / "alembic")
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE agent_sessions SET state = 'not_ready', current_call_id = NULL"))
         await conn.execute(text("DELETE FROM wrap_up_notes"))

@@ -3,32 +3,36 @@
 Urgency, in order: a pending promise due today (or earlier), a follow-up that is due, then the
 overdue bucket (M3+ first) and the amount owed. Only open cases of the agent's own assignment, or
 of their team (the agent's or the seat's) that nobody is assigned to, optionally only the client
-of a running campaign.
+of a running campaign; not one the agent skipped a short while ago.
 
-The hand-out reads candidate ids in that order in small batches, locks and asks the policy about
-each in turn until one is allowed — never the whole table. A case the policy refuses on every number is
-*parked*: ``cases.next_allowed_at`` (the policy's earliest instant, or a re-check time when only a
-person can lift the block) keeps it out of the queue until then, with ``blocked_rules`` saying why.
-The chosen case is *held* (``held_by_agent_id``, ``held_until``) in the same transaction.
+The hand-out reads and locks the tier's best candidate in one statement, asks the policy about
+it (every party of the case read at once), and goes on to the next one until one is allowed —
+never the whole table. A case the policy refuses on every number is *parked*:
+``cases.next_allowed_at`` (the policy's earliest instant, or a re-check time when only a person
+can lift the block) keeps it out of the queue until then, with ``blocked_rules`` saying why. The
+chosen case is *held* (``held_by_agent_id``, ``held_until``) in the same transaction.
 
-Concurrency: on PostgreSQL each candidate is locked ``FOR UPDATE SKIP LOCKED`` with its
-conditions re-checked, so concurrent hand-outs (other agents, other replicas) pass over the row
-another one is evaluating instead of waiting or colliding, and the committed hold keeps the case
-from every later hand-out until it expires or is released. Only the row under evaluation is
-locked (plus the parked and held ones, until commit), so a busy queue never looks empty. On SQLite the whole hand-out runs in one write transaction (``BEGIN IMMEDIATE``), which
+Concurrency: on PostgreSQL each candidate is read ``FOR UPDATE SKIP LOCKED``, its conditions
+re-checked on a row that changed meanwhile, so concurrent hand-outs (other agents, other replicas)
+pass over the row another one is evaluating instead of waiting or colliding, and the committed
+hold keeps the case from every later hand-out until it expires or is released. Only the row under
+evaluation is locked (plus the parked and held ones, until commit), so a busy queue never looks
+empty. On SQLite the whole hand-out runs in one write transaction (``BEGIN IMMEDIATE``), which
 serialises it.
+
+Two callers: the preview desktop (:func:`next_case`, a :class:`QueueItem` with every number's
+verdict for the card) and the progressive engine (:func:`hand_out`, a :class:`Claim` whose parties
+were read locked, so the engine reserves its first allowed number on that very read).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import repository
@@ -37,7 +41,8 @@ from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.clients.models import Client
 from dialer.compliance import repository as policy_facts
 from dialer.compliance.decide import Decision, decide_number, decide_party
-from dialer.compliance.snapshot import AgentFact, Snapshot
+from dialer.compliance.repository import Subject
+from dialer.compliance.snapshot import NumberFact, Snapshot
 from dialer.dialing.models import Campaign, CampaignStatus
 from dialer.kit.db import begin_write
 from dialer.kit.errors import NotFound
@@ -52,11 +57,8 @@ WORKED_REST = dt.timedelta(hours=2)
 and the policy's caps decide the rest (the progressive engine rests its cases the same way)."""
 RECHECK = dt.timedelta(hours=1)
 """A case blocked until a person acts (stop-contact, no valid number) is looked at again after this."""
-BATCH = 16
-"""Backlog candidate ids read per round trip; each is then locked on its own, only while it is
-evaluated."""
 DUE_CAP = 200
-"""Promises and follow-ups due read per hand-out (the longest-due ones), then ranked."""
+"""Promises and follow-ups due ranked per hand-out: the longest-due ones in scope."""
 MAX_EVALUATED = 64
 """At most this many cases are asked about per hand-out; the refused ones are parked, so the next
 hand-out starts further down."""
@@ -122,11 +124,52 @@ class _Verdict:
 
 
 @dataclass(frozen=True, slots=True)
-class _Scope:
+class Scope:
+    """Whose cases a hand-out may give: the agent's own and their teams', of one client (a
+    campaign's) or any; ``today`` is the client's calendar day (promises due)."""
+
     agent_id: int
     teams: tuple[str, ...]
     client_id: int | None
     today: dt.date
+
+    @classmethod
+    def of(cls, *, agent_id: int, teams: tuple[str, ...], client_id: int | None, zone: str | None,
+           now: dt.datetime) -> Scope:
+        return cls(agent_id, teams, client_id, now.astimezone(ZoneInfo(zone or DEFAULT_ZONE)).date())
+
+
+PartyFacts = tuple[Snapshot, Subject]
+"""A party of a case as the policy sees it: its snapshot, and what a decision on it is filed under."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A case just handed out and held, with its parties as the policy saw them (debtor first;
+    each snapshot carries the agent's context: seat, wrap-up, mode)."""
+
+    case_id: int
+    tier: Tier
+    parties: tuple[PartyFacts, ...]
+
+    def best_number(self, now: dt.datetime) -> tuple[Snapshot, Subject, NumberFact] | None:
+        """The first number a dial by this agent may call now, the debtor's first (the same choice
+        as :meth:`QueueItem.best_number`, deciding only until it is found)."""
+        for snapshot, subject in self.parties:
+            for number in snapshot.numbers:
+                if decide_number(snapshot, number, now).allowed:
+                    return snapshot, subject, number
+        return None
+
+
+async def hand_out(
+    session: AsyncSession, *, agent_session: AgentSession, scope: Scope, now: dt.datetime,
+) -> Claim | None:
+    """The progressive engine's hand-out: hold the next case the policy allows now (the caller has
+    given back what the agent held, and read the scope from its running campaign). Each candidate's
+    parties are read *locked*, with the agent's context, so the dial's reservation needs no read of
+    its own (``compliance.service.reserve_on``). Flushes nothing; the caller commits."""
+    return await _hold_next(session, scope, agent_session, now=now, lock=True)
 
 
 async def next_case(
@@ -143,28 +186,15 @@ async def next_case(
         held.held_until = now + HOLD
         tier = Tier(await repository.tier_of(session, case=held, now=now, today=scope.today))
         client = await session.get(Client, held.client_id)
-        return await _item(_CaseFacts(session, held, client, _AgentContext(agent_session), now), tier)
+        return await _item(_CaseFacts(session, held, client, agent_session, now), tier)
 
-    exclude = await repository.recently_skipped(session, agent_id=scope.agent_id, since=now - SKIP_COOLDOWN)
-    context = _AgentContext(agent_session)
-    evaluated = 0
-    for tier in Tier:
-        async with aclosing(_claimed(session, scope, tier, now=now, exclude=exclude)) as cases:
-            async for case, client in cases:
-                evaluated += 1
-                facts = _CaseFacts(session, case, client, context, now)
-                verdict = await _evaluate(facts)
-                if verdict.allowed:
-                    case.next_allowed_at, case.blocked_rules = None, None
-                    case.held_by_agent_id, case.held_until = scope.agent_id, now + HOLD
-                    await session.flush()
-                    return await _item(facts, tier)
-                _park(case, verdict, now)
-                if evaluated >= MAX_EVALUATED:
-                    await session.flush()
-                    return None
-    await session.flush()
-    return None
+    claim = await _hold_next(session, scope, agent_session, now=now, lock=False)
+    if claim is None:
+        return None
+    case = await session.get(Case, claim.case_id, populate_existing=True)
+    assert case is not None
+    client = await session.get(Client, case.client_id)
+    return await _item(_CaseFacts(session, case, client, agent_session, now, claim.parties), claim.tier)
 
 
 async def view_of(
@@ -174,7 +204,7 @@ async def view_of(
     without handing it out or touching its hold (read only)."""
     client = await session.get(Client, case.client_id)
     tier = Tier(await repository.tier_of(session, case=case, now=now, today=now.date()))
-    return await _item(_CaseFacts(session, case, client, _AgentContext(agent_session), now), tier)
+    return await _item(_CaseFacts(session, case, client, agent_session, now), tier)
 
 
 async def release(
@@ -189,18 +219,23 @@ async def release(
     return bool(result.rowcount)
 
 
+_RELEASE_ALL = (
+    update(Case.__table__).where(Case.__table__.c.held_by_agent_id == bindparam("agent_id"))
+    .values(held_by_agent_id=None, held_until=bindparam("not_before"))
+)
+
+
 async def release_all(session: AsyncSession, *, agent_id: int, not_before: dt.datetime | None = None) -> None:
     """Give back every case the agent holds (a reservation abandoned, a logout); ``not_before``
     rests them, as in :func:`release`."""
-    await session.execute(
-        update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=not_before)
-    )
+    connection = await session.connection()
+    await connection.execute(_RELEASE_ALL, {"agent_id": agent_id, "not_before": not_before})
 
 
 async def _scope(
     session: AsyncSession, agent: AgentSession, *, now: dt.datetime, campaign_id: int | None,
     teams: tuple[str, ...] | None = None,
-) -> _Scope:
+) -> Scope:
     if teams is None:
         teams = await repository.teams_of(session, agent_id=agent.agent_id, seat_id=agent.seat_id)
     client_id, zone = None, DEFAULT_ZONE
@@ -212,84 +247,48 @@ async def _scope(
             raise CampaignNotRunning(f"campaign {campaign.name} is {campaign.status.value}", campaign_id=campaign_id)
         client = await session.get(Client, campaign.client_id)
         client_id, zone = campaign.client_id, client.default_time_zone if client else DEFAULT_ZONE
-    return _Scope(agent.agent_id, teams, client_id, now.astimezone(ZoneInfo(zone)).date())
+    return Scope.of(agent_id=agent.agent_id, teams=teams, client_id=client_id, zone=zone, now=now)
 
 
-async def _claimed(
-    session: AsyncSession, scope: _Scope, tier: Tier, *, now: dt.datetime, exclude: set[int],
-) -> AsyncIterator[tuple[Case, Client]]:
-    """The tier's candidates in order, each locked as it comes (those another hand-out is on are
-    passed over). Promises and follow-ups due are few and read at once; the backlog in batches."""
-    where = {"agent_id": scope.agent_id, "teams": scope.teams, "client_id": scope.client_id, "now": now}
-    while True:
-        if tier is Tier.PROMISE_DUE:
-            ids = await repository.promised(session, **where, today=scope.today, cap=DUE_CAP)
-        elif tier is Tier.FOLLOW_UP_DUE:
-            ids = await repository.follow_ups_due(session, **where, cap=DUE_CAP)
-        else:
-            ids = await repository.backlog(session, **where, exclude=exclude, limit=BATCH)
-        fresh = [case_id for case_id in ids if case_id not in exclude]
-        for case_id in fresh:
-            exclude.add(case_id)
-            claimed = await repository.claim(session, case_id=case_id, now=now)
-            if claimed is not None:
-                yield claimed
-        if tier is not Tier.BACKLOG or not fresh:
-            return
-
-
-class _AgentContext:
-    """The dialing agent's facts for the policy (seat, wrap-up), read once per hand-out."""
-
-    def __init__(self, agent: AgentSession) -> None:
-        self.agent = agent
-        self.fact: AgentFact | None = None
-
-
-class _CaseFacts:
-    """One case's parties and policy snapshots, each read once per hand-out. Snapshots carry the
-    agent's context (seat, wrap-up, mode) so the card shows what a dial by them would get."""
-
-    def __init__(self, session: AsyncSession, case: Case, client: Client, agent: _AgentContext, now: dt.datetime):
-        self.session, self.case, self.client, self.agent, self.now = session, case, client, agent, now
-        self._parties: list[Party] | None = None
-        self._snapshots: dict[int, Snapshot] = {}
-
-    async def parties(self) -> list[Party]:
-        if self._parties is None:
-            self._parties = await repository.parties_of(self.session, case_id=self.case.id)
-        return self._parties
-
-    async def snapshot(self, party: Party) -> Snapshot:
-        snapshot = self._snapshots.get(party.id)
-        if snapshot is not None:
-            return snapshot
-        agent = self.agent.agent
-        if self.agent.fact is None:
-            snapshot = await policy_facts.build_snapshot(
-                self.session, party=party, case=self.case, client=self.client, at=self.now,
-                agent_id=agent.agent_id, seat_id=agent.seat_id, mode=agent.mode,
+async def _hold_next(
+    session: AsyncSession, scope: Scope, agent: AgentSession, *, now: dt.datetime, lock: bool,
+) -> Claim | None:
+    """Tier by tier, lock the best candidate and ask the policy about it, until one is allowed
+    (held, returned) or ``MAX_EVALUATED`` were refused (each parked, so the next hand-out starts
+    past them). ``lock``: read the candidates' parties locked (a reservation follows)."""
+    evaluated = 0
+    seen: set[int] = set()
+    for tier in Tier:
+        while (case_id := await repository.next_in_tier(
+                session, tier=tier.value, agent_id=scope.agent_id, teams=scope.teams, client_id=scope.client_id,
+                now=now, today=scope.today, skipped_since=now - SKIP_COOLDOWN, cap=DUE_CAP)) is not None:
+            if case_id in seen:  # cannot happen (a parked case is no longer callable); never loop on it
+                break
+            seen.add(case_id)
+            evaluated += 1
+            parties = await policy_facts.load_case(
+                session, case_id=case_id, at=now, lock=lock, agent_id=agent.agent_id, seat_id=agent.seat_id,
+                mode=agent.mode,
             )
-            self.agent.fact = snapshot.agent
-        else:
-            snapshot = replace(
-                await policy_facts.build_snapshot(self.session, party=party, case=self.case, client=self.client,
-                                                  at=self.now),
-                agent=self.agent.fact, mode=agent.mode,
-            )
-        self._snapshots[party.id] = snapshot
-        return snapshot
+            verdict = _evaluate(parties, now)
+            if verdict.allowed:
+                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + HOLD)
+                return Claim(case_id, tier, tuple(parties))
+            await repository.park(session, case_id=case_id, until=verdict.next_allowed_at or now + RECHECK,
+                                  rules=",".join(verdict.rules)[:200])
+            if evaluated >= MAX_EVALUATED:
+                return None
+    return None
 
 
-async def _evaluate(facts: _CaseFacts) -> _Verdict:
+def _evaluate(parties: list[PartyFacts], now: dt.datetime) -> _Verdict:
     """May any party of the case be called now? Parties are asked debtor first, stopping at the
     first allowed one. The case-level rules only: the agent's own (seat, wrap-up, mode) are shown
     on the card and checked again when they dial."""
     rules: set[str] = set()
     upcoming: list[dt.datetime] = []
-    for party in await facts.parties():
-        snapshot = replace(await facts.snapshot(party), agent=None, mode=None)
-        decision = decide_party(snapshot, facts.now)
+    for snapshot, _ in parties:
+        decision = decide_party(replace(snapshot, agent=None, mode=None), now)
         if decision.allowed:
             return _Verdict(True)
         rules.update(v.rule for v in decision.violations)
@@ -300,20 +299,37 @@ async def _evaluate(facts: _CaseFacts) -> _Verdict:
     return _Verdict(False, min(upcoming) if upcoming else None, tuple(sorted(rules)))
 
 
-def _park(case: Case, verdict: _Verdict, now: dt.datetime) -> None:
-    case.next_allowed_at = verdict.next_allowed_at or now + RECHECK
-    case.blocked_rules = ",".join(verdict.rules)[:200]
+class _CaseFacts:
+    """One case's parties and policy snapshots for the card, each read once. Snapshots carry the
+    agent's context (seat, wrap-up, mode) so the card shows what a dial by them would get."""
+
+    def __init__(self, session: AsyncSession, case: Case, client: Client, agent: AgentSession, now: dt.datetime,
+                 snapshots: tuple[PartyFacts, ...] | None = None):
+        self.session, self.case, self.client, self.agent, self.now = session, case, client, agent, now
+        self._snapshots = None if snapshots is None else {subject.party_id: s for s, subject in snapshots}
+
+    async def parties(self) -> list[Party]:
+        return await repository.parties_of(self.session, case_id=self.case.id)
+
+    async def snapshots(self) -> dict[int, Snapshot]:
+        if self._snapshots is None:
+            agent = self.agent
+            loaded = await policy_facts.load_case(self.session, case_id=self.case.id, at=self.now,
+                                                  agent_id=agent.agent_id, seat_id=agent.seat_id, mode=agent.mode)
+            self._snapshots = {subject.party_id: snapshot for snapshot, subject in loaded}
+        return self._snapshots
 
 
 async def _item(facts: _CaseFacts, tier: Tier) -> QueueItem:
     """Every party and number of the case with the decision a dial by this agent would get now."""
     now, case, client = facts.now, facts.case, facts.client
     parties = await facts.parties()
+    snapshots = await facts.snapshots()
     rows = await repository.numbers_of(facts.session, party_ids=[p.id for p in parties])
     views: list[PartyView] = []
     language = client.language
     for party in parties:
-        snapshot = await facts.snapshot(party)
+        snapshot = snapshots[party.id]
         language = snapshot.policy.language
         numbers = tuple(NumberView(rows[n.id], decide_number(snapshot, n, now)) for n in snapshot.numbers)
         views.append(PartyView(party, numbers))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import and_, case as case_when, exists, or_, select
+from sqlalchemy import (
+    ColumnElement, Date, Select, and_, bindparam, case as case_when, exists, func, literal_column, or_, select, update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents.models import CaseSkip
 from dialer.auth.models import User
 from dialer.calls.models import Call
-from dialer.clients.models import Client
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole, PhoneNumber
+from dialer.kit.types import UTCDateTime
 from dialer.notes.models import PromiseStatus, PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState, Seat
 
@@ -71,88 +74,122 @@ async def teams_of(session: AsyncSession, *, agent_id: int, seat_id: int) -> tup
     return tuple(sorted({team for team in (row or ()) if team}))
 
 
-def _in_scope(agent_id: int, teams: Collection[str]):
-    """The agent's own cases, and their teams' cases that nobody is assigned to."""
-    mine = Case.assigned_agent_id == agent_id
-    if not teams:
-        return mine
-    return or_(mine, and_(Case.assigned_agent_id.is_(None), Case.team.in_(list(teams))))
+# Each tier's next case is read *and locked* by one prebuilt statement (``ORDER BY … LIMIT 1 FOR
+# UPDATE SKIP LOCKED`` on PostgreSQL): the database passes over the rows other hand-outs have
+# locked and re-checks, on the newest version of a row that changed meanwhile, that it is still
+# callable. SQLite ignores the clause; its writers are serialised by ``BEGIN IMMEDIATE``.
+#
+# "Not held, not parked" is written ``coalesce(column, '-infinity') <= :now``, the very
+# expressions the queue's indexes end with (``ix_cases_backlog``, ``ix_cases_follow_ups``): the
+# index itself passes over the cases resting after a call or parked by the policy, however many
+# there are, without reading their rows. (The same text works on SQLite, where the column holds
+# an ISO string and '-infinity' sorts before every one.)
+
+_CASES = Case.__table__
+_NEVER = literal_column("'-infinity'")
+_NOW = bindparam("now", type_=UTCDateTime())
 
 
-def _callable(now: dt.datetime):
-    """Open, not parked by the policy, not held by anyone."""
+def free_from(column) -> ColumnElement:
+    """The instant ``column`` (a hold's or a parking's end) lets the case go: the beginning of time for none."""
+    return func.coalesce(column, _NEVER)
+
+
+def _callable() -> tuple[ColumnElement, ...]:
+    """Open, not parked by the policy, not held by anyone, at ``:now``."""
     return (
-        Case.status == CaseStatus.OPEN,
-        or_(Case.next_allowed_at.is_(None), Case.next_allowed_at <= now),
-        or_(Case.held_until.is_(None), Case.held_until <= now),
+        _CASES.c.status == literal_column(f"'{CaseStatus.OPEN.value}'"),
+        free_from(_CASES.c.next_allowed_at) <= _NOW,
+        free_from(_CASES.c.held_until) <= _NOW,
     )
 
 
-def _where_callable(query, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime):
-    query = query.where(*_callable(now), _in_scope(agent_id, teams))
-    return query if client_id is None else query.where(Case.client_id == client_id)
+def _in_scope(*, teams: bool, client: bool) -> tuple[ColumnElement, ...]:
+    """The agent's own cases, and their teams' cases that nobody is assigned to (``:teams``), of
+    one client (``:client_id``) when a campaign names it."""
+    mine = _CASES.c.assigned_agent_id == bindparam("agent_id")
+    if teams:
+        mine = or_(mine, and_(_CASES.c.assigned_agent_id.is_(None),
+                              _CASES.c.team.in_(bindparam("teams", expanding=True))))
+    return (mine, _CASES.c.client_id == bindparam("client_id")) if client else (mine,)
 
 
-def _ranked(rows) -> list[int]:
-    """Ids by bucket (M3+ first), then amount, both descending (the backlog index's order)."""
-    return [r.id for r in sorted({r.id: r for r in rows}.values(), key=lambda r: (r.bucket, r.total_owed, r.id),
-                                 reverse=True)]
+def _not_skipped() -> ColumnElement:
+    """Not skipped by this agent since ``:skipped_since`` (they are not offered it again yet)."""
+    return ~exists().where(CaseSkip.case_id == _CASES.c.id, CaseSkip.agent_id == bindparam("agent_id"),
+                           CaseSkip.created_at >= bindparam("skipped_since", type_=UTCDateTime()))
 
 
-async def promised(
-    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime,
-    today: dt.date, cap: int,
-) -> list[int]:
-    """Callable cases in scope with a pending promise due by ``today``, ranked: the ``cap``
-    longest-due ones *after* the scope and callable filters (capping the promises first would let
-    other teams' or parked cases crowd this agent's due promises out of the tier)."""
-    query = (
-        select(Case.id, Case.bucket, Case.total_owed)
-        .join(PromiseToPay, PromiseToPay.case_id == Case.id)
-        .where(PromiseToPay.status == PromiseStatus.PENDING, PromiseToPay.due_date <= today)
-        .order_by(PromiseToPay.due_date, Case.id).limit(cap)
+def _limit(n: int) -> ColumnElement:
+    return literal_column(str(int(n)))  # written into the SQL: PostgreSQL plans the generic plan for it
+
+
+@functools.cache
+def _next_of(tier: str, *, teams: bool, client: bool, cap: int) -> Select:
+    """The statement handing out the next case of ``tier`` (see :func:`next_in_tier`)."""
+    eligible = (*_callable(), *_in_scope(teams=teams, client=client))
+    if tier == "promise_due":
+        # The ``cap`` longest-due promises *after* the scope and callable filters (capping first
+        # would let other teams' or parked cases crowd this agent's due promises out of the tier).
+        due = (
+            select(_CASES.c.id).join(PromiseToPay, PromiseToPay.case_id == _CASES.c.id)
+            .where(PromiseToPay.status == literal_column(f"'{PromiseStatus.PENDING.value}'"),
+                   PromiseToPay.due_date <= bindparam("today", type_=Date()), *eligible)
+            .order_by(PromiseToPay.due_date, _CASES.c.id).limit(_limit(cap))
+        )
+        where = (_CASES.c.id.in_(due), *_callable())  # re-checked on a row that changed meanwhile
+    elif tier == "follow_up_due":
+        due = (
+            select(_CASES.c.id).where(_CASES.c.next_follow_up_at <= _NOW, *eligible)
+            .order_by(_CASES.c.next_follow_up_at).limit(_limit(cap))
+        )
+        where = (_CASES.c.id.in_(due), *_callable())
+    else:
+        where = eligible
+    return (
+        select(_CASES.c.id).where(*where, _not_skipped())
+        .order_by(_CASES.c.bucket.desc(), _CASES.c.total_owed.desc(), _CASES.c.id.desc()).limit(_limit(1))
+        .with_for_update(skip_locked=True)
     )
-    query = _where_callable(query, agent_id=agent_id, teams=teams, client_id=client_id, now=now)
-    return _ranked((await session.execute(query)).all())
 
 
-async def follow_ups_due(
-    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime, cap: int,
-) -> list[int]:
-    """Callable cases in scope whose follow-up is due, ranked; read on ``ix_cases_follow_up_due``
-    (the ``cap`` longest-due ones)."""
-    query = (
-        select(Case.id, Case.bucket, Case.total_owed)
-        .where(Case.next_follow_up_at <= now).order_by(Case.next_follow_up_at).limit(cap)
-    )
-    query = _where_callable(query, agent_id=agent_id, teams=teams, client_id=client_id, now=now)
-    return _ranked((await session.execute(query)).all())
+async def next_in_tier(
+    session: AsyncSession, *, tier: str, agent_id: int, teams: Collection[str], client_id: int | None,
+    now: dt.datetime, today: dt.date, skipped_since: dt.datetime, cap: int,
+) -> int | None:
+    """Lock and return the id of the next callable case in scope of ``tier``, by bucket (M3+ first)
+    and amount, both descending; None when the tier has none (or only cases other hand-outs are
+    on). ``promise_due``: a pending promise due by ``today``, ranked among the ``cap`` longest-due;
+    ``follow_up_due``: a follow-up due, ranked among the ``cap`` longest-due; ``backlog``: every
+    callable case, read backwards on ``ix_cases_backlog`` (stops at the first match)."""
+    statement = _next_of(tier, teams=bool(teams), client=client_id is not None, cap=cap)
+    parameters = {"agent_id": agent_id, "teams": list(teams), "client_id": client_id, "now": now, "today": today,
+                  "skipped_since": skipped_since}
+    connection = await session.connection()
+    return (await connection.execute(statement, parameters)).scalar_one_or_none()
 
 
-async def backlog(
-    session: AsyncSession, *, agent_id: int, teams: Collection[str], client_id: int | None, now: dt.datetime,
-    exclude: Collection[int], limit: int,
-) -> list[int]:
-    """The next ``limit`` callable cases in scope by bucket and amount, read backwards on
-    ``ix_cases_rank`` (stops after ``limit`` matches)."""
-    query = _where_callable(select(Case.id), agent_id=agent_id, teams=teams, client_id=client_id, now=now)
-    if exclude:
-        query = query.where(Case.id.not_in(list(exclude)))
-    query = query.order_by(Case.bucket.desc(), Case.total_owed.desc(), Case.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+_HOLD = (
+    update(_CASES).where(_CASES.c.id == bindparam("case_id"))
+    .values(held_by_agent_id=bindparam("agent_id"), held_until=bindparam("until"), next_allowed_at=None,
+            blocked_rules=None)
+)
+_PARK = (
+    update(_CASES).where(_CASES.c.id == bindparam("case_id"))
+    .values(next_allowed_at=bindparam("until"), blocked_rules=bindparam("rules"))
+)
 
 
-async def claim(session: AsyncSession, *, case_id: int, now: dt.datetime) -> tuple[Case, Client] | None:
-    """Lock the case if it is still callable and nobody else is handing it out: ``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL, so a row another hand-out has locked is passed over at once (None),
-    and one it has just held fails the re-checked conditions. SQLite ignores the clause (its
-    writers are serialised by ``BEGIN IMMEDIATE``)."""
-    query = (
-        select(Case, Client).join(Client, Client.id == Case.client_id).where(Case.id == case_id, *_callable(now))
-        .with_for_update(of=Case, skip_locked=True).execution_options(populate_existing=True)
-    )
-    row = (await session.execute(query)).first()
-    return None if row is None else (row.Case, row.Client)
+async def hold(session: AsyncSession, *, case_id: int, agent_id: int, until: dt.datetime) -> None:
+    """The case is the agent's until ``until`` (and no longer parked)."""
+    connection = await session.connection()
+    await connection.execute(_HOLD, {"case_id": case_id, "agent_id": agent_id, "until": until})
+
+
+async def park(session: AsyncSession, *, case_id: int, until: dt.datetime, rules: str) -> None:
+    """Keep the case out of the queue until ``until``: the policy refused it for ``rules``."""
+    connection = await session.connection()
+    await connection.execute(_PARK, {"case_id": case_id, "until": until, "rules": rules})
 
 
 async def held_case(session: AsyncSession, *, agent_id: int, now: dt.datetime, lock: bool = True) -> Case | None:
@@ -176,11 +213,6 @@ async def tier_of(session: AsyncSession, *, case: Case, now: dt.datetime, today:
     if case.next_follow_up_at is not None and case.next_follow_up_at <= now:
         return "follow_up_due"
     return "backlog"
-
-
-async def recently_skipped(session: AsyncSession, *, agent_id: int, since: dt.datetime) -> set[int]:
-    query = select(CaseSkip.case_id).where(CaseSkip.agent_id == agent_id, CaseSkip.created_at >= since)
-    return set((await session.execute(query)).scalars())
 
 
 async def parties_of(session: AsyncSession, *, case_id: int) -> list[Party]:

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.kit.columns import created_at, fk, pk, updated_at
@@ -65,15 +65,22 @@ class NumberKind(enum.StrEnum):
     OTHER = "other"
 
 
+_FREE = (text("coalesce(held_until, '-infinity')"), text("coalesce(next_allowed_at, '-infinity')"))
+"""The instants a hold and a parking let a case go (the beginning of time when none): the work
+queue's hand-out compares these very expressions with the instant."""
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("client_id", "account_ref"),
         Index("ix_cases_queue", "status", "client_id", "bucket", "next_follow_up_at"),
         # The work queue (dialer.agents.queue): open cases by bucket and amount, read backwards;
-        # follow-ups due; the case an agent holds.
-        Index("ix_cases_rank", "status", "bucket", "total_owed", "id"),
-        Index("ix_cases_follow_up_due", "status", "next_follow_up_at"),
+        # follow-ups due; the case an agent holds. The first two end with the instants a hold and
+        # a parking let the case go, so the index passes over resting and parked cases itself
+        # (migration 0004).
+        Index("ix_cases_backlog", "status", "bucket", "total_owed", "id", *_FREE),
+        Index("ix_cases_follow_ups", "status", "next_follow_up_at", *_FREE),
         Index("ix_cases_held_by", "held_by_agent_id"),
     )
 

@@ -7,7 +7,7 @@ import functools
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, Row, Select, and_, bindparam, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Engine, Row, Select, and_, bindparam, case, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallState
@@ -136,7 +136,9 @@ _STOP_LABELS = tuple(tuple(f"stop_by_{match}_{column}" for column in _STOP_COLUM
 
 
 @functools.cache
-def _subject(*, by_number: bool, lock: bool) -> Select:
+def _subject(*, by: str, lock: bool) -> Select:
+    """The subject statement of one party (``by`` "party": its id; "number": one of its numbers'
+    id) or of every party of a case (``by`` "case", debtor first, then by id)."""
     number = _N.alias("n")
     stops = {match: _S.alias(f"stop_by_{match}") for match in _STOP_MATCHES}
     query = (
@@ -163,17 +165,29 @@ def _subject(*, by_number: bool, lock: bool) -> Select:
         query = query.outerjoin(
             stop, and_(stop.c.client_id == _C.c.client_id, stop.c[match] == target, stop.c.lifted_at.is_(None))
         )
-    if by_number:
+    if by == "number":
         dialled = _N.alias("dialled")
         query = query.join(dialled, and_(dialled.c.party_id == _P.c.id, dialled.c.id == bindparam("number_id")))
-    else:
+    elif by == "party":
         query = query.where(_P.c.id == bindparam("party_id"))
+    else:
+        debtor_first = case((_P.c.role == _constant(PartyRole.DEBTOR.value), literal_column("0")),
+                            else_=literal_column("1"))
+        query = query.where(_P.c.case_id == bindparam("case_id")).order_by(None).order_by(
+            debtor_first, _P.c.id, number.c.position, number.c.id)
     return query.with_for_update(of=_P) if lock else query
 
 
 _ATTEMPTS = (
     select(_A.c.started_at, _A.c.number_id, _A.c.outcome, _A.c.conversation, _A.c.direction)
     .where(_A.c.party_id == bindparam("party_id"), _A.c.started_at.between(bindparam("since"), bindparam("until")))
+)
+# Every party of a case at once (the work queue evaluates a case's parties together): the same
+# index range per party, through the case's parties.
+_CASE_ATTEMPTS = (
+    select(_A.c.party_id, _A.c.started_at, _A.c.number_id, _A.c.outcome, _A.c.conversation, _A.c.direction)
+    .where(_A.c.party_id.in_(select(_P.c.id).where(_P.c.case_id == bindparam("case_id"))),
+           _A.c.started_at.between(bindparam("since"), bindparam("until")))
 )
 # The look-back has no upper end; a bound range (two parameters) lets PostgreSQL estimate the
 # generic plan of the prepared statement as cheap as a custom one, so it stops re-planning it.
@@ -203,21 +217,67 @@ async def load_snapshot(
     ``lock`` serialises reservations for the party: a row lock on PostgreSQL, taken by the first
     statement (SQLite has none to take; its writers are serialised by ``BEGIN IMMEDIATE``)."""
     by_number = number_id is not None
-    rows = await _subject_rows(session, by_number=by_number, key=number_id if by_number else party_id, lock=lock,
-                               agent_id=agent_id, seat_id=seat_id)
+    rows = await _subject_rows(session, by="number" if by_number else "party",
+                               key=number_id if by_number else party_id, lock=lock, agent_id=agent_id, seat_id=seat_id)
     if not rows:
         raise NotFound(f"phone number {number_id} not found" if by_number else f"party {party_id} not found")
     first = rows[0]
-    party = PartyFact(
-        id=first.id, case_id=first.case_id, role=first.role.value, relation=first.relation.value, name=first.name,
-        time_zone=first.time_zone, id_number=first.id_number, debt_related=first.debt_related,
-    )
     snapshot = await _snapshot(
         session, rows, policy=await _policies(session).get(session, first.client_id, first.policy_version),
-        policy_version=first.policy_version, party=party, lost_contact=first.contactability is Contactability.LOST,
+        policy_version=first.policy_version, party=_party_fact(first),
+        lost_contact=first.contactability is Contactability.LOST,
         at=at, channel=channel, agent_id=agent_id, seat_id=seat_id, mode=mode,
     )
-    return snapshot, Subject(client_id=first.client_id, case_id=first.case_id, party_id=first.id)
+    return snapshot, _subject_of(first)
+
+
+async def load_case(
+    session: AsyncSession, *, case_id: int, at: dt.datetime, lock: bool = False, channel: str = "call",
+    agent_id: int | None = None, seat_id: int | None = None, mode: str | None = None,
+) -> list[tuple[Snapshot, Subject]]:
+    """The snapshots of every party of a case, the debtor first (then by id): what the work queue
+    asks the policy about when it hands the case out. The same two statements as one party's —
+    the subject rows of the whole case, then the attempts of all its parties — however many
+    parties the case has. ``lock`` locks every party's row first (the engine reserves an attempt
+    on one of these snapshots in the same transaction, see ``compliance.service.reserve_on``).
+    Empty when the case has no party."""
+    rows = await _subject_rows(session, by="case", key=case_id, lock=lock, agent_id=agent_id, seat_id=seat_id)
+    if not rows:
+        return []
+    first = rows[0]
+    policy = await _policies(session).get(session, first.client_id, first.policy_version)
+    parties: dict[int, list[Row]] = {}
+    for row in rows:
+        parties.setdefault(row.id, []).append(row)
+    connection = await session.connection()
+    attempts: dict[int, list[AttemptFact]] = {}
+    since = at - lookback(policy)
+    for party_id, *fact in await connection.execute(
+            _CASE_ATTEMPTS, {"case_id": case_id, "since": since, "until": _END_OF_TIME}):
+        attempts.setdefault(party_id, []).append(AttemptFact(*fact))
+    return [
+        (
+            await _snapshot(
+                session, party_rows, policy=policy, policy_version=first.policy_version,
+                party=_party_fact(party_rows[0]), lost_contact=first.contactability is Contactability.LOST,
+                at=at, channel=channel, agent_id=agent_id, seat_id=seat_id, mode=mode,
+                attempts=tuple(attempts.get(party_id, ())),
+            ),
+            _subject_of(party_rows[0]),
+        )
+        for party_id, party_rows in parties.items()
+    ]
+
+
+def _party_fact(row: Row) -> PartyFact:
+    return PartyFact(
+        id=row.id, case_id=row.case_id, role=row.role.value, relation=row.relation.value, name=row.name,
+        time_zone=row.time_zone, id_number=row.id_number, debt_related=row.debt_related,
+    )
+
+
+def _subject_of(row: Row) -> Subject:
+    return Subject(client_id=row.client_id, case_id=row.case_id, party_id=row.id)
 
 
 async def build_snapshot(
@@ -226,7 +286,7 @@ async def build_snapshot(
 ) -> Snapshot:
     """The snapshot of a party the caller already holds (the work queue, dispositions): the same
     two statements as a decision's, the party's own columns taken from the caller's rows."""
-    rows = await _subject_rows(session, by_number=False, key=party.id, lock=False, agent_id=agent_id, seat_id=seat_id)
+    rows = await _subject_rows(session, by="party", key=party.id, lock=False, agent_id=agent_id, seat_id=seat_id)
     if not rows:
         raise NotFound(f"party {party.id} not found")
     return await _snapshot(
@@ -241,19 +301,21 @@ async def build_snapshot(
 
 
 async def _subject_rows(
-    session: AsyncSession, *, by_number: bool, key: int | None, lock: bool, agent_id: int | None, seat_id: int | None,
+    session: AsyncSession, *, by: str, key: int | None, lock: bool, agent_id: int | None, seat_id: int | None,
 ) -> list[Row]:
     connection = await session.connection()
-    parameters = {"number_id" if by_number else "party_id": key, "agent_id": agent_id, "seat_id": seat_id}
-    return list((await connection.execute(_subject(by_number=by_number, lock=lock), parameters)).all())
+    parameters = {f"{by}_id": key, "agent_id": agent_id, "seat_id": seat_id}
+    return list((await connection.execute(_subject(by=by, lock=lock), parameters)).all())
 
 
 async def _snapshot(
     session: AsyncSession, rows: list[Row], *, policy: PolicyDocument, policy_version: int, party: PartyFact,
     lost_contact: bool, at: dt.datetime, channel: str, agent_id: int | None, seat_id: int | None, mode: str | None,
+    attempts: tuple[AttemptFact, ...] | None = None,
 ) -> Snapshot:
-    """The snapshot from the subject's rows, with the attempts in the policy's look-back (read now:
-    after the lock, when there is one) and what only some policies need of a third party."""
+    """The snapshot from the subject's rows, with the attempts in the policy's look-back (read now,
+    after the lock when there is one, unless the caller read them so already) and what only some
+    policies need of a third party."""
     numbers: dict[int, NumberFact] = {}
     stops: dict[int, StopFact] = {}
     for r in rows:
@@ -271,12 +333,14 @@ async def _snapshot(
             session_at_seat=bool(first.at_seat),
             open_wrap_up_call_id=first.last_call if first.last_call is not None and not first.noted else None,
         )
-    connection = await session.connection()
-    attempts = await connection.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
+    if attempts is None:
+        connection = await session.connection()
+        read = await connection.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
+        attempts = tuple(AttemptFact(*a) for a in read)
     third_party = party.role == PartyRole.THIRD_PARTY.value
     return Snapshot(
         policy=policy, policy_version=policy_version, party=party, numbers=tuple(numbers.values()),
-        attempts=tuple(AttemptFact(*a) for a in attempts), stops=tuple(sorted(stops.values(), key=lambda s: s.id)),
+        attempts=attempts, stops=tuple(sorted(stops.values(), key=lambda s: s.id)),
         channel=channel, agent=agent, mode=mode,
         third_party_conversed=(
             third_party and policy.us_style.third_party_spoken_once and await _ever_conversed(session, party.id)

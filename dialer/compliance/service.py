@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,9 @@ class Checked:
     entry: LedgerEntry
     snapshot: Snapshot
     attempt: Attempt | None = None
+    call: dict[str, Any] | None = None
+    """A dial's call row as written with the attempt (every column given, ``id`` and
+    ``decision_id`` included); None when no call was asked for or the dial was refused."""
 
     def body(self) -> dict:
         """The decision as the API and the CLI show it."""
@@ -73,21 +77,55 @@ async def check(
 
 async def reserve(
     session: AsyncSession, *, number_id: int, at: dt.datetime, agent_id: int | None, seat_id: int | None,
-    mode: str, channel: str = "call",
+    mode: str, channel: str = "call", call: dict[str, Any] | None = None,
 ) -> Checked:
     """Check and record one attempt atomically. Raises :class:`PolicyBlocked` (after recording
-    the refusal, which the unit of work keeps) when any rule refuses; places nothing."""
+    the refusal, which the unit of work keeps) when any rule refuses; places nothing. ``call``:
+    the dial's call row, written with the attempt when it is allowed (see :func:`reserve_on`)."""
     await begin_write(session)  # SQLite: serialise writers from the first statement
     snapshot, subject = await repository.load_snapshot(  # PostgreSQL: locks the party's row first
         session, at=at, number_id=number_id, lock=True, channel=channel, agent_id=agent_id, seat_id=seat_id,
         mode=mode,
     )
-    decision = decide_number(snapshot, snapshot.number(number_id), at)
-    entry, attempt = await ledger.record(
-        session, values=_entry(snapshot, subject, decision, dry_run=False, agent_id=agent_id, seat_id=seat_id),
-        reserve=decision.allowed,
-    )
-    checked = Checked(decision, entry, snapshot, attempt)
+    return await _reserve(session, snapshot, subject, number_id=number_id, at=at, agent_id=agent_id,
+                          seat_id=seat_id, call=call)
+
+
+async def reserve_on(
+    session: AsyncSession, *, snapshot: Snapshot, subject: repository.Subject, number_id: int, at: dt.datetime,
+    call: dict[str, Any] | None = None,
+) -> Checked:
+    """:func:`reserve` on a snapshot the caller has just read *locked* in this very transaction
+    (``repository.load_case`` or ``load_snapshot`` with ``lock=True``, the dialling agent's
+    context in it): the progressive engine asks the policy about a case and reserves its first
+    allowed number on the same read, so the party is read once per dial. The snapshot names the
+    agent and seat the entry is filed under.
+
+    ``call``: the call row the attempt is for (its columns but the party's, which are taken from
+    the subject and the number): written with the entry and the attempt when allowed, the attempt
+    linked to it, and handed back complete in :attr:`Checked.call`."""
+    agent = snapshot.agent
+    return await _reserve(session, snapshot, subject, number_id=number_id, at=at,
+                          agent_id=agent.agent_id if agent else None, seat_id=agent.seat_id if agent else None,
+                          call=call)
+
+
+async def _reserve(
+    session: AsyncSession, snapshot: Snapshot, subject: repository.Subject, *, number_id: int, at: dt.datetime,
+    agent_id: int | None, seat_id: int | None, call: dict[str, Any] | None,
+) -> Checked:
+    number = snapshot.number(number_id)
+    decision = decide_number(snapshot, number, at)
+    values = _entry(snapshot, subject, decision, dry_run=False, agent_id=agent_id, seat_id=seat_id)
+    if decision.allowed and call is not None:
+        call = {**call, "client_id": subject.client_id, "case_id": subject.case_id, "party_id": subject.party_id,
+                "number_id": number_id, "to_e164": number.e164}
+        entry, attempt, call_id = await ledger.record_dial(session, values=values, call=call)
+        call = {**call, "id": call_id, "decision_id": entry.id}
+    else:
+        entry, attempt = await ledger.record(session, values=values, reserve=decision.allowed)
+        call = None
+    checked = Checked(decision, entry, snapshot, attempt, call)
     if not decision.allowed:
         body = checked.body()
         rules = ", ".join(v["rule"] for v in body["violations"])

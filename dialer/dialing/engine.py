@@ -6,31 +6,38 @@ dialed at once through the same dial service as preview: reservation → call ro
 rings → whisper → the party. Because the party is rung only after the agent's leg is up, no
 answered call ever waits for an agent: no abandonment by construction.
 
-A refusal between hand-out and reservation (another replica took the last slot) is kept in the
-ledger and the engine moves to the next case. Stop the campaign and the engine stops dialing.
-Several engines (replicas) run side by side: the agent's row is locked ``SKIP LOCKED`` for the
-whole hand-out, so exactly one of them dials for a given ready agent.
+The hand-out reads the case's parties locked, with the agent's context, and the attempt is
+reserved on that very read: one read of the agent (with seat, teams and running campaigns), one of
+the case, one write for the ledger entry, the call and the attempt. Should the policy still refuse
+at the reservation, the refusal is kept in the ledger and the engine moves to the next case. Stop
+the campaign and the engine stops dialing. Several engines (replicas) run side by side: the
+agent's row is locked ``SKIP LOCKED`` for the whole hand-out, so exactly one of them dials for a
+given ready agent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import queue
-from dialer.agents.repository import teams_of
 from dialer.agents.service import transition
 from dialer.calls.models import Call
+from dialer.compliance.repository import Subject
+from dialer.compliance.snapshot import NumberFact, Snapshot
 from dialer.container import Container
-from dialer.dialing import campaigns, service
+from dialer.dialing import service
+from dialer.dialing.floor import Floor, Running, floor_of
 from dialer.dialing.models import DialMode
 from dialer.kit.db import begin_write
 from dialer.kit.errors import PolicyBlocked
-from dialer.seats.models import AgentSession, AgentState, Seat
+from dialer.seats.models import AgentSession, AgentState
 
 log = logging.getLogger("dialer.engine")
 
@@ -55,45 +62,53 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
         now = container.clock()
         async with container.write_sessions() as session:
             await begin_write(session)
-            agent = (await session.execute(
-                select(AgentSession).where(AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None))
-                .with_for_update(skip_locked=True)
-            )).scalar_one_or_none()
-            if agent is None or agent.state is not AgentState.READY or agent.mode != DialMode.PROGRESSIVE.value:
+            floor = await floor_of(session, agent_id=agent_id)
+            agent = floor.agent if floor is not None else None
+            if floor is None or agent is None or agent.state is not AgentState.READY \
+                    or agent.mode != DialMode.PROGRESSIVE.value:
                 return Dialed("not_ready", refusals=refusals)
-            teams = await teams_of(session, agent_id=agent_id, seat_id=agent.seat_id)
-            running = await campaigns.running_progressive_for(session, teams=teams)
-            if not running:
+            if not floor.campaigns:
                 return Dialed("no_campaign", refusals=refusals)
             # progressive holds a case for one dial: the one worked last rests before anyone gets it again
             await queue.release_all(session, agent_id=agent_id, not_before=now + queue.WORKED_REST)
-            start = (agent_id + int(now.timestamp())) % len(running)  # campaigns take turns
-            item = best = campaign = None
-            for campaign in running[start:] + running[:start]:
-                item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign.id,
-                                             teams=teams)
-                best = item.best_number() if item is not None else None
-                if best is not None:
-                    break
-            if best is None or item is None or campaign is None:
+            found = await _hand_out(session, floor, now=now)
+            if found is None:
                 await session.commit()  # parked cases stay parked
                 return Dialed("queue_empty", refusals=refusals)
-            await transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {item.case.id}")
+            campaign, claim, (snapshot, subject, number) = found
+            await transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {claim.case_id}")
             try:
-                call = await service.request_dial(
-                    session, container=container, agent_id=agent_id, number_id=best.number.id, now=now,
-                    mode=DialMode.PROGRESSIVE.value, campaign_id=campaign.id, agent=agent)
+                call = await service.dial_reserved(
+                    session, container=container, agent=agent, snapshot=snapshot, subject=subject,
+                    number_id=number.id, now=now, campaign_id=campaign.id)
             except PolicyBlocked:
                 await transition(session, agent, AgentState.READY, now=now, reason="reservation_refused")
-                await queue.release(session, case_id=item.case.id, agent_id=agent_id)
+                await queue.release(session, case_id=claim.case_id, agent_id=agent_id)
                 await session.commit()  # the refusal is a fact to keep; on to the next case
                 refusals += 1
                 continue
-            seat = await session.get(Seat, agent.seat_id)
             await session.commit()  # expire_on_commit is off: call and seat stay readable
-        await service.ring_seat(container, call.id, call=call, seat=seat)
+        await service.ring_seat(container, call.id, call=call, seat=floor.seat)
         return Dialed("dialed", call.id, refusals)
     return Dialed("refused", refusals=refusals)
+
+
+async def _hand_out(
+    session: AsyncSession, floor: Floor, *, now: dt.datetime,
+) -> tuple[Running, queue.Claim, tuple[Snapshot, Subject, NumberFact]] | None:
+    """The campaigns take turns (by agent and second); the first that hands out a case with a
+    number this agent may dial now wins. A case held whose numbers the agent may not dial (their
+    own rules: seat, wrap-up) stays held, as the card would show it."""
+    agent, running = floor.agent, floor.campaigns
+    start = (agent.agent_id + int(now.timestamp())) % len(running)
+    for campaign in running[start:] + running[:start]:
+        scope = queue.Scope.of(agent_id=agent.agent_id, teams=floor.teams, client_id=campaign.client_id,
+                               zone=campaign.zone, now=now)
+        claim = await queue.hand_out(session, agent_session=agent, scope=scope, now=now)
+        best = claim.best_number(now) if claim is not None else None
+        if claim is not None and best is not None:
+            return campaign, claim, best
+    return None
 
 
 class ProgressiveEngine:

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from dialer.agents import repository as agents_repository
 from dialer.agents.service import transition
 from dialer.agents.states import IllegalTransition
 from dialer.calls.models import Call, CallState, Direction
 from dialer.compliance import service as compliance
+from dialer.compliance.repository import Subject
+from dialer.compliance.service import Checked
+from dialer.compliance.snapshot import Snapshot
 from dialer.container import Container
 from dialer.dialing.legs import record_placement
 from dialer.dialing.urls import address_of, webhook_url
 from dialer.kit.errors import Conflict, Unavailable
+from dialer.kit.types import utcnow
 from dialer.seats.models import AgentSession, AgentState, Seat
 from dialer.telephony.carrier import CarrierError, CarrierUnavailable, PlaceCall
 
@@ -44,31 +50,70 @@ async def request_dial(
     """The first unit of work of a dial: the agent must be ready (or reserved for this dial by the
     progressive engine); the attempt is reserved, or ``PolicyBlocked`` is raised after the refusal
     is recorded (the agent stays ready). Then the call row, and the agent is dialing."""
+    caller_id = _caller_id(container)
+    if agent is None:  # the engine passes the session it has already locked
+        agent = await agents_repository.open_session(session, agent_id=agent_id, lock=True)
+    _require_ready(agent)
+    checked = await compliance.reserve(session, number_id=number_id, at=now, agent_id=agent_id, seat_id=agent.seat_id,
+                                       mode=mode, call=_call_row(container, agent, caller_id, campaign_id, now))
+    return await _dialing(session, agent, checked, now=now)
+
+
+async def dial_reserved(
+    session: AsyncSession, *, container: Container, agent: AgentSession, snapshot: Snapshot, subject: Subject,
+    number_id: int, now: dt.datetime, campaign_id: int | None,
+) -> Call:
+    """:func:`request_dial` for the progressive engine, which has just read the case's parties
+    locked, with this agent's context (``compliance.repository.load_case``), and chosen the number
+    on them: the attempt is reserved on that very read (``compliance.service.reserve_on``), the
+    call written with it. ``PolicyBlocked`` as for :func:`request_dial`."""
+    caller_id = _caller_id(container)
+    _require_ready(agent)
+    checked = await compliance.reserve_on(session, snapshot=snapshot, subject=subject, number_id=number_id, at=now,
+                                          call=_call_row(container, agent, caller_id, campaign_id, now))
+    return await _dialing(session, agent, checked, now=now)
+
+
+def _caller_id(container: Container) -> str:
     if container.carrier is None:
         raise Unavailable("no carrier is configured (DIALER_TWILIO_ACCOUNT_SID)")
     caller_id = container.settings.twilio_caller_id
     if not caller_id:
         raise Unavailable("no caller id is configured (DIALER_TWILIO_CALLER_ID)")
-    if agent is None:  # the engine passes the session it has already locked
-        agent = await agents_repository.open_session(session, agent_id=agent_id, lock=True)
+    return caller_id
+
+
+def _require_ready(agent: AgentSession | None) -> None:
     if agent is None:
         raise AgentNotReady("log in at a seat before dialing")
     if AgentState(agent.state) not in (AgentState.READY, AgentState.RESERVED):
         raise AgentNotReady(f"an agent who is {agent.state.value} cannot dial", state=agent.state.value)
-    checked = await compliance.reserve(session, number_id=number_id, at=now, agent_id=agent_id,
-                                       seat_id=agent.seat_id, mode=mode)
-    attempt = checked.attempt
-    assert attempt is not None
-    number = checked.snapshot.number(number_id)
-    call = Call(
-        direction=Direction.OUTBOUND, carrier=container.carrier.name, state=CallState.REQUESTED,
-        client_id=attempt.client_id, case_id=attempt.case_id, party_id=attempt.party_id, number_id=number_id,
-        agent_id=agent_id, seat_id=agent.seat_id, campaign_id=campaign_id, decision_id=checked.entry.id,
-        from_e164=caller_id, to_e164=number.e164, requested_at=now,
-    )
+
+
+_CALL_COLUMNS = tuple(column.key for column in Call.__table__.columns if column.key not in ("id", "decision_id"))
+
+
+def _call_row(
+    container: Container, agent: AgentSession, caller_id: str, campaign_id: int | None, now: dt.datetime,
+) -> dict[str, Any]:
+    """The new call's columns but the party's (the reservation adds those): every column given, so
+    the row written and the instance made of it (:func:`_dialing`) agree without a read."""
+    assert container.carrier is not None
+    return {
+        **dict.fromkeys(_CALL_COLUMNS), "direction": Direction.OUTBOUND, "carrier": container.carrier.name,
+        "state": CallState.REQUESTED, "agent_id": agent.agent_id, "seat_id": agent.seat_id,
+        "campaign_id": campaign_id, "from_e164": caller_id, "conversation": False, "recording_missing": False,
+        "requested_at": now, "updated_at": utcnow(),
+    }
+
+
+async def _dialing(session: AsyncSession, agent: AgentSession, checked: Checked, *, now: dt.datetime) -> Call:
+    """The reserved call as an instance of the session (written already, with its attempt linked:
+    the conference is named when the agent's TwiML starts it), and the agent dialing it."""
+    assert checked.call is not None
+    call = Call(**checked.call)
+    make_transient_to_detached(call)
     session.add(call)
-    await session.flush()
-    attempt.call_id = call.id  # the conference is named when the agent's TwiML starts it
     try:
         await transition(session, agent, AgentState.DIALING, now=now, call_id=call.id)
     except IllegalTransition as exc:  # cannot happen after the check above; kept explicit
