@@ -13,6 +13,7 @@ from dialer.calls.models import Call, CallState
 from dialer.dialing import agent_sync
 from dialer.dialing.legs import enter
 from webhooks.events import Handled, StoredEvent
+from webhooks.legs import locked_call
 from webhooks.models import CarrierEvent
 
 
@@ -24,7 +25,7 @@ async def _note(session: AsyncSession, params: Mapping[str, str], call_id: int |
     event = params.get("StatusCallbackEvent")
     if call_id is None or event not in ("participant-join", "participant-leave"):
         return "noted"
-    call = await session.get(Call, call_id, with_for_update=True)
+    call = await locked_call(session, call_id)
     if call is None:
         return "unknown_call"
     if event == "participant-leave":

@@ -24,6 +24,21 @@ class Leg(enum.StrEnum):
     SUPERVISOR = "supervisor"  # a supervisor's leg in the call's conference: noted, never moves the call
 
 
+LOCKED_CALLS = "webhooks.locked_calls"
+"""``session.info`` key: the calls this unit of work has already locked, by id (the inbox locks a
+batch's calls up front, in id order, in one statement); their rows are not read again. Held here,
+too, because the session's identity map keeps its objects only while something else does."""
+
+
+async def locked_call(session: AsyncSession, call_id: int, *, lock: bool = True) -> Call | None:
+    """The call, its row locked for the rest of the transaction (unless ``lock`` is False): taken
+    from those the unit of work locked already, or read with ``FOR UPDATE``."""
+    locked = session.info.get(LOCKED_CALLS)
+    if locked is not None and call_id in locked:
+        return locked[call_id]
+    return await session.get(Call, call_id, with_for_update=lock)
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     call: Call
@@ -37,7 +52,7 @@ async def find_leg(
     the leg's sid is not known yet: the callback came before the dialer recorded it, and the sid is
     not the other leg's). Without it, the sid is looked up on either leg."""
     if call_id is not None:
-        call = await session.get(Call, call_id, with_for_update=lock)
+        call = await locked_call(session, call_id, lock=lock)
         if call is None:
             return None
         wanted = leg or Leg.PARTY

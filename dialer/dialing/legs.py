@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.lifecycle import ENDS, outcome_of, path
@@ -43,13 +43,18 @@ def enter(call: Call, state: CallState, at: dt.datetime, *, answered_by: str | N
         call.conversation = call.outcome is CallOutcome.ANSWERED
 
 
+_SETTLE = (
+    update(Attempt).where(Attempt.call_id == bindparam("settled_call"))
+    .values(outcome=bindparam("settled_outcome"), conversation=bindparam("settled_conversation"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def settle_attempt(session: AsyncSession, call: Call, *, placed: bool = True) -> None:
     """The attempt reserved for this call gets its outcome (caps count it either way)."""
     outcome = (call.outcome.value if call.outcome else None) if placed else NOT_PLACED
-    await session.execute(
-        update(Attempt).where(Attempt.call_id == call.id)
-        .values(outcome=outcome, conversation=call.conversation).execution_options(synchronize_session=False)
-    )
+    await session.execute(_SETTLE, {"settled_call": call.id, "settled_outcome": outcome,
+                                    "settled_conversation": call.conversation})
 
 
 async def end_call(
