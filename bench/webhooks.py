@@ -322,7 +322,7 @@ async def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="seconds of the same load first, not counted (the pools fill, statements get prepared)")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
-    parser.add_argument("--calls", type=int, default=6000, help="calls to walk (4 events each); enough for the run")
+    parser.add_argument("--calls", type=int, default=12000, help="calls to walk (4 events each); enough for the run")
     parser.add_argument("--workers", type=int, default=2, help="`dialer serve --workers` (one per core)")
     parser.add_argument("--rate", type=float, default=None,
                         help="open loop: requests due per second (latency from the due instant); default: closed loop")
