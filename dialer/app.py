@@ -138,12 +138,13 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.seats.endpoints import router as seats_router
     from scheduling.endpoints import router as scheduling_router
     from webhooks.endpoints import router as webhooks_router
+    from webhooks.event_endpoints import router as carrier_events_router
 
     app.include_router(health_router)
     app.include_router(webhooks_router)
     app.include_router(desktop_pages_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, notes_router, calls_router,
-               campaigns_router, desktop_events_router)
+               campaigns_router, desktop_events_router, carrier_events_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -135,6 +135,10 @@ class Inbox:
             except Exception:  # the database went away, say: log it, the next sweep tries again
                 log.exception("carrier events inbox: processing failed; retrying at the next sweep")
 
+    def wake(self) -> None:
+        """Apply what is due now (an operator asked for a retry, say)."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()

@@ -108,3 +108,34 @@ async def test_given_two_replicas_draining_together_then_every_event_is_applied_
     assert set(states) == {CallState.COMPLETED}
     assert set(settled.scalars()) == {"answered"}
     assert locks == 0
+
+
+async def test_given_a_failing_event_then_supervisors_see_it_and_an_admin_retries_it_now(app, api, headers,
+                                                                                        monkeypatch):
+    container = app.state.container
+    container.inbox.stop()
+    call = await _call(app)
+
+    async def broken(session, event):
+        raise RuntimeError("lost the thread")
+
+    monkeypatch.setitem(inbox_module.APPLY, "call_status", broken)
+    await _post(api, call.id, "ringing", sequence=1)
+    await container.inbox.drain()
+
+    listed = await api.get("/v1/carrier-events", headers=headers["supervisor"])
+    assert listed.status_code == 200
+    [failing] = listed.json()["items"]
+    assert failing["call_id"] == call.id and failing["attempts"] == 1 and "lost the thread" in failing["error"]
+    assert (await api.get("/v1/carrier-events", headers=headers["agent"])).status_code == 403
+    assert (await api.post(f"/v1/carrier-events/{failing['id']}/retry", headers=headers["supervisor"])).status_code == 403
+
+    monkeypatch.setitem(inbox_module.APPLY, "call_status", inbox_module.call_status.apply)
+    retried = await api.post(f"/v1/carrier-events/{failing['id']}/retry", headers=headers["admin"])
+    assert retried.status_code == 200
+    assert await container.inbox.drain() == 1, "due at once, not at its back-off time"
+    assert (await api.get("/v1/carrier-events", headers=headers["supervisor"])).json()["items"] == []
+    again = await api.post(f"/v1/carrier-events/{failing['id']}/retry", headers=headers["admin"])
+    assert again.status_code == 409 and "nothing to retry" in again.json()["detail"]
+    missing = await api.post("/v1/carrier-events/999999/retry", headers=headers["admin"])
+    assert missing.status_code == 404
