@@ -89,6 +89,8 @@ class Inbox:
         self._stopping = False
         self._pool: asyncpg.Pool | None = None
         self._pool_ready = asyncio.Lock()
+        self._writer = writer_engine(container.engine)
+        self._carrying_out: set[asyncio.Task[None]] = set()
 
     # --- arrival ------------------------------------------------------------------------------------
     async def put(self, *, kind: str, params: Mapping[str, str], call_id: int | None, leg: str | None,
@@ -101,7 +103,7 @@ class Inbox:
             stored = await pool.fetchval(_PG_INSERT, *(values[c] if c != "payload" else json.dumps(values[c])
                                                        for c in events.COLUMNS))
         else:
-            async with writer_engine(self._container.engine).begin() as conn:
+            async with self._writer.begin() as conn:
                 stored = (await conn.execute(events.insert_statement(self._dialect), values)).scalar_one_or_none()
         if stored is not None:
             self._wake.set()
@@ -116,6 +118,9 @@ class Inbox:
         return self._pool
 
     async def aclose(self) -> None:
+        """After :meth:`stop` and its run returned: finish the carrier actions under way, close the pool."""
+        if self._carrying_out:
+            await asyncio.gather(*self._carrying_out, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
 
@@ -179,14 +184,33 @@ class Inbox:
                 log.warning("carrier events inbox: a batch of %d failed; replaying it event by event", len(pending))
                 await self._one_by_one(pending)
                 return len(pending)
-        await run_effects(container, [effect for result in handled for effect in result.effects])
+        self._carry_out([effect for result in handled for effect in result.effects])
         return len(pending)
+
+    def _carry_out(self, effects: list[Effect]) -> None:
+        """The committed batch's carrier actions, in the background: one task per call (its actions in
+        order), so a slow carrier neither holds up the next batch nor one call's action another's
+        (the carrier's own semaphore caps the requests in flight)."""
+        by_call: dict[int, list[Effect]] = defaultdict(list)
+        for effect in effects:
+            by_call[effect.call_id].append(effect)
+        for call_effects in by_call.values():
+            task = asyncio.create_task(self._run_effects(call_effects))
+            self._carrying_out.add(task)
+            task.add_done_callback(self._carrying_out.discard)
+
+    async def _run_effects(self, effects: list[Effect]) -> None:
+        try:
+            await run_effects(self._container, effects)
+        except Exception:  # not the carrier's refusal (run_effects audits those): a bug or the database
+            log.exception("call %s: carrier actions %s failed; the reconciler settles the call", effects[0].call_id,
+                          [type(e).__name__ for e in effects])
 
     async def _one_by_one(self, pending: list[StoredEvent]) -> None:
         for event in pending:
             effects = await self._apply_alone(event)
-            if effects is not None:
-                await run_effects(self._container, effects)
+            if effects:
+                self._carry_out(effects)
 
     async def _apply_alone(self, event: StoredEvent) -> list[Effect] | None:
         """Apply one event in its own transaction; on failure note the error and when to retry."""
