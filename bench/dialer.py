@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import collections
 import datetime as dt
+import logging
 import math
 import multiprocessing
 import os
@@ -406,6 +407,18 @@ async def reset_cost(url: str, agents: int, n: int = 300) -> float:
     return used
 
 
+STALL_S = 30.0
+"""A sequential dial that has not reached the carrier after this long is a broken engine: stop."""
+
+
+async def _dialed_within(floor: _Floor, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(floor.placed_event.wait(), seconds)
+    except TimeoutError:
+        raise SystemExit(f"no call reached the carrier {seconds:.0f} s after a ready event (outcomes so far: "
+                         f"{_outcomes(floor)}; the engine's errors are logged above)") from None
+
+
 async def sequential(url: str, agents: int, samples: int) -> None:
     """One agent, one event at a time: the latency with nothing else going on, and its split."""
     floor = _Floor(url, agents, [0.0] * (agents + 1))
@@ -422,7 +435,7 @@ async def sequential(url: str, agents: int, samples: int) -> None:
         floor.placed_event.clear()
         before = floor.statements
         await floor.ready(1)
-        await floor.placed_event.wait()
+        await _dialed_within(floor, STALL_S)
         t0 = floor.ready_at[1]
         parts.append(((floor.served_at - t0) * 1000, (floor.committed_at - floor.served_at) * 1000,
                       (floor.placed_at - floor.committed_at) * 1000))
@@ -616,6 +629,7 @@ async def _drop(args: argparse.Namespace) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")  # the engine's errors
     print(f"event loop: {args.loop}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} "
           f"(other work on the machine skews the figures)")
     url, fresh = await _database(args)

@@ -144,6 +144,16 @@ PartyFacts = tuple[Snapshot, Subject]
 
 
 @dataclass(frozen=True, slots=True)
+class Dialable:
+    """The number a dial by the agent may call now, with the decision that says so."""
+
+    snapshot: Snapshot
+    subject: Subject
+    number: NumberFact
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A case just handed out and held, with its parties as the policy saw them (debtor first;
     each snapshot carries the agent's context: seat, wrap-up, mode)."""
@@ -151,15 +161,9 @@ class Claim:
     case_id: int
     tier: Tier
     parties: tuple[PartyFacts, ...]
-
-    def best_number(self, now: dt.datetime) -> tuple[Snapshot, Subject, NumberFact] | None:
-        """The first number a dial by this agent may call now, the debtor's first (the same choice
-        as :meth:`QueueItem.best_number`, deciding only until it is found)."""
-        for snapshot, subject in self.parties:
-            for number in snapshot.numbers:
-                if decide_number(snapshot, number, now).allowed:
-                    return snapshot, subject, number
-        return None
+    best: Dialable | None
+    """The first number a dial by this agent may call now, the debtor's first (the choice of
+    :meth:`QueueItem.best_number`); None when the agent's own rules (seat, wrap-up) refuse them all."""
 
 
 async def hand_out(
@@ -258,10 +262,11 @@ async def _hold_next(
     past them). ``lock``: read the candidates' parties locked (a reservation follows)."""
     evaluated = 0
     seen: set[int] = set()
-    for tier in Tier:
-        while (case_id := await repository.next_in_tier(
-                session, tier=tier.value, agent_id=scope.agent_id, teams=scope.teams, client_id=scope.client_id,
+    for stage in ("due", "backlog"):  # promises due, then follow-ups due (one statement); the backlog
+        while (found := await repository.next_candidate(
+                session, stage=stage, agent_id=scope.agent_id, teams=scope.teams, client_id=scope.client_id,
                 now=now, today=scope.today, skipped_since=now - SKIP_COOLDOWN, cap=DUE_CAP)) is not None:
+            case_id, tier = found[0], Tier(found[1])
             if case_id in seen:  # cannot happen (a parked case is no longer callable); never loop on it
                 break
             seen.add(case_id)
@@ -270,14 +275,27 @@ async def _hold_next(
                 session, case_id=case_id, at=now, lock=lock, agent_id=agent.agent_id, seat_id=agent.seat_id,
                 mode=agent.mode,
             )
-            verdict = _evaluate(parties, now)
+            best = _first_dialable(parties, now)
+            verdict = _Verdict(True) if best is not None else _evaluate(parties, now)
             if verdict.allowed:
                 await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + HOLD)
-                return Claim(case_id, tier, tuple(parties))
+                return Claim(case_id, tier, tuple(parties), best)
             await repository.park(session, case_id=case_id, until=verdict.next_allowed_at or now + RECHECK,
                                   rules=",".join(verdict.rules)[:200])
             if evaluated >= MAX_EVALUATED:
                 return None
+    return None
+
+
+def _first_dialable(parties: list[PartyFacts], now: dt.datetime) -> Dialable | None:
+    """The first number a dial by this agent may call now, debtor first, deciding only until it is
+    found. One allowed with the agent's context is allowed without it (the agent's rules only add
+    refusals), so finding one settles the case's verdict too; most cases need no other decision."""
+    for snapshot, subject in parties:
+        for number in snapshot.numbers:
+            decision = decide_number(snapshot, number, now)
+            if decision.allowed:
+                return Dialable(snapshot, subject, number, decision)
     return None
 
 

@@ -7,7 +7,8 @@ import functools
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import (
-    ColumnElement, Date, Select, and_, bindparam, case as case_when, exists, func, literal_column, or_, select, update,
+    ColumnElement, Date, Select, and_, bindparam, case as case_when, exists, func, literal_column, or_, select,
+    union_all, update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,49 +125,64 @@ def _limit(n: int) -> ColumnElement:
     return literal_column(str(int(n)))  # written into the SQL: PostgreSQL plans the generic plan for it
 
 
+def _due(tier: str, *, teams: bool, client: bool, cap: int) -> Select:
+    """The ``cap`` longest-due cases of a due tier *after* the scope and callable filters (capping
+    first would let other teams' or parked cases crowd this agent's due ones out of the tier), with
+    their rank and tier: read on the index alone but for these few rows (``ix_cases_promises_due``,
+    ``ix_cases_follow_ups``)."""
+    due_at, until = (
+        (_CASES.c.promise_due_on, bindparam("today", type_=Date())) if tier == "promise_due"
+        else (_CASES.c.next_follow_up_at, _NOW)
+    )
+    ranked = (
+        select(_CASES.c.id, _CASES.c.bucket, _CASES.c.total_owed, literal_column(f"'{tier}'").label("tier"),
+               literal_column("0" if tier == "promise_due" else "1").label("urgency"))
+        .where(due_at <= until, *_callable(), *_in_scope(teams=teams, client=client))
+        .order_by(due_at, _CASES.c.id).limit(_limit(cap))
+    )
+    return select(*ranked.subquery(tier).c)  # a member of a UNION ALL: its own ORDER BY and LIMIT kept
+
+
 @functools.cache
-def _next_of(tier: str, *, teams: bool, client: bool, cap: int) -> Select:
-    """The statement handing out the next case of ``tier`` (see :func:`next_in_tier`)."""
-    eligible = (*_callable(), *_in_scope(teams=teams, client=client))
-    if tier == "promise_due":
-        # The ``cap`` longest-due promises *after* the scope and callable filters (capping first
-        # would let other teams' or parked cases crowd this agent's due promises out of the tier).
-        due = (
-            select(_CASES.c.id).join(PromiseToPay, PromiseToPay.case_id == _CASES.c.id)
-            .where(PromiseToPay.status == literal_column(f"'{PromiseStatus.PENDING.value}'"),
-                   PromiseToPay.due_date <= bindparam("today", type_=Date()), *eligible)
-            .order_by(PromiseToPay.due_date, _CASES.c.id).limit(_limit(cap))
+def _next_of(stage: str, *, teams: bool, client: bool, cap: int) -> Select:
+    """The statement handing out the next case of ``stage`` (see :func:`next_candidate`). The
+    candidates' rows are locked lazily, best first: only as many as it takes to find one that no
+    other hand-out holds and that is still callable (re-checked on a row that changed meanwhile)."""
+    if stage == "due":
+        both = union_all(*(_due(tier, teams=teams, client=client, cap=cap)
+                           for tier in ("promise_due", "follow_up_due"))).subquery("both")
+        ranking = (both.c.urgency, both.c.bucket.desc(), both.c.total_owed.desc(), both.c.id.desc())
+        # Ranked before the join (its LIMIT keeps the planner from undoing that), so the rows are
+        # looked up and locked one at a time from the best, not all of them before a sort.
+        due = select(both).order_by(*ranking).limit(_limit(2 * cap)).subquery("due")
+        return (
+            select(_CASES.c.id, due.c.tier).join(due, due.c.id == _CASES.c.id).where(*_callable(), _not_skipped())
+            .order_by(due.c.urgency, due.c.bucket.desc(), due.c.total_owed.desc(), due.c.id.desc())
+            .limit(_limit(1)).with_for_update(of=_CASES, skip_locked=True)
         )
-        where = (_CASES.c.id.in_(due), *_callable())  # re-checked on a row that changed meanwhile
-    elif tier == "follow_up_due":
-        due = (
-            select(_CASES.c.id).where(_CASES.c.next_follow_up_at <= _NOW, *eligible)
-            .order_by(_CASES.c.next_follow_up_at).limit(_limit(cap))
-        )
-        where = (_CASES.c.id.in_(due), *_callable())
-    else:
-        where = eligible
     return (
-        select(_CASES.c.id).where(*where, _not_skipped())
+        select(_CASES.c.id, literal_column("'backlog'").label("tier"))
+        .where(*_callable(), *_in_scope(teams=teams, client=client), _not_skipped())
         .order_by(_CASES.c.bucket.desc(), _CASES.c.total_owed.desc(), _CASES.c.id.desc()).limit(_limit(1))
         .with_for_update(skip_locked=True)
     )
 
 
-async def next_in_tier(
-    session: AsyncSession, *, tier: str, agent_id: int, teams: Collection[str], client_id: int | None,
+async def next_candidate(
+    session: AsyncSession, *, stage: str, agent_id: int, teams: Collection[str], client_id: int | None,
     now: dt.datetime, today: dt.date, skipped_since: dt.datetime, cap: int,
-) -> int | None:
-    """Lock and return the id of the next callable case in scope of ``tier``, by bucket (M3+ first)
-    and amount, both descending; None when the tier has none (or only cases other hand-outs are
-    on). ``promise_due``: a pending promise due by ``today``, ranked among the ``cap`` longest-due;
-    ``follow_up_due``: a follow-up due, ranked among the ``cap`` longest-due; ``backlog``: every
-    callable case, read backwards on ``ix_cases_backlog`` (stops at the first match)."""
-    statement = _next_of(tier, teams=bool(teams), client=client_id is not None, cap=cap)
+) -> tuple[int, str] | None:
+    """Lock and return the next callable case in scope, with its tier; None when there is none (or
+    only cases other hand-outs are on). ``stage`` "due": a pending promise due by ``today`` first,
+    then a follow-up due, each ranked among its ``cap`` longest-due; "backlog": every callable case,
+    read backwards on ``ix_cases_backlog`` (it stops at the first match). Within each, by bucket
+    (M3+ first) and amount, both descending."""
+    statement = _next_of(stage, teams=bool(teams), client=client_id is not None, cap=cap)
     parameters = {"agent_id": agent_id, "teams": list(teams), "client_id": client_id, "now": now, "today": today,
                   "skipped_since": skipped_since}
     connection = await session.connection()
-    return (await connection.execute(statement, parameters)).scalar_one_or_none()
+    row = (await connection.execute(statement, parameters)).first()
+    return None if row is None else (row[0], row[1])
 
 
 _HOLD = (

@@ -81,6 +81,7 @@ class Case(Base):
         # (migration 0004).
         Index("ix_cases_backlog", "status", "bucket", "total_owed", "id", *_FREE),
         Index("ix_cases_follow_ups", "status", "next_follow_up_at", *_FREE),
+        Index("ix_cases_promises_due", "status", "promise_due_on", *_FREE),
         Index("ix_cases_held_by", "held_by_agent_id"),
     )
 
@@ -113,6 +114,10 @@ class Case(Base):
     """The agent the case is handed out to (no foreign key: a transient marker, see held_until)."""
     held_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """Not offered to anyone else before this instant (a hand-out's hold, or a rest after release)."""
+    promise_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    """The due date of the case's earliest pending promise (None: none pending). Kept by the
+    database itself (triggers on ``promises``, migration 0004), so the work queue finds the cases
+    with a promise due on an index of its own; read-only for the code."""
     import_batch_id: Mapped[int | None] = fk("import_batches.id", nullable=True, index=False)
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = updated_at()

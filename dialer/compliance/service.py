@@ -88,12 +88,12 @@ async def reserve(
         mode=mode,
     )
     return await _reserve(session, snapshot, subject, number_id=number_id, at=at, agent_id=agent_id,
-                          seat_id=seat_id, call=call)
+                          seat_id=seat_id, call=call, decision=None)
 
 
 async def reserve_on(
     session: AsyncSession, *, snapshot: Snapshot, subject: repository.Subject, number_id: int, at: dt.datetime,
-    call: dict[str, Any] | None = None,
+    decision: Decision | None = None, call: dict[str, Any] | None = None,
 ) -> Checked:
     """:func:`reserve` on a snapshot the caller has just read *locked* in this very transaction
     (``repository.load_case`` or ``load_snapshot`` with ``lock=True``, the dialling agent's
@@ -101,21 +101,27 @@ async def reserve_on(
     allowed number on the same read, so the party is read once per dial. The snapshot names the
     agent and seat the entry is filed under.
 
+    ``decision``: the caller's own ``decide_number`` on this snapshot, number and instant (the
+    engine chose the number by it), recorded as it is; made here when not given.
+
     ``call``: the call row the attempt is for (its columns but the party's, which are taken from
     the subject and the number): written with the entry and the attempt when allowed, the attempt
     linked to it, and handed back complete in :attr:`Checked.call`."""
+    if decision is not None and (decision.number_id != number_id or decision.at != at):
+        raise ValueError("the decision given is not this number's at this instant")
     agent = snapshot.agent
     return await _reserve(session, snapshot, subject, number_id=number_id, at=at,
                           agent_id=agent.agent_id if agent else None, seat_id=agent.seat_id if agent else None,
-                          call=call)
+                          call=call, decision=decision)
 
 
 async def _reserve(
     session: AsyncSession, snapshot: Snapshot, subject: repository.Subject, *, number_id: int, at: dt.datetime,
-    agent_id: int | None, seat_id: int | None, call: dict[str, Any] | None,
+    agent_id: int | None, seat_id: int | None, call: dict[str, Any] | None, decision: Decision | None,
 ) -> Checked:
     number = snapshot.number(number_id)
-    decision = decide_number(snapshot, number, at)
+    if decision is None:
+        decision = decide_number(snapshot, number, at)
     values = _entry(snapshot, subject, decision, dry_run=False, agent_id=agent_id, seat_id=seat_id)
     if decision.allowed and call is not None:
         call = {**call, "client_id": subject.client_id, "case_id": subject.case_id, "party_id": subject.party_id,

@@ -29,8 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.agents import queue
 from dialer.agents.service import transition
 from dialer.calls.models import Call
-from dialer.compliance.repository import Subject
-from dialer.compliance.snapshot import NumberFact, Snapshot
 from dialer.container import Container
 from dialer.dialing import service
 from dialer.dialing.floor import Floor, Running, floor_of
@@ -75,12 +73,11 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
             if found is None:
                 await session.commit()  # parked cases stay parked
                 return Dialed("queue_empty", refusals=refusals)
-            campaign, claim, (snapshot, subject, number) = found
+            campaign, claim, best = found
             await transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {claim.case_id}")
             try:
-                call = await service.dial_reserved(
-                    session, container=container, agent=agent, snapshot=snapshot, subject=subject,
-                    number_id=number.id, now=now, campaign_id=campaign.id)
+                call = await service.dial_reserved(session, container=container, agent=agent, dialable=best, now=now,
+                                                   campaign_id=campaign.id)
             except PolicyBlocked:
                 await transition(session, agent, AgentState.READY, now=now, reason="reservation_refused")
                 await queue.release(session, case_id=claim.case_id, agent_id=agent_id)
@@ -88,14 +85,14 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
                 refusals += 1
                 continue
             await session.commit()  # expire_on_commit is off: call and seat stay readable
-        await service.ring_seat(container, call.id, call=call, seat=floor.seat)
+        await service.ring_seat(container, call.id, call=call, softphone=floor.softphone)
         return Dialed("dialed", call.id, refusals)
     return Dialed("refused", refusals=refusals)
 
 
 async def _hand_out(
     session: AsyncSession, floor: Floor, *, now: dt.datetime,
-) -> tuple[Running, queue.Claim, tuple[Snapshot, Subject, NumberFact]] | None:
+) -> tuple[Running, queue.Claim, queue.Dialable] | None:
     """The campaigns take turns (by agent and second); the first that hands out a case with a
     number this agent may dial now wins. A case held whose numbers the agent may not dial (their
     own rules: seat, wrap-up) stays held, as the card would show it."""
@@ -105,9 +102,8 @@ async def _hand_out(
         scope = queue.Scope.of(agent_id=agent.agent_id, teams=floor.teams, client_id=campaign.client_id,
                                zone=campaign.zone, now=now)
         claim = await queue.hand_out(session, agent_session=agent, scope=scope, now=now)
-        best = claim.best_number(now) if claim is not None else None
-        if claim is not None and best is not None:
-            return campaign, claim, best
+        if claim is not None and claim.best is not None:
+            return campaign, claim, claim.best
     return None
 
 

@@ -1,9 +1,10 @@
 """What the progressive engine reads of a ready agent before it hands them a case, in one statement.
 
 The agent's open session (locked ``SKIP LOCKED``: another engine serving the same agent makes this
-one pass), their seat, their teams (the agent's and the seat's) and the running progressive
-campaigns open to those teams, with each campaign client's time zone (its calendar day decides
-which promises are due). One row per campaign, or one with no campaign when none runs.
+one pass), their seat's softphone, their teams (the agent's and the seat's) and the running
+progressive campaigns open to those teams, with each campaign client's time zone (its calendar day
+decides which promises are due). One row per campaign, or one with no campaign when none runs.
+Read with Core and the session handed to the session as if loaded (a dial changes its state).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from dialer.auth.models import User
 from dialer.clients.models import Client
@@ -30,10 +32,14 @@ class Running:
 
 @dataclass(frozen=True, slots=True)
 class Floor:
-    agent: AgentSession
-    seat: Seat
+    agent: AgentSession  # an instance of the session, locked
+    softphone: str  # the seat's softphone identity (its leg is rung)
     teams: tuple[str, ...]
     campaigns: tuple[Running, ...]  # by id
+
+
+_SESSION = AgentSession.__table__
+_SESSION_COLUMNS = tuple(column.key for column in _SESSION.columns)
 
 
 def _constant(value: str):
@@ -41,23 +47,25 @@ def _constant(value: str):
 
 
 def _statement():
-    seat_team, agent_team = Seat.team, User.team
+    seat, user, campaign, client = Seat.__table__, User.__table__, Campaign.__table__, Client.__table__
     open_to = or_(
-        Campaign.team.is_(None),
-        and_(agent_team.is_not(None), agent_team != "", Campaign.team == agent_team),
-        and_(seat_team.is_not(None), seat_team != "", Campaign.team == seat_team),
+        campaign.c.team.is_(None),
+        and_(user.c.team.is_not(None), user.c.team != "", campaign.c.team == user.c.team),
+        and_(seat.c.team.is_not(None), seat.c.team != "", campaign.c.team == seat.c.team),
     )
-    campaign = and_(Campaign.status == _constant(CampaignStatus.RUNNING.value),
-                    Campaign.mode == _constant(DialMode.PROGRESSIVE.value), open_to)
+    running = and_(campaign.c.status == _constant(CampaignStatus.RUNNING.value),
+                   campaign.c.mode == _constant(DialMode.PROGRESSIVE.value), open_to)
     return (
-        select(AgentSession, Seat, agent_team, Campaign.id, Campaign.client_id, Client.default_time_zone)
-        .join(Seat, Seat.id == AgentSession.seat_id)
-        .join(User, User.id == AgentSession.agent_id)
-        .outerjoin(Campaign, campaign)
-        .outerjoin(Client, Client.id == Campaign.client_id)
-        .where(AgentSession.agent_id == bindparam("agent_id"), AgentSession.ended_at.is_(None))
-        .order_by(Campaign.id)
-        .with_for_update(of=AgentSession, skip_locked=True)
+        select(*_SESSION.columns, seat.c.softphone_identity, seat.c.team.label("seat_team"),
+               user.c.team.label("agent_team"), campaign.c.id.label("campaign_id"),
+               campaign.c.client_id.label("campaign_client_id"), client.c.default_time_zone)
+        .join(seat, seat.c.id == _SESSION.c.seat_id)
+        .join(user, user.c.id == _SESSION.c.agent_id)
+        .outerjoin(campaign, running)
+        .outerjoin(client, client.c.id == campaign.c.client_id)
+        .where(_SESSION.c.agent_id == bindparam("agent_id"), _SESSION.c.ended_at.is_(None))
+        .order_by(campaign.c.id)
+        .with_for_update(of=_SESSION, skip_locked=True)
     )
 
 
@@ -67,10 +75,15 @@ _FLOOR = _statement()
 async def floor_of(session: AsyncSession, *, agent_id: int) -> Floor | None:
     """The agent's open session, locked, with their seat, teams and running progressive campaigns;
     None when they are not logged in or another engine holds their session."""
-    rows = (await session.execute(_FLOOR, {"agent_id": agent_id})).all()
+    connection = await session.connection()
+    rows = (await connection.execute(_FLOOR, {"agent_id": agent_id})).all()
     if not rows:
         return None
-    agent, seat, agent_team = rows[0][0], rows[0][1], rows[0][2]
-    teams = tuple(sorted({team for team in (agent_team, seat.team) if team}))
-    campaigns = tuple(Running(id_, client_id, zone) for *_, id_, client_id, zone in rows if id_ is not None)
-    return Floor(agent, seat, teams, campaigns)
+    first = rows[0]
+    agent = AgentSession(**{key: first._mapping[key] for key in _SESSION_COLUMNS})
+    make_transient_to_detached(agent)  # as if loaded: its changes are flushed as an UPDATE
+    session.add(agent)
+    teams = tuple(sorted({team for team in (first.agent_team, first.seat_team) if team}))
+    campaigns = tuple(Running(row.campaign_id, row.campaign_client_id, row.default_time_zone)
+                      for row in rows if row.campaign_id is not None)
+    return Floor(agent, first.softphone_identity, teams, campaigns)

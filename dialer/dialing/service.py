@@ -10,24 +10,27 @@ settles (``dialer.dialing.reconcile``), never a call nobody knows about.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from dialer.agents import repository as agents_repository
+from dialer.agents.queue import Dialable
 from dialer.agents.service import transition
 from dialer.agents.states import IllegalTransition
+from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call, CallState, Direction
 from dialer.compliance import service as compliance
-from dialer.compliance.repository import Subject
 from dialer.compliance.service import Checked
-from dialer.compliance.snapshot import Snapshot
 from dialer.container import Container
+from dialer.dialing.effects import HangUp, run_effects
 from dialer.dialing.legs import record_placement
 from dialer.dialing.urls import address_of, webhook_url
+from dialer.kit.db import is_postgres
 from dialer.kit.errors import Conflict, Unavailable
 from dialer.kit.types import utcnow
 from dialer.seats.models import AgentSession, AgentState, Seat
@@ -60,17 +63,19 @@ async def request_dial(
 
 
 async def dial_reserved(
-    session: AsyncSession, *, container: Container, agent: AgentSession, snapshot: Snapshot, subject: Subject,
-    number_id: int, now: dt.datetime, campaign_id: int | None,
+    session: AsyncSession, *, container: Container, agent: AgentSession, dialable: Dialable, now: dt.datetime,
+    campaign_id: int | None,
 ) -> Call:
-    """:func:`request_dial` for the progressive engine, which has just read the case's parties
-    locked, with this agent's context (``compliance.repository.load_case``), and chosen the number
-    on them: the attempt is reserved on that very read (``compliance.service.reserve_on``), the
-    call written with it. ``PolicyBlocked`` as for :func:`request_dial`."""
+    """:func:`request_dial` for the progressive engine, whose hand-out has just read the case's
+    parties locked, with this agent's context (``compliance.repository.load_case``), and chosen the
+    number by the policy's decision on them: the attempt is reserved on that very read and decision
+    (``compliance.service.reserve_on``), the call written with it. ``PolicyBlocked`` as for
+    :func:`request_dial`."""
     caller_id = _caller_id(container)
     _require_ready(agent)
-    checked = await compliance.reserve_on(session, snapshot=snapshot, subject=subject, number_id=number_id, at=now,
-                                          call=_call_row(container, agent, caller_id, campaign_id, now))
+    checked = await compliance.reserve_on(
+        session, snapshot=dialable.snapshot, subject=dialable.subject, number_id=dialable.number.id, at=now,
+        decision=dialable.decision, call=_call_row(container, agent, caller_id, campaign_id, now))
     return await _dialing(session, agent, checked, now=now)
 
 
@@ -122,19 +127,22 @@ async def _dialing(session: AsyncSession, agent: AgentSession, checked: Checked,
     return call
 
 
-async def ring_seat(container: Container, call_id: int, *, call: Call | None = None, seat: Seat | None = None) -> None:
+async def ring_seat(
+    container: Container, call_id: int, *, call: Call | None = None, softphone: str | None = None,
+) -> None:
     """After the dial committed: place the agent's leg (the seat's softphone). Its TwiML (whisper,
-    then the conference) is what later rings the party. The engine passes the call and seat it
-    has just committed; others give only the id and they are read."""
-    if call is None or seat is None:
+    then the conference) is what later rings the party. The engine passes the call it has just
+    committed and the seat's softphone identity it read; others give only the id and they are read."""
+    if call is None or softphone is None:
         async with container.sessions() as session:
             call = await session.get(Call, call_id)
             seat = await session.get(Seat, call.seat_id) if call is not None and call.seat_id else None
-    if call is None or seat is None or call.state is not CallState.REQUESTED:
+            softphone = seat.softphone_identity if seat is not None else None
+    if call is None or softphone is None or call.state is not CallState.REQUESTED:
         return
     base = container.settings.public_base_url
     request = PlaceCall(
-        call_ref=str(call.id), to_e164=address_of(seat.softphone_identity), from_e164=call.from_e164 or "",
+        call_ref=str(call.id), to_e164=address_of(softphone), from_e164=call.from_e164 or "",
         twiml_url=webhook_url(base, "voice/agent", call_id=call.id),
         status_callback_url=webhook_url(base, "call-status", call_id=call.id, leg="agent"),
         record=False, timeout_s=SEAT_RING_S,
@@ -174,8 +182,41 @@ async def _place(container: Container, call: Call, request: PlaceCall, *, leg: s
 
             await reconcile_call(container, call.id)
         return
-    await record_placement(container, call.id, leg=leg, sid=placed.carrier_call_id, error=None, uncertain=False,
-                           at=now)
+    await _record_placed(container, call.id, leg=leg, sid=placed.carrier_call_id, at=now)
+
+
+_CALLS = Call.__table__
+
+
+@functools.cache
+def _record_sid(leg: str) -> Update:
+    column = _CALLS.c.agent_leg_call_id if leg == "agent" else _CALLS.c.carrier_call_id
+    return (
+        update(_CALLS).where(_CALLS.c.id == bindparam("call_id"), column.is_(None))
+        .values({column: bindparam("sid")}).returning(_CALLS.c.state)
+    )
+
+
+async def _record_placed(container: Container, call_id: int, *, leg: str, sid: str, at: dt.datetime) -> None:
+    """A leg is placed: its carrier id is written in one statement, in a unit of work of its own,
+    and a call that ended while the leg was being placed has it hung up — what
+    ``legs.record_placement`` does for a placed leg, without loading the call (every progressive
+    dial passes here). A call that already has the leg's id, or is gone, is left to
+    ``record_placement``."""
+    parameters = {"call_id": call_id, "sid": sid}
+    if is_postgres(container.engine):  # one statement: no transaction around it (no BEGIN, no COMMIT)
+        async with container.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
+    else:
+        async with container.write_sessions() as session:
+            connection = await session.connection()
+            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
+            await session.commit()
+    if state is None:
+        await record_placement(container, call_id, leg=leg, sid=sid, error=None, uncertain=False, at=at)
+    elif CallState(state) in ENDS:  # it must not ring on
+        await run_effects(container, [HangUp(call_id, sid)])
 
 
 async def claim_party_leg(session: AsyncSession, call: Call, *, now: dt.datetime) -> bool:

@@ -235,8 +235,8 @@ async def test_given_more_due_promises_elsewhere_than_the_cap_then_the_agents_ow
     await promise_due(session, mine)
     await session.commit()
 
-    first = await repository.next_in_tier(session, tier=Tier.PROMISE_DUE.value, agent_id=agent.agent_id,
-                                          teams=("team-a",), client_id=None, now=NOW, today=NOW.date(),
-                                          skipped_since=NOW - SKIP_COOLDOWN, cap=2)
+    first = await repository.next_candidate(session, stage="due", agent_id=agent.agent_id, teams=("team-a",),
+                                            client_id=None, now=NOW, today=NOW.date(),
+                                            skipped_since=NOW - SKIP_COOLDOWN, cap=2)
 
-    assert first == mine.id
+    assert first == (mine.id, Tier.PROMISE_DUE.value)
