@@ -10,8 +10,9 @@ ones its hand-out compares with the instant: the index itself passes over the ca
 a call (held until two hours later) or parked by the policy, without reading their rows. Without
 them a busy floor's hand-outs read every rested case again and again, more of them with every call.
 ``ix_cases_backlog`` replaces ``ix_cases_rank`` (the same first columns), ``ix_cases_follow_ups``
-replaces ``ix_cases_follow_up_due``. The same text works on SQLite (an ISO string column;
-'-infinity' sorts before every one).
+replaces ``ix_cases_follow_up_due`` (due instant, then id: the order the hand-out reads the
+longest-due in, so it stops after as many as it ranks). The same text works on SQLite (an ISO
+string column; '-infinity' sorts before every one).
 
 ``cases.promise_due_on``: the due date of the case's earliest pending promise, kept by triggers on
 ``promises`` (insert, a change of case, status or due date, delete) and filled in for the cases
@@ -87,8 +88,8 @@ def upgrade() -> None:
                "WHERE id IN (SELECT case_id FROM promises WHERE status = 'pending')")
     _create_promise_triggers()
     op.create_index('ix_cases_backlog', 'cases', ['status', 'bucket', 'total_owed', 'id', *_FREE], unique=False)
-    op.create_index('ix_cases_follow_ups', 'cases', ['status', 'next_follow_up_at', *_FREE], unique=False)
-    op.create_index('ix_cases_promises_due', 'cases', ['status', 'promise_due_on', *_FREE], unique=False)
+    op.create_index('ix_cases_follow_ups', 'cases', ['status', 'next_follow_up_at', 'id', *_FREE], unique=False)
+    op.create_index('ix_cases_promises_due', 'cases', ['status', 'promise_due_on', 'id', *_FREE], unique=False)
     op.drop_index('ix_cases_rank', table_name='cases')
     op.drop_index('ix_cases_follow_up_due', table_name='cases')
 

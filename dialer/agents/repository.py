@@ -88,6 +88,7 @@ async def teams_of(session: AsyncSession, *, agent_id: int, seat_id: int) -> tup
 
 _CASES = Case.__table__
 _NEVER = literal_column("'-infinity'")
+_DAWN = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
 _NOW = bindparam("now", type_=UTCDateTime())
 
 
@@ -130,14 +131,17 @@ def _due(tier: str, *, teams: bool, client: bool, cap: int) -> Select:
     first would let other teams' or parked cases crowd this agent's due ones out of the tier), with
     their rank and tier: read on the index alone but for these few rows (``ix_cases_promises_due``,
     ``ix_cases_follow_ups``)."""
-    due_at, until = (
-        (_CASES.c.promise_due_on, bindparam("today", type_=Date())) if tier == "promise_due"
-        else (_CASES.c.next_follow_up_at, _NOW)
+    # A bound range (the other end a parameter too, the beginning of time) makes PostgreSQL estimate
+    # the prepared statement's generic plan as cheap as a custom one, so it stops planning it anew
+    # at every hand-out.
+    due_at, since, until = (
+        (_CASES.c.promise_due_on, bindparam("first_day", type_=Date()), bindparam("today", type_=Date()))
+        if tier == "promise_due" else (_CASES.c.next_follow_up_at, bindparam("dawn", type_=UTCDateTime()), _NOW)
     )
     ranked = (
         select(_CASES.c.id, _CASES.c.bucket, _CASES.c.total_owed, literal_column(f"'{tier}'").label("tier"),
                literal_column("0" if tier == "promise_due" else "1").label("urgency"))
-        .where(due_at <= until, *_callable(), *_in_scope(teams=teams, client=client))
+        .where(due_at.between(since, until), *_callable(), *_in_scope(teams=teams, client=client))
         .order_by(due_at, _CASES.c.id).limit(_limit(cap))
     )
     return select(*ranked.subquery(tier).c)  # a member of a UNION ALL: its own ORDER BY and LIMIT kept
@@ -179,7 +183,7 @@ async def next_candidate(
     (M3+ first) and amount, both descending."""
     statement = _next_of(stage, teams=bool(teams), client=client_id is not None, cap=cap)
     parameters = {"agent_id": agent_id, "teams": list(teams), "client_id": client_id, "now": now, "today": today,
-                  "skipped_since": skipped_since}
+                  "skipped_since": skipped_since, "first_day": dt.date.min, "dawn": _DAWN}
     connection = await session.connection()
     row = (await connection.execute(statement, parameters)).first()
     return None if row is None else (row[0], row[1])

@@ -80,8 +80,8 @@ class Case(Base):
         # a parking let the case go, so the index passes over resting and parked cases itself
         # (migration 0004).
         Index("ix_cases_backlog", "status", "bucket", "total_owed", "id", *_FREE),
-        Index("ix_cases_follow_ups", "status", "next_follow_up_at", *_FREE),
-        Index("ix_cases_promises_due", "status", "promise_due_on", *_FREE),
+        Index("ix_cases_follow_ups", "status", "next_follow_up_at", "id", *_FREE),
+        Index("ix_cases_promises_due", "status", "promise_due_on", "id", *_FREE),
         Index("ix_cases_held_by", "held_by_agent_id"),
     )
 
