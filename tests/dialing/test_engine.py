@@ -7,17 +7,19 @@ import asyncio
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from dialer.auth.models import Role
 from dialer.calls.models import Call
-from dialer.compliance.models import Attempt, StopContact, StopSource
+from dialer.cases.models import Case
+from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
 from dialer.container import Container
 from dialer.dialing.engine import dial_next
 from dialer.dialing.models import Campaign, CampaignStatus, DialMode
 from dialer.kit.clock import system_clock
 from dialer.kit.db import create_engine, session_factory, writer_engine
 from dialer.seats.models import AgentSession, AgentState
+from dialer.telephony.carrier import PlaceCall, PlacedCall
 from dialer.telephony.fake import FakeCarrier
 from tests.factories import make_case, make_client, make_seat, make_user
 
@@ -106,6 +108,58 @@ async def test_given_every_case_blocked_then_the_queue_is_empty_and_nothing_is_d
         async with container.sessions() as s:
             agent_row = (await s.execute(select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
         assert agent_row.state is AgentState.READY  # still ready, never reserved for nothing
+    finally:
+        await container.engine.dispose()
+
+
+async def test_given_a_dial_then_its_ledger_entry_call_and_attempt_are_linked_and_the_case_held(
+        session, db_url, settings):
+    _, [(agent, _)], cases = await _floor(session)
+    container = _container(db_url, settings)
+    try:
+        result = await dial_next(container, agent.id)
+        async with container.sessions() as s:
+            call = await s.get(Call, result.call_id)
+            entry = await s.get(Decision, call.decision_id)
+            attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call.id))).scalar_one()
+            held = (await s.execute(select(Case.id).where(Case.held_by_agent_id == agent.id))).scalars().all()
+        assert entry.allowed and not entry.dry_run and (entry.agent_id, entry.number_id) == (agent.id, call.number_id)
+        assert (attempt.decision_id, attempt.party_id, attempt.started_at) == (entry.id, call.party_id, entry.at)
+        assert held == [call.case_id] == [cases[-1].id]
+    finally:
+        await container.engine.dispose()
+
+
+class _HangingUpWhilePlacing(FakeCarrier):
+    """The call is ended (the agent logged out, a supervisor hung up) while its seat's leg is placed."""
+
+    def __init__(self, db_url: str) -> None:
+        super().__init__()
+        self.db_url = db_url
+
+    async def place_call(self, request: PlaceCall) -> PlacedCall:
+        engine = create_engine(self.db_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(update(Call).where(Call.id == int(request.call_ref)).values(state="canceled"))
+        finally:
+            await engine.dispose()
+        return await super().place_call(request)
+
+
+async def test_given_the_call_ended_while_its_seat_leg_was_placed_then_the_leg_is_recorded_and_hung_up(
+        session, db_url, settings):
+    _, [(agent, _)], _ = await _floor(session)
+    container = _container(db_url, settings)
+    container.carrier = _HangingUpWhilePlacing(db_url)
+    try:
+        result = await dial_next(container, agent.id)
+        [placed] = container.carrier.requested("place_call")
+        [hung_up] = container.carrier.requested("hang_up")
+        async with container.sessions() as s:
+            call = await s.get(Call, result.call_id)
+        assert hung_up["carrier_call_id"] == call.agent_leg_call_id
+        assert container.carrier.placed[call.agent_leg_call_id] is placed["request"]
     finally:
         await container.engine.dispose()
 
