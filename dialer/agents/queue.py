@@ -168,12 +168,18 @@ class Claim:
 
 async def hand_out(
     session: AsyncSession, *, agent_session: AgentSession, scope: Scope, now: dt.datetime,
+    rest_until: dt.datetime | None = None,
 ) -> Claim | None:
     """The progressive engine's hand-out: hold the next case the policy allows now (the caller has
-    given back what the agent held, and read the scope from its running campaign). Each candidate's
-    parties are read *locked*, with the agent's context, so the dial's reservation needs no read of
-    its own (``compliance.service.reserve_on``). Flushes nothing; the caller commits."""
-    return await _hold_next(session, scope, agent_session, now=now, lock=True)
+    read the scope from its running campaign). Each candidate's parties are read *locked*, with the
+    agent's context, so the dial's reservation needs no read of its own
+    (``compliance.service.reserve_on``). ``rest_until``: give back what the agent holds (the case
+    they worked last), kept from everyone until then — as :func:`release_all` before the hand-out
+    would, but written with the new hold. Flushes nothing; the caller commits."""
+    claim = await _hold_next(session, scope, agent_session, now=now, lock=True, rest_until=rest_until)
+    if claim is None and rest_until is not None:
+        await release_all(session, agent_id=scope.agent_id, not_before=rest_until)
+    return claim
 
 
 async def next_case(
@@ -256,16 +262,19 @@ async def _scope(
 
 async def _hold_next(
     session: AsyncSession, scope: Scope, agent: AgentSession, *, now: dt.datetime, lock: bool,
+    rest_until: dt.datetime | None = None,
 ) -> Claim | None:
     """Tier by tier, lock the best candidate and ask the policy about it, until one is allowed
     (held, returned) or ``MAX_EVALUATED`` were refused (each parked, so the next hand-out starts
-    past them). ``lock``: read the candidates' parties locked (a reservation follows)."""
+    past them). ``lock``: read the candidates' parties locked (a reservation follows).
+    ``rest_until``: the agent's held cases are given back with the new hold (not candidates)."""
     evaluated = 0
     seen: set[int] = set()
     for stage in ("due", "backlog"):  # promises due, then follow-ups due (one statement); the backlog
         while (found := await repository.next_candidate(
                 session, stage=stage, agent_id=scope.agent_id, teams=scope.teams, client_id=scope.client_id,
-                now=now, today=scope.today, skipped_since=now - SKIP_COOLDOWN, cap=DUE_CAP)) is not None:
+                now=now, today=scope.today, skipped_since=now - SKIP_COOLDOWN, cap=DUE_CAP,
+                resting=rest_until is not None)) is not None:
             case_id, tier = found[0], Tier(found[1])
             if case_id in seen:  # cannot happen (a parked case is no longer callable); never loop on it
                 break
@@ -278,7 +287,8 @@ async def _hold_next(
             best = _first_dialable(parties, now)
             verdict = _Verdict(True) if best is not None else _evaluate(parties, now)
             if verdict.allowed:
-                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + HOLD)
+                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + HOLD,
+                                      rest_until=rest_until)
                 return Claim(case_id, tier, tuple(parties), best)
             await repository.park(session, case_id=case_id, until=verdict.next_allowed_at or now + RECHECK,
                                   rules=",".join(verdict.rules)[:200])

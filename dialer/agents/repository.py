@@ -97,13 +97,15 @@ def free_from(column) -> ColumnElement:
     return func.coalesce(column, _NEVER)
 
 
-def _callable() -> tuple[ColumnElement, ...]:
-    """Open, not parked by the policy, not held by anyone, at ``:now``."""
-    return (
+def _callable(*, resting: bool = False) -> tuple[ColumnElement, ...]:
+    """Open, not parked by the policy, not held by anyone, at ``:now``. ``resting``: nor held by
+    the agent (``:agent_id``), whose held cases this very hand-out gives back to rest."""
+    conditions = (
         _CASES.c.status == literal_column(f"'{CaseStatus.OPEN.value}'"),
         free_from(_CASES.c.next_allowed_at) <= _NOW,
         free_from(_CASES.c.held_until) <= _NOW,
     )
+    return (*conditions, _CASES.c.held_by_agent_id.is_distinct_from(bindparam("agent_id"))) if resting else conditions
 
 
 def _in_scope(*, teams: bool, client: bool) -> tuple[ColumnElement, ...]:
@@ -126,7 +128,7 @@ def _limit(n: int) -> ColumnElement:
     return literal_column(str(int(n)))  # written into the SQL: PostgreSQL plans the generic plan for it
 
 
-def _due(tier: str, *, teams: bool, client: bool, cap: int) -> Select:
+def _due(tier: str, *, teams: bool, client: bool, cap: int, resting: bool) -> Select:
     """The ``cap`` longest-due cases of a due tier *after* the scope and callable filters (capping
     first would let other teams' or parked cases crowd this agent's due ones out of the tier), with
     their rank and tier: read on the index alone but for these few rows (``ix_cases_promises_due``,
@@ -141,32 +143,33 @@ def _due(tier: str, *, teams: bool, client: bool, cap: int) -> Select:
     ranked = (
         select(_CASES.c.id, _CASES.c.bucket, _CASES.c.total_owed, literal_column(f"'{tier}'").label("tier"),
                literal_column("0" if tier == "promise_due" else "1").label("urgency"))
-        .where(due_at.between(since, until), *_callable(), *_in_scope(teams=teams, client=client))
+        .where(due_at.between(since, until), *_callable(resting=resting), *_in_scope(teams=teams, client=client))
         .order_by(due_at, _CASES.c.id).limit(_limit(cap))
     )
     return select(*ranked.subquery(tier).c)  # a member of a UNION ALL: its own ORDER BY and LIMIT kept
 
 
 @functools.cache
-def _next_of(stage: str, *, teams: bool, client: bool, cap: int) -> Select:
+def _next_of(stage: str, *, teams: bool, client: bool, cap: int, resting: bool) -> Select:
     """The statement handing out the next case of ``stage`` (see :func:`next_candidate`). The
     candidates' rows are locked lazily, best first: only as many as it takes to find one that no
     other hand-out holds and that is still callable (re-checked on a row that changed meanwhile)."""
     if stage == "due":
-        both = union_all(*(_due(tier, teams=teams, client=client, cap=cap)
+        both = union_all(*(_due(tier, teams=teams, client=client, cap=cap, resting=resting)
                            for tier in ("promise_due", "follow_up_due"))).subquery("both")
         ranking = (both.c.urgency, both.c.bucket.desc(), both.c.total_owed.desc(), both.c.id.desc())
         # Ranked before the join (its LIMIT keeps the planner from undoing that), so the rows are
         # looked up and locked one at a time from the best, not all of them before a sort.
         due = select(both).order_by(*ranking).limit(_limit(2 * cap)).subquery("due")
         return (
-            select(_CASES.c.id, due.c.tier).join(due, due.c.id == _CASES.c.id).where(*_callable(), _not_skipped())
+            select(_CASES.c.id, due.c.tier).join(due, due.c.id == _CASES.c.id)
+            .where(*_callable(resting=resting), _not_skipped())
             .order_by(due.c.urgency, due.c.bucket.desc(), due.c.total_owed.desc(), due.c.id.desc())
             .limit(_limit(1)).with_for_update(of=_CASES, skip_locked=True)
         )
     return (
         select(_CASES.c.id, literal_column("'backlog'").label("tier"))
-        .where(*_callable(), *_in_scope(teams=teams, client=client), _not_skipped())
+        .where(*_callable(resting=resting), *_in_scope(teams=teams, client=client), _not_skipped())
         .order_by(_CASES.c.bucket.desc(), _CASES.c.total_owed.desc(), _CASES.c.id.desc()).limit(_limit(1))
         .with_for_update(skip_locked=True)
     )
@@ -174,14 +177,15 @@ def _next_of(stage: str, *, teams: bool, client: bool, cap: int) -> Select:
 
 async def next_candidate(
     session: AsyncSession, *, stage: str, agent_id: int, teams: Collection[str], client_id: int | None,
-    now: dt.datetime, today: dt.date, skipped_since: dt.datetime, cap: int,
+    now: dt.datetime, today: dt.date, skipped_since: dt.datetime, cap: int, resting: bool = False,
 ) -> tuple[int, str] | None:
     """Lock and return the next callable case in scope, with its tier; None when there is none (or
     only cases other hand-outs are on). ``stage`` "due": a pending promise due by ``today`` first,
     then a follow-up due, each ranked among its ``cap`` longest-due; "backlog": every callable case,
     read backwards on ``ix_cases_backlog`` (it stops at the first match). Within each, by bucket
-    (M3+ first) and amount, both descending."""
-    statement = _next_of(stage, teams=bool(teams), client=client_id is not None, cap=cap)
+    (M3+ first) and amount, both descending. ``resting``: the cases the agent holds are about to be
+    given back to rest (:func:`hold` with ``rest_until``), so none of them either."""
+    statement = _next_of(stage, teams=bool(teams), client=client_id is not None, cap=cap, resting=resting)
     parameters = {"agent_id": agent_id, "teams": list(teams), "client_id": client_id, "now": now, "today": today,
                   "skipped_since": skipped_since, "first_day": dt.date.min, "dawn": _DAWN}
     connection = await session.connection()
@@ -200,10 +204,35 @@ _PARK = (
 )
 
 
-async def hold(session: AsyncSession, *, case_id: int, agent_id: int, until: dt.datetime) -> None:
-    """The case is the agent's until ``until`` (and no longer parked)."""
+def _hold_and_rest():
+    """The new hold and the release of what the agent held before, resting, in one statement."""
+    new = _CASES.c.id == bindparam("case_id")
+    agent = bindparam("agent_id", type_=_CASES.c.held_by_agent_id.type)
+    until, rest_until = bindparam("until", type_=UTCDateTime()), bindparam("rest_until", type_=UTCDateTime())
+    return (
+        update(_CASES).where(or_(new, _CASES.c.held_by_agent_id == agent))
+        .values(held_by_agent_id=case_when((new, agent), else_=None),
+                held_until=case_when((new, until), else_=rest_until),
+                next_allowed_at=case_when((new, None), else_=_CASES.c.next_allowed_at),
+                blocked_rules=case_when((new, None), else_=_CASES.c.blocked_rules))
+    )
+
+
+_HOLD_AND_REST = _hold_and_rest()
+
+
+async def hold(
+    session: AsyncSession, *, case_id: int, agent_id: int, until: dt.datetime, rest_until: dt.datetime | None = None,
+) -> None:
+    """The case is the agent's until ``until`` (and no longer parked). ``rest_until``: what else
+    the agent held is given back, kept from everyone until then (``release_all`` with
+    ``not_before``), in the same statement."""
     connection = await session.connection()
-    await connection.execute(_HOLD, {"case_id": case_id, "agent_id": agent_id, "until": until})
+    if rest_until is None:
+        await connection.execute(_HOLD, {"case_id": case_id, "agent_id": agent_id, "until": until})
+    else:
+        await connection.execute(_HOLD_AND_REST, {"case_id": case_id, "agent_id": agent_id, "until": until,
+                                                  "rest_until": rest_until})
 
 
 async def park(session: AsyncSession, *, case_id: int, until: dt.datetime, rules: str) -> None:

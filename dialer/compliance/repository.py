@@ -321,10 +321,12 @@ async def _snapshot(
     for r in rows:
         if r.n_id is not None and r.n_id not in numbers:
             numbers[r.n_id] = _number(r.n_id, r.n_e164, r.n_valid, r.n_time_zone)
+        mapping = r._mapping
         for labels in _STOP_LABELS:
-            stop = [r._mapping[label] for label in labels]
-            if stop[0] is not None and stop[0] not in stops:
-                stops[stop[0]] = StopFact(stop[0], stop[1].value, *stop[2:])
+            stop_id = mapping[labels[0]]  # an entry's id: most rows match none
+            if stop_id is not None and stop_id not in stops:
+                stop = [mapping[label] for label in labels]
+                stops[stop_id] = StopFact(stop_id, stop[1].value, *stop[2:])
     agent = None
     if agent_id is not None:
         first = rows[0]

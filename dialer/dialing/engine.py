@@ -72,8 +72,6 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
                 return Dialed("not_ready", refusals=refusals)
             if not floor.campaigns:
                 return Dialed("no_campaign", refusals=refusals)
-            # progressive holds a case for one dial: the one worked last rests before anyone gets it again
-            await queue.release_all(session, agent_id=agent_id, not_before=now + queue.WORKED_REST)
             found = await _hand_out(session, floor, now=now)
             if found is None:
                 await session.commit()  # parked cases stay parked
@@ -99,14 +97,17 @@ async def _hand_out(
     session: AsyncSession, floor: Floor, *, now: dt.datetime,
 ) -> tuple[Running, queue.Claim, queue.Dialable] | None:
     """The campaigns take turns (by agent and second); the first that hands out a case with a
-    number this agent may dial now wins. A case held whose numbers the agent may not dial (their
-    own rules: seat, wrap-up) stays held, as the card would show it."""
+    number this agent may dial now wins. Progressive holds a case for one dial: the one the agent
+    worked last is given back by the first hand-out, resting before anyone gets it again. A case
+    held whose numbers the agent may not dial (their own rules: seat, wrap-up) stays held, as the
+    card would show it."""
     agent, running = floor.agent, floor.campaigns
     start = (agent.agent_id + int(now.timestamp())) % len(running)
-    for campaign in running[start:] + running[:start]:
+    for turn, campaign in enumerate(running[start:] + running[:start]):
         scope = queue.Scope.of(agent_id=agent.agent_id, teams=floor.teams, client_id=campaign.client_id,
                                zone=campaign.zone, now=now)
-        claim = await queue.hand_out(session, agent_session=agent, scope=scope, now=now)
+        claim = await queue.hand_out(session, agent_session=agent, scope=scope, now=now,
+                                     rest_until=now + queue.WORKED_REST if turn == 0 else None)
         if claim is not None and claim.best is not None:
             return campaign, claim, claim.best
     return None

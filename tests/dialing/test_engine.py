@@ -4,6 +4,7 @@ that two engines (replicas) never dial twice for one agent."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 from pydantic import SecretStr
@@ -126,6 +127,46 @@ async def test_given_a_dial_then_its_ledger_entry_call_and_attempt_are_linked_an
         assert entry.allowed and not entry.dry_run and (entry.agent_id, entry.number_id) == (agent.id, call.number_id)
         assert (attempt.decision_id, attempt.party_id, attempt.started_at) == (entry.id, call.party_id, entry.at)
         assert held == [call.case_id] == [cases[-1].id]
+    finally:
+        await container.engine.dispose()
+
+
+async def _ready_again(container, agent_id: int) -> None:
+    """The call is over and noted: the agent is ready (what the wrap-up request leaves behind)."""
+    async with container.write_sessions() as s:
+        await s.execute(update(AgentSession).where(AgentSession.agent_id == agent_id)
+                        .values(state=AgentState.READY, current_call_id=None))
+        await s.commit()
+
+
+async def _holds(container) -> dict[int, tuple[int | None, object]]:
+    async with container.sessions() as s:
+        rows = await s.execute(select(Case.id, Case.held_by_agent_id, Case.held_until))
+        return {case_id: (holder, until) for case_id, holder, until in rows}
+
+
+@pytest.mark.parametrize("cases", [3, 1])
+async def test_given_the_agent_ready_again_then_the_case_worked_last_rests_and_another_is_dialed(
+        session, db_url, settings, cases):
+    _, [(agent, _)], _ = await _floor(session, cases=cases)
+    container = _container(db_url, settings)
+    try:
+        first = await dial_next(container, agent.id)
+        async with container.sessions() as s:
+            worked = (await s.get(Call, first.call_id)).case_id
+        await _ready_again(container, agent.id)
+
+        second = await dial_next(container, agent.id)
+
+        holds = await _holds(container)
+        holder, rest_until = holds[worked]
+        assert holder is None and rest_until is not None and rest_until > dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        if cases == 1:  # nothing else to dial: the worked case rests all the same
+            assert second.outcome == "queue_empty"
+        else:
+            async with container.sessions() as s:
+                dialed = (await s.get(Call, second.call_id)).case_id
+            assert second.outcome == "dialed" and dialed != worked and holds[dialed][0] == agent.id
     finally:
         await container.engine.dispose()
 
