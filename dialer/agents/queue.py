@@ -32,7 +32,7 @@ import enum
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import repository
@@ -229,17 +229,12 @@ async def release(
     return bool(result.rowcount)
 
 
-_RELEASE_ALL = (
-    update(Case.__table__).where(Case.__table__.c.held_by_agent_id == bindparam("agent_id"))
-    .values(held_by_agent_id=None, held_until=bindparam("not_before"))
-)
-
-
 async def release_all(session: AsyncSession, *, agent_id: int, not_before: dt.datetime | None = None) -> None:
     """Give back every case the agent holds (a reservation abandoned, a logout); ``not_before``
     rests them, as in :func:`release`."""
-    connection = await session.connection()
-    await connection.execute(_RELEASE_ALL, {"agent_id": agent_id, "not_before": not_before})
+    await session.execute(
+        update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=not_before)
+    )
 
 
 async def _scope(
