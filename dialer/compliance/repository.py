@@ -85,20 +85,21 @@ async def policy_for(session: AsyncSession, client: Client) -> PolicyDocument:
 
 # --- a snapshot's reads: prebuilt Core statements, two round trips ----------------------------
 #
-# A check or a reservation (and the work queue, through build_snapshot) reads everything it
-# needs in two statements, built once per process (so SQLAlchemy only looks its compiled form
-# up) and run on the session's connection without the ORM (no identity map, rows become the
-# snapshot's facts directly). Third parties under some policies need a little more (_snapshot).
+# A check or a reservation (and the work queue, through load_case: every party of a case at
+# once) reads everything it needs in two statements, built once per process (so SQLAlchemy only
+# looks its compiled form up) and run on the session's connection without the ORM (no identity
+# map, rows become the snapshot's facts directly). Third parties under some policies need a
+# little more (_snapshot).
 #
 # 1. ``_subject``: the party (locked FOR UPDATE on PostgreSQL when reserving), its case and
 #    client, its numbers, the active stop-contact entries matching it or one of its numbers,
 #    and the dialling agent's facts (uncorrelated subqueries, evaluated once). One row per
 #    number, times the matching stop entries; a party has a handful of numbers and usually no
-#    stop entry.
-# 2. ``_ATTEMPTS``: its attempts in the look-back. This one must be a statement of its own,
-#    run after the lock is held: on PostgreSQL (READ COMMITTED) each statement sees what was
-#    committed when it started, so only a statement begun after the lock was granted sees the
-#    attempt the previous holder reserved.
+#    stop entry. By case: the same for each of its parties, debtor first.
+# 2. ``_ATTEMPTS`` (by case ``_CASE_ATTEMPTS``): the attempts in the look-back. This one must
+#    be a statement of its own, run after the lock is held: on PostgreSQL (READ COMMITTED) each
+#    statement sees what was committed when it started, so only a statement begun after the lock
+#    was granted sees the attempt the previous holder reserved.
 
 _P, _C, _CL = Party.__table__, Case.__table__, Client.__table__
 _N, _S, _A = PhoneNumber.__table__, StopContact.__table__, Attempt.__table__
