@@ -194,6 +194,11 @@ async def forget_runs(url: str) -> None:
         await conn.execute(text("DELETE FROM calls"))
         await conn.execute(text("UPDATE cases SET held_by_agent_id = NULL, held_until = NULL, next_allowed_at = NULL,"
                                 " blocked_rules = NULL WHERE held_until IS NOT NULL OR next_allowed_at IS NOT NULL"))
+    # The undo leaves thousands of dead rows at once, which autovacuum would clear within the minute
+    # on a live database; without this the next run measures the bloat (about 15 % fewer dials/s).
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE"))
     await engine.dispose()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-25 10:00:00.000000
+Create Date: 2026-11-24 14:00:00.000000
 
 The work queue's indexes (dialer.agents.repository) end with "free from" expressions,
 ``coalesce(held_until, '-infinity')`` and ``coalesce(next_allowed_at, '-infinity')``, the very
