@@ -21,7 +21,7 @@ from dialer.calls.models import Call, CallState, Direction
 from dialer.dialing.effects import Effect, HangUp
 from dialer.dialing.legs import end_call, enter
 from dialer.dialing import inbound
-from webhooks.events import Handled, StoredEvent
+from webhooks.events import Handled, NotYet, StoredEvent
 from webhooks.legs import Leg, find_leg
 
 log = logging.getLogger("dialer.webhooks")
@@ -109,6 +109,10 @@ async def _agent_leg(
 ) -> list[Effect]:
     if target not in ENDS or call.state in ENDS:
         return []
+    if call.carrier_call_id is None and call.state is not CallState.REQUESTED:
+        # The party's leg is being placed (the agent's TwiML claimed it) and its id comes with the
+        # carrier's answer, which a short call can outlive: decide once it is known.
+        raise NotYet(f"call {call.id}: the agent's leg ended while the party's leg was being placed")
     if call.carrier_call_id is None:  # the party was never rung: nothing to note, the agent is free
         unanswered = status in _SEAT_UNANSWERED
         return await end_call(

@@ -47,6 +47,11 @@ class StoredEvent:
     received_at: dt.datetime
 
 
+class NotYet(Exception):
+    """The event cannot be applied until another fact is recorded (a leg's carrier id that comes with
+    the carrier's answer, say): the inbox sets it aside and applies it again shortly."""
+
+
 @dataclass(slots=True)
 class Handled:
     """What applying an event came to, and the carrier actions to take once that is committed."""

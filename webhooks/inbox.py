@@ -38,7 +38,7 @@ from dialer.dialing.effects import Effect, run_effects
 from dialer.kit.db import begin_write, writer_engine
 from scheduling.runner import lock_key
 from webhooks import call_status, conference_status, events, recording_status
-from webhooks.events import Handled, StoredEvent
+from webhooks.events import Handled, NotYet, StoredEvent
 from webhooks.legs import LOCKED_CALLS
 from webhooks.models import CarrierEvent
 
@@ -49,6 +49,7 @@ POOL_SIZE = 8  # the store's connections per process (each insert holds one for 
 SWEEP_S = 1.0
 BUSY_RETRY_S = 0.02
 RETRY_FIRST_S = 5.0
+NOT_YET_RETRY_S = 0.5  # an event waiting for another fact (events.NotYet) is tried again sooner
 RETRY_MAX_S = 3600.0
 
 APPLY: Mapping[str, Callable[[AsyncSession, StoredEvent], Awaitable[Handled]]] = {
@@ -232,13 +233,17 @@ class Inbox:
         return handled.effects
 
     async def _set_aside(self, event: StoredEvent, exc: Exception, now: dt.datetime) -> None:
-        log.error("carrier event %s (%s) failed and is set aside for a retry", event.id, event.kind, exc_info=exc)
+        if isinstance(exc, NotYet):
+            log.info("carrier event %s (%s) waits: %s", event.id, event.kind, exc)
+        else:
+            log.error("carrier event %s (%s) failed and is set aside for a retry", event.id, event.kind, exc_info=exc)
         async with self._container.write_sessions() as session:
             await begin_write(session)
             attempts = (await session.scalar(select(_table.c.attempts).where(_table.c.id == event.id))) or 0
-            delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** attempts)
+            first = NOT_YET_RETRY_S if isinstance(exc, NotYet) else RETRY_FIRST_S
+            delay = min(RETRY_MAX_S, first * 2 ** attempts)
             await session.execute(update(_table).where(_table.c.id == event.id).values(
-                attempts=attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000],
+                attempts=attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000],  # NotYet: what it waits for
                 retry_at=now + dt.timedelta(seconds=delay)))
             await session.commit()
 

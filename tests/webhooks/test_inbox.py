@@ -7,10 +7,12 @@ import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
+from twilio.request_validator import RequestValidator
 
 from dialer.calls.models import Call, CallState
 from dialer.compliance.models import Attempt
+from tests.webhooks.conftest import PUBLIC, TWILIO_TOKEN
 from tests.webhooks.test_call_status import _call, _post
 from webhooks import inbox as inbox_module
 from webhooks.inbox import Inbox
@@ -139,3 +141,37 @@ async def test_given_a_failing_event_then_supervisors_see_it_and_an_admin_retrie
     assert again.status_code == 409 and "nothing to retry" in again.json()["detail"]
     missing = await api.post("/v1/carrier-events/999999/retry", headers=headers["admin"])
     assert missing.status_code == 404
+
+
+async def test_given_the_agents_leg_ends_while_the_partys_is_being_placed_then_its_event_waits_for_the_partys_id(
+        app, api, monkeypatch):
+    """A short call can outlive the carrier's answer to placing the party's leg: the agent's end is
+    not taken for "the party was never rung" but applied once the party's leg id is known."""
+    container = app.state.container
+    container.inbox.stop()
+    call = await _call(app)
+    agent_sid, party_sid = "CA" + "a" * 32, "CA" + "b" * 32
+    async with container.write_sessions() as s:
+        await s.execute(update(Call).where(Call.id == call.id).values(state=CallState.DIALING,
+                                                                      agent_leg_call_id=agent_sid))
+        await s.commit()
+    path = f"/webhooks/twilio/call-status?call_id={call.id}&leg=agent"
+    params = {"CallSid": agent_sid, "CallStatus": "completed", "SequenceNumber": "3", "AccountSid": "AC" + "0" * 32}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, params)
+    assert (await api.post(path, data=params, headers={"X-Twilio-Signature": signature})).status_code == 204
+
+    await container.inbox.drain()
+    [waiting] = await _events(app)
+    assert waiting.processed_at is None and "being placed" in waiting.error and waiting.retry_at is not None
+    async with container.sessions() as s:
+        assert (await s.get(Call, call.id)).state is CallState.DIALING, "not ended as never placed"
+
+    async with container.write_sessions() as s:  # the carrier's answer: the party's leg id recorded
+        await s.execute(update(Call).where(Call.id == call.id).values(carrier_call_id=party_sid))
+        await s.commit()
+    monkeypatch.setattr(container, "clock", lambda: waiting.retry_at + dt.timedelta(seconds=1))
+    assert await container.inbox.drain() == 1
+    [applied] = await _events(app)
+    assert applied.outcome == "agent_leg" and applied.error is None
+    async with container.sessions() as s:
+        assert (await s.get(Call, call.id)).state is CallState.DIALING, "the party's own callback ends it"
