@@ -74,10 +74,11 @@ async def test_given_429_past_the_retries_then_rate_limited_and_no_call_exists(l
     await busy
 
 
-async def test_given_calls_per_second_then_the_bucket_spaces_the_creates_and_twilio_never_queues(
+async def test_given_calls_per_second_then_the_bucket_spaces_the_creates_one_slot_apart(
         logged_emulator, carriers):
-    # Twilio allows 25/s (a 40 ms slot); we pace at 5/s, so a create may run 160 ms late (a loaded
-    # machine) before Twilio would queue it.
+    # What the bucket decides (its waits) is asserted, not when the creates reached the emulator:
+    # on a loaded machine the event loop can bunch requests the bucket spaced, so the emulator's
+    # queue_time of the paced creates is a timing, which tests do not assert on.
     scenario = {"default": {"behaviour": "fail"}, "speed": 1, "cps": 25}
     server, log = logged_emulator(scenario)
     waits: list[float] = []
@@ -90,8 +91,7 @@ async def test_given_calls_per_second_then_the_bucket_spaces_the_creates_and_twi
     placed = await asyncio.gather(*(paced.place_call(request()) for _ in range(5)))
 
     assert waits == pytest.approx([0.2, 0.4, 0.6, 0.8], abs=0.05)  # one slot each, in arrival order
-    assert [p.queue_time_ms for p in placed] == [0] * 5  # nothing left for Twilio to queue
-    assert len(log.of("POST", CALLS)) == 5
+    assert len(placed) == 5 and len(log.of("POST", CALLS)) == 5
 
     unpaced_server, _ = logged_emulator(scenario)
     burst = carriers(unpaced_server, calls_per_second=1000, call_burst=5)
