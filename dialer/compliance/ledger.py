@@ -37,37 +37,44 @@ _ATTEMPT_FROM_ENTRY = {
 _ATTEMPT_CONSTANTS = {"call_id": None, "outcome": None, "conversation": False, "direction": "outbound",
                       "source": AttemptSource.DIALER}
 
-# SQLite: the attempt in a second statement (a third for a dial, linked to its call).
-_INSERT_ATTEMPT = insert(_A).values({name: bindparam(name) for name in _ATTEMPT_FROM_ENTRY}).values(
-    call_id=null(), outcome=null(), conversation=false(), direction=literal("outbound"),
-    source=literal(AttemptSource.DIALER.value),
-).returning(_A.c.id)
-_INSERT_LINKED_ATTEMPT = insert(_A).values(
-    {name: bindparam(name) for name in (*_ATTEMPT_FROM_ENTRY, "call_id")}
-).values(
-    outcome=null(), conversation=false(), direction=literal("outbound"), source=literal(AttemptSource.DIALER.value),
-).returning(_A.c.id)
+
+def _insert_attempt(*, linked: bool) -> Insert:
+    """SQLite: the attempt in a second statement (``linked``: a third, after the call a dial wrote)."""
+    values = {name: bindparam(name) for name in _ATTEMPT_FROM_ENTRY}
+    values["call_id"] = bindparam("call_id") if linked else null()
+    return insert(_A).values(values).values(
+        outcome=null(), conversation=false(), direction=literal("outbound"), source=literal(AttemptSource.DIALER.value),
+    ).returning(_A.c.id)
+
+
+_INSERT_ATTEMPT = _insert_attempt(linked=False)
+_INSERT_LINKED_ATTEMPT = _insert_attempt(linked=True)
+
+
+def _entry_cte():
+    """PostgreSQL: ``entry AS (INSERT INTO compliance_decisions … RETURNING …)``, with what the
+    attempt copies from it."""
+    return insert(_D).values({name: bindparam(name) for name in _ENTRY}).returning(
+        *(_D.c[column] for column in dict.fromkeys(_ATTEMPT_FROM_ENTRY.values()))
+    ).cte("entry")
+
+
+def _attempt_from(entry, call_id, *, call=None) -> Insert:
+    """PostgreSQL: ``INSERT INTO attempts … SELECT … FROM entry`` (joined with the ``call`` CTE, one
+    row each, when there is one), linked to ``call_id`` (a column or NULL)."""
+    row = select(*(entry.c[_ATTEMPT_FROM_ENTRY[column]] for column in _ATTEMPT_FROM_ENTRY),
+                 call_id, null(), false(), literal("outbound"), literal(AttemptSource.DIALER.value))
+    if call is not None:
+        row = row.select_from(entry.join(call, true()))
+    return insert(_A).from_select(
+        [*_ATTEMPT_FROM_ENTRY, "call_id", "outcome", "conversation", "direction", "source"], row)
 
 
 def _insert_both():
     """PostgreSQL: ``WITH entry AS (INSERT INTO compliance_decisions … RETURNING …)
     INSERT INTO attempts … SELECT … FROM entry RETURNING id, decision_id``."""
-    entry = insert(_D).values({name: bindparam(name) for name in _ENTRY}).returning(
-        *(_D.c[column] for column in dict.fromkeys(_ATTEMPT_FROM_ENTRY.values()))
-    ).cte("entry")
-    columns = list(_ATTEMPT_FROM_ENTRY)
-    return (
-        insert(_A)
-        .from_select(
-            [*columns, "call_id", "outcome", "conversation", "direction", "source"],
-            select(
-                *(entry.c[_ATTEMPT_FROM_ENTRY[c]] for c in columns),
-                null(), null(), false(), literal("outbound"), literal(AttemptSource.DIALER.value),
-            ),
-        )
-        .add_cte(entry)
-        .returning(_A.c.id, _A.c.decision_id)
-    )
+    entry = _entry_cte()
+    return _attempt_from(entry, null()).add_cte(entry).returning(_A.c.id, _A.c.decision_id)
 
 
 _INSERT_BOTH = _insert_both()
@@ -81,26 +88,13 @@ def _insert_dial(call_columns: tuple[str, ...]) -> Insert:
     (INSERT INTO calls (…, decision_id) SELECT …, entry.id FROM entry RETURNING id)
     INSERT INTO attempts (…, call_id) SELECT …, call.id FROM entry, call RETURNING id,
     decision_id, call_id``: the entry, the call it allowed and the attempt linked to both."""
-    entry = insert(_D).values({name: bindparam(name) for name in _ENTRY}).returning(
-        *(_D.c[column] for column in dict.fromkeys(_ATTEMPT_FROM_ENTRY.values()))
-    ).cte("entry")
+    entry = _entry_cte()
     call = insert(_CALL).from_select(
         [*call_columns, "decision_id"],
         select(*(bindparam(f"call_{name}", type_=_CALL.c[name].type) for name in call_columns), entry.c.id),
     ).returning(_CALL.c.id).cte("call")
-    columns = list(_ATTEMPT_FROM_ENTRY)
-    return (
-        insert(_A)
-        .from_select(
-            [*columns, "call_id", "outcome", "conversation", "direction", "source"],
-            select(
-                *(entry.c[_ATTEMPT_FROM_ENTRY[c]] for c in columns),
-                call.c.id, null(), false(), literal("outbound"), literal(AttemptSource.DIALER.value),
-            ).select_from(entry.join(call, true())),  # one row each
-        )
-        .add_cte(entry, call)
-        .returning(_A.c.id, _A.c.decision_id, _A.c.call_id)
-    )
+    return _attempt_from(entry, call.c.id, call=call).add_cte(entry, call).returning(
+        _A.c.id, _A.c.decision_id, _A.c.call_id)
 
 
 @functools.cache
