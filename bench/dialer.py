@@ -5,8 +5,8 @@ keeps it and only clears what earlier runs dialed) with one client (preset agenc
 window 00:00–24:00 every day so the time of day does not matter), CASES open cases of one team
 (a debtor with 1–2 numbers and 0–2 third parties with one each; buckets and amounts spread as a
 real portfolio; ~2 % not yet callable, some follow-ups and promises due today, a few stop-contacts
-and invalid numbers, a recent attempt history), AGENTS agents at seats in progressive mode and
-one running progressive campaign. Then, with the real ``ProgressiveEngine`` (woken by
+and invalid numbers, two weeks of attempts with their calls and notes), AGENTS agents at seats in
+progressive mode and one running progressive campaign. Then, with the real ``ProgressiveEngine`` (woken by
 ``wake(agent_id)`` after each ready, as the agent API does) and ``FakeCarrier`` subclassed to
 timestamp each ``place_call``:
 
@@ -175,11 +175,41 @@ async def seed(url: str, *, cases: int, agents: int) -> dict[str, int]:
                 if rows:
                     await conn.execute(insert(model), rows)
                 counts[model.__tablename__] += len(rows)
-        for table in ("clients", "users", "seats", "campaigns", "cases", "parties", "phone_numbers"):
+        for statement in _HISTORY:
+            await conn.execute(text(statement), {"agents": agents})
+        counts["calls"] = counts["wrap_up_notes"] = counts["attempts"]
+        for table in ("clients", "users", "seats", "campaigns", "cases", "parties", "phone_numbers", "calls",
+                      "wrap_up_notes", "attempts"):
             await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"(SELECT max(id) FROM {table}))"))
+    async with engine.connect() as conn:  # the planner sees the tables as they are (autovacuum would, soon)
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE"))
     await engine.dispose()
     return dict(counts)
+
+
+_HISTORY = (
+    # Every attempt of the seeded history was dialed by this system, in preview (no campaign) by
+    # one of the agents: its call (same id) and the note its agent saved. A floor that has run for
+    # two weeks has these, and the engine's reads (the agent's last call and its note) are planned
+    # on tables of that size, not on the empty ones a first run would otherwise start from.
+    """INSERT INTO calls (id, direction, carrier, state, outcome, client_id, case_id, party_id, number_id,
+                           agent_id, seat_id, from_e164, to_e164, conversation, recording_missing,
+                           requested_at, answered_at, ended_at, duration_s, updated_at)
+       SELECT a.id, 'outbound', 'twilio',
+              CASE a.outcome WHEN 'answered' THEN 'completed' ELSE a.outcome END,
+              a.outcome, a.client_id, a.case_id, a.party_id, a.number_id,
+              a.id % :agents + 1, a.id % :agents + 1, '+861080000000', n.e164, false, false,
+              a.started_at, CASE a.outcome WHEN 'answered' THEN a.started_at + interval '20 s' END,
+              a.started_at + interval '45 s', 45, a.started_at + interval '45 s'
+       FROM attempts a JOIN phone_numbers n ON n.id = a.number_id""",
+    "UPDATE attempts SET call_id = id, source = 'dialer'",
+    """INSERT INTO wrap_up_notes (id, call_id, case_id, party_id, agent_id, disposition, result, created_at)
+       SELECT id, id, case_id, party_id, agent_id,
+              CASE outcome WHEN 'answered' THEN 'refused' ELSE 'no_contact' END, 'history', ended_at
+       FROM calls""",
+)
 
 
 async def forget_runs(url: str) -> None:
@@ -189,9 +219,10 @@ async def forget_runs(url: str) -> None:
     await upgrade_to_head(engine, REPO_ROOT / "alembic")
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE agent_sessions SET state = 'not_ready', current_call_id = NULL"))
-        await conn.execute(text("DELETE FROM wrap_up_notes"))
-        await conn.execute(text("DELETE FROM attempts WHERE source = 'dialer'"))
-        await conn.execute(text("DELETE FROM calls"))
+        run = "SELECT id FROM calls WHERE campaign_id IS NOT NULL"  # the seeded history has none
+        await conn.execute(text(f"DELETE FROM wrap_up_notes WHERE call_id IN ({run})"))
+        await conn.execute(text(f"DELETE FROM attempts WHERE call_id IN ({run})"))
+        await conn.execute(text("DELETE FROM calls WHERE campaign_id IS NOT NULL"))
         await conn.execute(text("UPDATE cases SET held_by_agent_id = NULL, held_until = NULL, next_allowed_at = NULL,"
                                 " blocked_rules = NULL WHERE held_until IS NOT NULL OR next_allowed_at IS NOT NULL"))
     # The undo leaves thousands of dead rows at once, which autovacuum would clear within the minute
