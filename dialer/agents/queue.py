@@ -36,8 +36,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import repository
-from dialer.agents.errors import CampaignNotRunning
-from dialer.cases.models import Case, Party, PhoneNumber
+from dialer.agents.errors import CampaignNotRunning, CaseNotHeld
+from dialer.cases.models import Case, CaseStatus, Party, PhoneNumber
 from dialer.clients.models import Client
 from dialer.compliance import repository as policy_facts
 from dialer.compliance.decide import Decision, decide_number, decide_party
@@ -49,7 +49,12 @@ from dialer.kit.errors import NotFound
 from dialer.seats.models import AgentSession
 
 HOLD = dt.timedelta(minutes=15)
-"""How long a handed-out case stays with its agent unless released (a crashed desktop frees it)."""
+"""How long a handed-out case stays with its agent unless released (a crashed desktop frees it);
+renewed when the agent saves the note of a call on it."""
+CALL_HOLD = dt.timedelta(hours=4)
+"""A case being dialed stays with its agent through the call and its wrap-up, however long: the
+hold is set to this at the dial (only a backstop: the note renews it to :data:`HOLD`, the next
+hand-out or a logout gives the case back)."""
 SKIP_COOLDOWN = dt.timedelta(minutes=30)
 """A case an agent skipped is not offered to that same agent again for this long."""
 WORKED_REST = dt.timedelta(hours=2)
@@ -173,10 +178,11 @@ async def hand_out(
     """The progressive engine's hand-out: hold the next case the policy allows now (the caller has
     read the scope from its running campaign). Each candidate's parties are read *locked*, with the
     agent's context, so the dial's reservation needs no read of its own
-    (``compliance.service.reserve_on``). ``rest_until``: give back what the agent holds (the case
-    they worked last), kept from everyone until then — as :func:`release_all` before the hand-out
-    would, but written with the new hold. Flushes nothing; the caller commits."""
-    claim = await _hold_next(session, scope, agent_session, now=now, lock=True, rest_until=rest_until)
+    (``compliance.service.reserve_on``), and it is held for the call (:data:`CALL_HOLD`): the engine
+    dials it at once. ``rest_until``: give back what the agent holds (the case they worked last),
+    kept from everyone until then — as :func:`release_all` before the hand-out would, but written
+    with the new hold. Flushes nothing; the caller commits."""
+    claim = await _hold_next(session, scope, agent_session, now=now, lock=True, rest_until=rest_until, hold=CALL_HOLD)
     if claim is None and rest_until is not None:
         await release_all(session, agent_id=scope.agent_id, not_before=rest_until)
     return claim
@@ -215,6 +221,35 @@ async def view_of(
     client = await session.get(Client, case.client_id)
     tier = Tier(await repository.tier_of(session, case=case, now=now, today=now.date()))
     return await _item(_CaseFacts(session, case, client, agent_session, now), tier)
+
+
+async def held_for_dial(session: AsyncSession, *, number_id: int, agent_id: int, now: dt.datetime) -> int | None:
+    """A preview dial may only call a number of the case this agent holds (handed out by the queue,
+    the hold not run out): that case's id, locked; None when the number is unknown;
+    :class:`CaseNotHeld` when the agent does not hold its case."""
+    found = await repository.case_of_number(session, number_id=number_id)
+    if found is None:
+        return None
+    case_id, held_by, held_until, status = found
+    if held_by != agent_id or held_until is None or held_until <= now or status is not CaseStatus.OPEN:
+        raise CaseNotHeld(f"number {number_id} belongs to case {case_id}, which you do not hold: "
+                          "take a case from the queue (GET /v1/agent/next) and dial one of its numbers",
+                          case_id=case_id, number_id=number_id)
+    return case_id
+
+
+async def hold_for_call(session: AsyncSession, *, case_id: int, now: dt.datetime) -> None:
+    """The case being dialed stays with its agent through the call and its wrap-up (:data:`CALL_HOLD`)."""
+    await session.execute(update(Case).where(Case.id == case_id).values(held_until=now + CALL_HOLD))
+
+
+async def renew_hold(session: AsyncSession, *, case_id: int, agent_id: int, now: dt.datetime) -> None:
+    """The agent has saved the note of a call on the case they hold: it stays theirs the usual while
+    (:data:`HOLD`) in case they call another of its parties; their next case gives it back."""
+    await session.execute(
+        update(Case).where(Case.id == case_id, Case.held_by_agent_id == agent_id, Case.held_until > now)
+        .values(held_until=now + HOLD)
+    )
 
 
 async def release(
@@ -257,7 +292,7 @@ async def _scope(
 
 async def _hold_next(
     session: AsyncSession, scope: Scope, agent: AgentSession, *, now: dt.datetime, lock: bool,
-    rest_until: dt.datetime | None = None,
+    rest_until: dt.datetime | None = None, hold: dt.timedelta = HOLD,
 ) -> Claim | None:
     """Tier by tier, lock the best candidate and ask the policy about it, until one is allowed
     (held, returned) or ``MAX_EVALUATED`` were refused (each parked, so the next hand-out starts
@@ -282,7 +317,7 @@ async def _hold_next(
             best = _first_dialable(parties, now)
             verdict = _Verdict(True) if best is not None else _evaluate(parties, now)
             if verdict.allowed:
-                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + HOLD,
+                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + hold,
                                       rest_until=rest_until)
                 return Claim(case_id, tier, tuple(parties), best)
             await repository.park(session, case_id=case_id, until=verdict.next_allowed_at or now + RECHECK,

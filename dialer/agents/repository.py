@@ -235,6 +235,19 @@ async def hold(
                                                   "rest_until": rest_until})
 
 
+async def case_of_number(session: AsyncSession, *, number_id: int) -> tuple[int, int | None, dt.datetime | None,
+                                                                             CaseStatus] | None:
+    """The case a number belongs to, locked, with its hold (agent, until) and status; None for an
+    unknown number."""
+    query = (
+        select(Case.id, Case.held_by_agent_id, Case.held_until, Case.status)
+        .join(Party, Party.case_id == Case.id).join(PhoneNumber, PhoneNumber.party_id == Party.id)
+        .where(PhoneNumber.id == number_id).with_for_update(of=Case)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
 async def park(session: AsyncSession, *, case_id: int, until: dt.datetime, rules: str) -> None:
     """Keep the case out of the queue until ``until``: the policy refused it for ``rules``."""
     connection = await session.connection()

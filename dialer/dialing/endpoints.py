@@ -31,7 +31,7 @@ async def _out(session, call) -> CallOut:
 async def dial(body: DialIn, session: SessionDep, container: ContainerDep, now: NowDep, actor: Agent,
                after: BackgroundTasks) -> CallOut:
     call = await service.request_dial(session, container=container, agent_id=actor.user_id, number_id=body.number_id,
-                                      now=now, mode="preview", campaign_id=body.campaign_id)
+                                      now=now, campaign_id=body.campaign_id)
     after.add_task(run_effects, container, [RingSeat(call.id)])  # after the commit: ring the agent's seat
     return CallOut.model_validate(call)
 

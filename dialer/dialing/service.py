@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from dialer.agents import repository as agents_repository
-from dialer.agents.queue import Dialable
+from dialer.agents.errors import WrongMode
+from dialer.agents.queue import Dialable, held_for_dial, hold_for_call
 from dialer.agents.service import transition
 from dialer.agents.states import IllegalTransition
 from dialer.calls.lifecycle import ENDS
@@ -29,6 +30,7 @@ from dialer.compliance.service import Checked
 from dialer.container import Container
 from dialer.dialing.effects import HangUp, run_effects
 from dialer.dialing.legs import record_placement
+from dialer.dialing.models import DialMode
 from dialer.dialing.urls import address_of, webhook_url
 from dialer.kit.db import is_postgres
 from dialer.kit.errors import Conflict, Unavailable
@@ -48,17 +50,26 @@ class AgentNotReady(Conflict):
 
 async def request_dial(
     session: AsyncSession, *, container: Container, agent_id: int, number_id: int, now: dt.datetime,
-    mode: str = "preview", campaign_id: int | None = None, agent: AgentSession | None = None,
+    campaign_id: int | None = None,
 ) -> Call:
-    """The first unit of work of a dial: the agent must be ready (or reserved for this dial by the
-    progressive engine); the attempt is reserved, or ``PolicyBlocked`` is raised after the refusal
-    is recorded (the agent stays ready). Then the call row, and the agent is dialing."""
+    """The first unit of work of a preview dial: the agent must be ready or reserved, in preview
+    mode, and hold the number's case (handed out by the queue: ``CaseNotHeld`` otherwise, nothing
+    written); the case stays theirs through the call. The attempt is reserved, or ``PolicyBlocked``
+    is raised after the refusal is recorded (the agent stays as they were). Then the call row, and
+    the agent is dialing."""
     caller_id = _caller_id(container)
-    if agent is None:  # the engine passes the session it has already locked
-        agent = await agents_repository.open_session(session, agent_id=agent_id, lock=True)
+    agent = await agents_repository.open_session(session, agent_id=agent_id, lock=True)
     _require_ready(agent)
+    assert agent is not None
+    if agent.mode != DialMode.PREVIEW.value:
+        raise WrongMode("in progressive mode the engine dials for you; switch to preview to dial by hand",
+                        mode=agent.mode)
+    case_id = await held_for_dial(session, number_id=number_id, agent_id=agent.agent_id, now=now)
     checked = await compliance.reserve(session, number_id=number_id, at=now, agent_id=agent_id, seat_id=agent.seat_id,
-                                       mode=mode, call=_call_row(container, agent, caller_id, campaign_id, now))
+                                       mode=DialMode.PREVIEW.value,
+                                       call=_call_row(container, agent, caller_id, campaign_id, now))
+    if case_id is not None:
+        await hold_for_call(session, case_id=case_id, now=now)
     return await _dialing(session, agent, checked, now=now)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents import queue
 from dialer.agents import service as agents
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
@@ -116,6 +117,7 @@ async def save_wrap_up(
     effects = Effects()
     await apply(note, effects)
     _update_case(ctx, note, effects)
+    await queue.renew_hold(session, case_id=ctx.case.id, agent_id=ctx.agent_id, now=now)  # they may call another party
     await audit.record(session, action="wrap_up.save", actor=actor, entity="wrap_up_note", entity_id=note.id,
                        call_id=call.id, case_id=ctx.case.id, disposition=data.disposition.value)
     state = await _end_wrap_up(session, transition, call=call, actor=actor, now=now)
@@ -228,7 +230,9 @@ async def _transition(session: AsyncSession, call: Call, data: WrapUpIn) -> _Tra
 
 def _update_case(ctx: Context, note: WrapUpNote, effects: Effects) -> None:
     """The note's follow-up date (or the one its disposition implies) becomes the case's next
-    follow-up; an answered call is the case's latest contact."""
+    follow-up; an answered call is the case's latest contact. A case its agent held through the
+    call is held the usual while longer (they may call another of its parties); their next case
+    gives it back."""
     if note.next_follow_up_date is None and effects.default_follow_up is not None:
         note.next_follow_up_date = effects.default_follow_up
     day = note.next_follow_up_date

@@ -62,7 +62,7 @@ async def _events(response) -> AsyncIterator[dict]:
 
 
 async def test_given_an_agent_then_the_stream_sends_their_state_and_held_case_as_they_change(live_factory, session):
-    desk = await seat_agent_with_case(session, ready=False)
+    desk = await seat_agent_with_case(session, ready=False, held=False)
     live = live_factory()
     token = await live.login(desk.username)
     async with live.client(token) as http, live.client(token) as actions:

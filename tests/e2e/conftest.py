@@ -15,9 +15,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from dialer.agents import queue
 from dialer.app import create_app
 from dialer.auth.models import Role
 from dialer.cases.models import Party, PhoneNumber
+from dialer.kit.types import utcnow
 from dialer.seats.models import AgentSession, AgentState, Seat
 from twilio_emulator.server import BackgroundServer, EmulatorServer
 from twilio_emulator.testing import twilio_emulator_factory  # noqa: F401
@@ -83,11 +85,15 @@ class Desk:
 
 
 async def seat_agent_with_case(session, *, numbers: tuple[str, ...] = (DEBTOR,), ready: bool = True,
-                               team: str = "team-a") -> Desk:
+                               team: str = "team-a", held: bool = True) -> Desk:
+    """An agent at a seat (ready, or not ready) with a case assigned to them; ``held``: handed out
+    to them already, as the queue does (a preview dial needs it)."""
     client = await make_client(session, name="招商银行", overrides=ALL_DAY)
     agent = await make_user(session, role=Role.AGENT, team=team)
     seat = await make_seat(session, team=team)
     case = await make_case(session, client=client, debtor_numbers=numbers, assigned_agent=agent, team=team)
+    if held:
+        case.held_by_agent_id, case.held_until = agent.id, utcnow() + queue.HOLD
     party = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
     number = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == party.id)
                                     .order_by(PhoneNumber.position))).scalars().first()
