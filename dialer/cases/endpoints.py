@@ -32,9 +32,9 @@ async def create_case(body: CaseCreate, session: SessionDep, actor: Writers, now
 @router.get("/cases", response_model=Page[CaseOut],
             summary="List cases with filters; agents see their own and their team's (admin, supervisor, agent, integration)")
 async def list_cases(
-    session: SessionDep, principal: Readers, filters: Annotated[CaseFilters, Query()],
+    session: SessionDep, principal: Readers, filters: Annotated[CaseFilters, Query()], now: NowDep,
 ) -> Page[CaseOut]:
-    rows = await repository.list_cases(session, filters=filters, principal=principal)
+    rows = await repository.list_cases(session, filters=filters, principal=principal, now=now)
     return page_of(rows, filters.limit, CaseOut)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.auth.deps import Principal
@@ -30,7 +31,7 @@ async def find_case(session: AsyncSession, case_id: int, principal: Principal) -
 
 
 async def list_cases(
-    session: AsyncSession, *, filters: CaseFilters, principal: Principal
+    session: AsyncSession, *, filters: CaseFilters, principal: Principal, now: dt.datetime,
 ) -> Sequence[Case]:
     fields = ("client_id", "status", "bucket", "contactability", "assigned_agent_id", "team", "account_ref")
     query = where_given(visible_to(select(Case), principal), {getattr(Case, f): getattr(filters, f) for f in fields})
@@ -38,6 +39,9 @@ async def list_cases(
         query = query.where(Case.overdue_days >= filters.min_overdue_days)
     if filters.max_overdue_days is not None:
         query = query.where(Case.overdue_days <= filters.max_overdue_days)
+    if filters.set_aside is not None:
+        set_aside = and_(Case.next_allowed_at.is_not(None), Case.next_allowed_at > now)
+        query = query.where(set_aside if filters.set_aside else not_(set_aside))
     return (await session.execute(keyset_page(query, Case.id, limit=filters.limit, after=filters.after))).scalars().all()
 
 

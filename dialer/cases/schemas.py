@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dialer.cases.models import Bucket, CaseStatus, Contactability, NumberKind, PartyRole, Relation
 from dialer.kit.schemas import Schema, TimeZoneName
@@ -123,7 +123,20 @@ class CaseOut(Schema):
     team: str | None
     next_follow_up_at: dt.datetime | None
     last_contact_at: dt.datetime | None
+    next_allowed_at: dt.datetime | None = Field(
+        description="Set aside by the policy until then: the work queue offers the case to nobody before this instant")
+    blocked_rules: list[str] = Field(description="The rules that set the case aside (empty when it is not)")
+    held_by_agent_id: int | None = Field(description="The agent the work queue handed the case to (None after a rest)")
+    held_until: dt.datetime | None = Field(
+        description="Their hold's end, or the end of the rest after the case was worked (held_by_agent_id None)")
     created_at: dt.datetime
+
+    @field_validator("blocked_rules", mode="before")
+    @classmethod
+    def _rules(cls, value: object) -> object:
+        if value is None:
+            return []
+        return [rule for rule in value.split(",") if rule] if isinstance(value, str) else value
 
 
 class CaseDetail(CaseOut):
@@ -140,5 +153,7 @@ class CaseFilters(Schema):
     account_ref: str | None = None
     min_overdue_days: int | None = Field(None, ge=0)
     max_overdue_days: int | None = Field(None, ge=0)
+    set_aside: bool | None = Field(None, description="true: only the cases the policy has set aside now "
+                                                     "(next_allowed_at in the future); false: only the others")
     limit: int = Field(50, ge=1, le=500)
     after: int | None = Field(None, ge=0, description="Return cases with id greater than this")

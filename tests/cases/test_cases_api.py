@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from dialer.agents import repository as queue_repository
+
 
 async def _client(api, headers):
     response = await api.post("/v1/clients", json={"code": "CMB", "name": "招商银行"}, headers=headers["admin"])
@@ -143,3 +147,23 @@ async def test_given_party_and_number_added_later_then_listed_on_case(api, heade
     assert [p["name"] for p in detail["parties"]] == ["张三", "李四", "赵六"]
     assert detail["parties"][2]["numbers"][0]["e164"] == "+8613700137000"
 
+
+
+async def test_given_a_case_the_policy_set_aside_then_listed_with_its_rules_and_time_and_filterable(app, api, headers):
+    cid = await _client(api, headers)
+    parked = (await api.post("/v1/cases", json=_case_body(cid, "ACC-P"), headers=headers["admin"])).json()
+    free = (await api.post("/v1/cases", json=_case_body(cid, "ACC-F"), headers=headers["admin"])).json()
+    until = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(hours=3)
+    async with app.state.container.sessions() as s:  # what the work queue writes when the policy refuses every number
+        await queue_repository.park(s, case_id=parked["id"], until=until, rules="calling_window,debtor_daily_cap")
+        await s.commit()
+
+    aside = (await api.get(f"/v1/cases?client_id={cid}&set_aside=true", headers=headers["supervisor"])).json()
+    others = (await api.get(f"/v1/cases?client_id={cid}&set_aside=false", headers=headers["supervisor"])).json()
+    detail = (await api.get(f"/v1/cases/{parked['id']}", headers=headers["supervisor"])).json()
+
+    [row] = aside["items"]
+    assert row["id"] == parked["id"] and row["blocked_rules"] == ["calling_window", "debtor_daily_cap"]
+    assert dt.datetime.fromisoformat(row["next_allowed_at"]) == until
+    assert [c["id"] for c in others["items"]] == [free["id"]] and others["items"][0]["blocked_rules"] == []
+    assert detail["blocked_rules"] == ["calling_window", "debtor_daily_cap"] and detail["held_by_agent_id"] is None
