@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from decimal import Decimal
 from typing import Literal
 
@@ -13,20 +12,7 @@ from dialer.compliance.schemas import ViolationOut
 from dialer.dialing.models import DialMode
 from dialer.kit.schemas import Schema
 from dialer.notes.models import Disposition, PromiseStatus
-from dialer.seats.models import AgentState
-
-
-class NotReadyReason(enum.StrEnum):
-    """Why an agent is not ready: the fixed list the board and the statistics count by."""
-
-    BREAK = "break"
-    LUNCH = "lunch"
-    TRAINING = "training"
-    MEETING = "meeting"
-    COACHING = "coaching"
-    ADMIN = "admin"
-    TECHNICAL = "technical"
-    PERSONAL = "personal"
+from dialer.seats.models import AgentState, NotReadyReason
 
 
 # --- session, state, mode ---------------------------------------------------------------------

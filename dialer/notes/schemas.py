@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from dialer.calls.models import CallOutcome, CallState, Direction
 from dialer.notes.models import Disposition, PromiseStatus
 from dialer.kit.schemas import AwareDatetime, Schema
-from dialer.seats.models import AgentState
+from dialer.seats.models import AgentState, NotReadyReason
 from recordings.models import RecordingStatus
 
 D = Disposition
@@ -139,7 +139,8 @@ class WrapUpIn(Schema):
     payment: PaymentClaimIn | None = Field(None, validate_default=True)
     callback: CallbackIn | None = Field(None, validate_default=True)
     next_state: Literal["ready", "not_ready"] = Field("ready", description="The agent's state once the note is saved")
-    not_ready_reason: Short | None = Field(None, validate_default=True, description="Required with next_state not_ready")
+    not_ready_reason: NotReadyReason | None = Field(
+        None, validate_default=True, description="Required with next_state not_ready: " + ", ".join(NotReadyReason))
 
     @field_validator("contact_name", "result", "reason", "promise", "payment", "callback")
     @classmethod

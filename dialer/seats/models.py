@@ -18,6 +18,20 @@ class SeatCarrier(enum.StrEnum):
     SIP = "sip"
 
 
+class NotReadyReason(enum.StrEnum):
+    """Why an agent is not ready: the fixed list the board and the statistics count by."""
+
+    BREAK = "break"
+    LUNCH = "lunch"
+    TRAINING = "training"
+    MEETING = "meeting"
+    COACHING = "coaching"
+    ADMIN = "admin"
+    TECHNICAL = "technical"
+    PERSONAL = "personal"
+    END_OF_SHIFT = "end_of_shift"
+
+
 class AgentState(enum.StrEnum):
     OFFLINE = "offline"
     READY = "ready"

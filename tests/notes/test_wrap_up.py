@@ -62,6 +62,20 @@ async def test_given_not_ready_without_reason_then_422_names_field(api, headers,
     assert await count(db, WrapUpNote) == 0
 
 
+async def test_given_a_not_ready_reason_off_the_list_then_422_names_field_as_the_state_endpoint_does(
+        api, headers, world, db):
+    body = {**NOTE, "next_state": "not_ready", "not_ready_reason": "gone fishing"}
+    response = await api.post(url(world.call_id), json=body, headers=headers["agent"])
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["fields"]] == ["not_ready_reason"]
+    assert await count(db, WrapUpNote) == 0
+    shift = await api.post(url(world.call_id), json={**body, "not_ready_reason": "end_of_shift"}, headers=headers["agent"])
+    assert shift.status_code == 201, shift.text
+    await db.rollback()  # end the read above: its snapshot predates the note
+    agent_session = await db.get(AgentSession, world.session_id, populate_existing=True)
+    assert (agent_session.state, agent_session.state_reason) == (AgentState.NOT_READY, "end_of_shift")
+
+
 async def test_given_live_call_then_409_and_nothing_written(api, headers, world, db):
     live = await add_call(db, world=world, state=CallState.BRIDGED, outcome=None)
     await db.commit()
