@@ -200,8 +200,8 @@ async def next_case(
     held = await repository.held_case(session, agent_id=scope.agent_id, now=now)
     if held is not None and (scope.client_id is None or held.client_id == scope.client_id):
         held.held_until = now + HOLD
-        tier = Tier(await repository.tier_of(session, case=held, now=now, today=scope.today))
         client = await session.get(Client, held.client_id)
+        tier = Tier(await repository.tier_of(session, case=held, now=now, today=_today(client, now)))
         return await _item(_CaseFacts(session, held, client, agent_session, now), tier)
 
     claim = await _hold_next(session, scope, agent_session, now=now, lock=False)
@@ -219,8 +219,14 @@ async def view_of(
     """The case with what the policy allows now for each number, as this agent would get it —
     without handing it out or touching its hold (read only)."""
     client = await session.get(Client, case.client_id)
-    tier = Tier(await repository.tier_of(session, case=case, now=now, today=now.date()))
+    tier = Tier(await repository.tier_of(session, case=case, now=now, today=_today(client, now)))
     return await _item(_CaseFacts(session, case, client, agent_session, now), tier)
+
+
+def _today(client: Client | None, now: dt.datetime) -> dt.date:
+    """The client's calendar day at ``now`` (its promises fall due by it)."""
+    zone = client.default_time_zone if client is not None and client.default_time_zone else DEFAULT_ZONE
+    return now.astimezone(ZoneInfo(zone)).date()
 
 
 async def held_for_dial(session: AsyncSession, *, number_id: int, agent_id: int, now: dt.datetime) -> int | None:

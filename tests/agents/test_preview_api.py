@@ -15,7 +15,7 @@ from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, Party, PartyRole, Relation
 from dialer.notes.models import Disposition, PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState
-from tests.agents.helpers import NOW, mobile, promise_due, queued_case, stop_debtor
+from tests.agents.helpers import NOW, SH, mobile, promise_due, queued_case, stop_debtor
 from tests.factories import make_client, make_party, make_seat
 
 
@@ -191,3 +191,22 @@ async def test_given_a_held_case_then_agent_case_shows_its_card_read_only_and_no
     async with app.state.container.sessions() as s:
         assert (await s.get(Case, case.id)).held_until == held_until
     assert (await _state(api, desk))["state"] == "reserved"
+
+
+async def test_given_early_morning_in_the_clients_zone_then_the_card_counts_a_promise_due_by_its_day_not_utcs(
+        app, api, desk):
+    early = dt.datetime(2026, 11, 25, 1, 30, tzinfo=SH)  # still the 24th in UTC
+    app.state.container.clock = lambda: early.astimezone(dt.timezone.utc)  # as the service's clock gives it
+    async with app.state.container.sessions() as s:
+        client = await make_client(s, overrides={"calling_window": {"weekdays": {
+            d: [{"start": "00:00", "end": "24:00"}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}})
+        case = await queued_case(s, client=client)
+        await promise_due(s, case, due=early.date())
+        await s.commit()
+    handed = (await api.get("/v1/agent/next", headers=desk)).json()
+    assert handed["case"]["id"] == case.id and handed["tier"] == "promise_due"
+
+    shown = (await api.get("/v1/agent/case", headers=desk)).json()
+    again = (await api.get("/v1/agent/next", headers=desk)).json()  # the held case handed back
+
+    assert shown["tier"] == again["tier"] == "promise_due"
