@@ -25,7 +25,8 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
-    fields = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in errors]
+    fields = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid"), "type": e.get("type")}
+              for e in errors]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return {"error": "validation_error", "detail": detail, "fields": fields}
 

@@ -120,7 +120,7 @@ def require_conversation(ctx: Context, disposition: Disposition) -> None:
         ended = (ctx.call.outcome or ctx.call.state).value
         raise InvalidInput(
             f"disposition: {disposition.value} means someone was spoken to, but call {ctx.call.id} ended {ended}",
-            field="disposition",
+            field="disposition", message_zh="此处理结果表示已与对方通话，但本次通话未接通",
         )
 
 
@@ -128,7 +128,7 @@ def require_third_party(ctx: Context, disposition: Disposition) -> Party:
     if ctx.party is None or ctx.party.role is not PartyRole.THIRD_PARTY:
         who = "no known party" if ctx.party is None else f"the {ctx.party.role.value}"
         raise InvalidInput(f"disposition: {disposition.value} is for a third party; call {ctx.call.id} reached {who}",
-                           field="disposition")
+                           field="disposition", message_zh="此处理结果仅适用于第三方，本次通话对象不是第三方")
     return ctx.party
 
 
@@ -155,13 +155,13 @@ async def promise_to_pay(ctx: Context, data: WrapUpIn) -> Apply:
     owed = promise.owed_amount if promise.owed_amount is not None else total
     if owed > total:
         raise InvalidInput(f"promise.owed_amount: {owed} is more than the case's total owed ({total})",
-                           field="promise.owed_amount")
+                           field="promise.owed_amount", message_zh=f"应还金额 {owed} 超过案件欠款总额 {total}")
     if promise.amount > total:
         raise InvalidInput(f"promise.amount: {promise.amount} is more than the case's total owed ({total})",
-                           field="promise.amount")
+                           field="promise.amount", message_zh=f"承诺金额 {promise.amount} 超过案件欠款总额 {total}")
     if promise.due_date < ctx.today:
         raise InvalidInput(f"promise.due_date: {promise.due_date} is in the past (today is {ctx.today})",
-                           field="promise.due_date")
+                           field="promise.due_date", message_zh=f"承诺还款日期 {promise.due_date} 早于今天（{ctx.today}）")
     reduction = max(owed - promise.amount, Decimal("0")).quantize(CENT)
     violation = check_waiver(reduction=reduction, authorisation_ref=promise.authorisation_ref,
                              enforced=ctx.policy.rules.no_unauthorised_waiver)
@@ -196,7 +196,8 @@ async def paid(ctx: Context, data: WrapUpIn) -> Apply:
     assert claim is not None
     if claim.paid_on > ctx.today:
         raise InvalidInput(f"payment.paid_on: {claim.paid_on} is in the future; a payment still to come is a "
-                           "promise_to_pay", field="payment.paid_on")
+                           "promise_to_pay", field="payment.paid_on",
+                           message_zh=f"还款日期 {claim.paid_on} 晚于今天；尚未发生的还款请记为“承诺还款”")
     check_on = max(claim.paid_on, ctx.today) + VERIFY_AFTER
     due_at = ctx.opening_on(check_on) or local_instant(check_on, dt.time(0), ctx.tz)
     said = f"{claim.amount.quantize(CENT)} {ctx.case.currency} paid on {claim.paid_on.isoformat()}"
@@ -230,7 +231,8 @@ async def wrong_number(ctx: Context, data: WrapUpIn) -> Apply:
     and the policy's ``invalid_number`` rule stops it being dialled again."""
     number = ctx.number
     if number is None:
-        raise InvalidInput(f"disposition: call {ctx.call.id} has no number on record to mark wrong", field="disposition")
+        raise InvalidInput(f"disposition: call {ctx.call.id} has no number on record to mark wrong", field="disposition",
+                           message_zh="本次通话没有可标记为错号的号码")
     reason = (data.reason or "")[:200]
 
     async def apply(note: WrapUpNote, effects: Effects) -> None:
@@ -287,11 +289,13 @@ async def callback_requested(ctx: Context, data: WrapUpIn) -> Apply:
     assert callback is not None
     party = ctx.party
     if party is None:
-        raise InvalidInput(f"disposition: call {ctx.call.id} has no party to call back", field="disposition")
+        raise InvalidInput(f"disposition: call {ctx.call.id} has no party to call back", field="disposition",
+                           message_zh="本次通话没有可回电的联系人")
     at = callback.at
     until = callback.until or at + CALLBACK_WINDOW
     if at <= ctx.now:
-        raise InvalidInput(f"callback.at: {at.isoformat()} is not in the future", field="callback.at")
+        raise InvalidInput(f"callback.at: {at.isoformat()} is not in the future", field="callback.at",
+                           message_zh="回电时间必须是将来的时间")
     number_id = callback.number_id if callback.number_id is not None else ctx.call.number_id
     snapshot = await compliance_repository.build_snapshot(
         ctx.session, party=party, case=ctx.case, client=ctx.client, at=at,
@@ -302,7 +306,7 @@ async def callback_requested(ctx: Context, data: WrapUpIn) -> Apply:
     if number_id is not None:
         if all(n.id != number_id for n in snapshot.numbers):
             raise InvalidInput(f"callback.number_id: {number_id} is not a number of party {party.id}",
-                               field="callback.number_id")
+                               field="callback.number_id", message_zh="所选回电号码不属于该联系人")
         decision = decide_number(snapshot, snapshot.number(number_id), at)
     else:
         decision = decide_party(snapshot, at)

@@ -194,7 +194,8 @@ def _contact_number(ctx: Context, data: WrapUpIn) -> str | None:
     try:
         return parse_phone(data.contact_number, default_region(ctx.client)).e164
     except PhoneNumberError as exc:
-        raise InvalidInput(f"contact_number: {exc}", field="contact_number") from None
+        raise InvalidInput(f"contact_number: {exc}", field="contact_number",
+                           message_zh="联系电话无法识别，请输入正确的电话号码") from None
 
 
 def is_lease(case: Case) -> bool:
@@ -205,13 +206,15 @@ def is_lease(case: Case) -> bool:
 def _check_case_fields(ctx: Context, data: WrapUpIn) -> None:
     if data.next_follow_up_date is not None and data.next_follow_up_date < ctx.today:
         raise InvalidInput(f"next_follow_up_date: {data.next_follow_up_date} is in the past (today is {ctx.today})",
-                           field="next_follow_up_date")
+                           field="next_follow_up_date",
+                           message_zh=f"下次跟进日期 {data.next_follow_up_date} 早于今天（{ctx.today}）")
     reached_debtor = (
         data.disposition in CONVERSATIONS and ctx.party is not None and ctx.party.role is PartyRole.DEBTOR
     )
     if reached_debtor and is_lease(ctx.case) and data.equipment_status is None:
         raise InvalidInput("equipment_status: required for a lease case when the debtor was reached "
-                           "(the equipment's and the business's condition)", field="equipment_status")
+                           "(the equipment's and the business's condition)", field="equipment_status",
+                           message_zh="租赁案件联系到债务人时，须填写设备及经营状况")
 
 
 async def _transition(session: AsyncSession, call: Call, data: WrapUpIn) -> _Transition | None:

@@ -92,17 +92,20 @@ async def test_given_reduction_with_authorisation_then_recorded(api, headers, wo
 
 async def test_given_bad_promise_then_422_names_the_field(api, headers, world, db):
     cases = [
-        ({"amount": "20000", "due_date": "2026-11-30"}, "promise.amount"),
-        ({"amount": "100", "owed_amount": "20000", "due_date": "2026-11-30"}, "promise.owed_amount"),
-        ({"amount": "15800", "due_date": "2026-11-23"}, "promise.due_date"),
+        ({"amount": "20000", "due_date": "2026-11-30"}, "promise.amount", "承诺金额 20000 超过案件欠款总额"),
+        ({"amount": "100", "owed_amount": "20000", "due_date": "2026-11-30"}, "promise.owed_amount", "应还金额 20000"),
+        ({"amount": "15800", "due_date": "2026-11-23"}, "promise.due_date", "承诺还款日期 2026-11-23 早于今天"),
     ]
-    for promise, field in cases:
+    for promise, field, chinese in cases:
         body = {**DEBTOR, "disposition": "promise_to_pay", "promise": promise}
         response = await api.post(url(world.call_id), json=body, headers=headers["agent"])
         assert response.status_code == 422 and response.json()["field"] == field, response.text
+        assert response.json()["message_zh"].startswith(chinese)  # what the Chinese desktop shows by the field
     response = await api.post(url(world.call_id), json={**DEBTOR, "disposition": "promise_to_pay",
                               "promise": {"amount": "-5", "due_date": "2026-11-30"}}, headers=headers["agent"])
-    assert response.status_code == 422 and response.json()["fields"][0]["field"] == "promise.amount"
+    assert response.status_code == 422
+    [problem] = response.json()["fields"]
+    assert (problem["field"], problem["type"]) == ("promise.amount", "greater_than")  # the desktop words it by type
     assert await count(db, PromiseToPay) == 0
 
 

@@ -112,6 +112,34 @@ const ENUMS = {
   },
 };
 
+// The service's own errors in Chinese, by their stable code (English shows the service's text).
+// A refusal that carries message_zh (policy violations, the wrap-up's checks) is shown as sent.
+const ERRORS_ZH = {
+  seat_taken: '该坐席已有其他人员签入，请选择其他坐席', seat_inactive: '该坐席已停用，请选择其他坐席',
+  already_logged_in: '您已在其他坐席签入，请先在该坐席退出', not_logged_in: '尚未签入坐席',
+  wrap_up_pending: '请先保存上一通电话的话后小结', wrap_up_exists: '该通话已保存过小结',
+  wrap_up_not_found: '该通话尚无小结', illegal_agent_transition: '当前状态下不能进行此操作',
+  agent_not_ready: '请先进入就绪状态再拨号', agent_busy: '您正在处理其他通话',
+  case_not_held: '该案件不在您名下，请先点击“下一案件”领取后再拨号',
+  wrong_mode: '渐进式模式下由系统自动拨号；如需手动拨号，请切换到预览式',
+  campaign_not_running: '该外呼活动未在运行', callback_not_allowed: '政策不允许在该时间回电，请另选时间',
+  call_not_ended: '通话尚未结束，结束后再保存小结', call_not_live: '通话已结束', call_without_case: '该通话未关联案件',
+  not_your_call: '这不是您的通话', not_ready_reason_required: '请选择未就绪原因',
+  carrier_unavailable: '线路暂时不可用，请稍后再试', carrier_rate_limited: '线路繁忙，请稍后再试',
+  carrier_rejected: '线路拒绝了该呼叫', carrier_error: '线路故障，请稍后再试', unavailable: '服务暂不可用，请稍后再试',
+  forbidden: '您无权进行此操作', not_found: '未找到相关记录', internal_error: '系统错误，请联系主管',
+  invalid_input: '输入有误', validation_error: '请更正标出的字段',
+};
+// Field checks in Chinese, by the type the service names for each field.
+const FIELD_ERRORS_ZH = {
+  missing: '必填', required_for_disposition: '此处理结果必须填写', not_for_disposition: '此处理结果无需填写此项',
+  required_for_not_ready: '选择“未就绪”时必须填写', string_too_short: '内容太短', string_too_long: '内容太长',
+  enum: '不在可选范围内', literal_error: '不在可选范围内', decimal_parsing: '请输入数字金额',
+  decimal_max_places: '金额最多两位小数', greater_than: '必须大于 0', date_from_datetime_parsing: '日期格式不正确',
+  date_parsing: '日期格式不正确', datetime_parsing: '时间格式不正确', window_order: '必须晚于回电时间',
+  window_too_long: '回电时段最长 12 小时',
+};
+
 // What each disposition needs besides contact_status (mirrors dialer/notes/schemas.py REQUIRED).
 const REQUIRED = {
   promise_to_pay: ['contact_name', 'promise'], paid: ['contact_name', 'payment'], refused: ['contact_name', 'result'],
@@ -209,8 +237,22 @@ async function api(method, path, body) {
 
 function messageOf(body) {
   if (!body) return t('network_error');
-  if (lang === 'zh' && body.message_zh) return body.message_zh;
+  if (lang === 'zh') {
+    if (body.message_zh) return body.message_zh;
+    if (body.error === 'validation_error' && Array.isArray(body.fields)) {
+      return `${ERRORS_ZH.validation_error}：${body.fields.map((f) => `${fieldName(f.field)}（${fieldMessage(f)}）`).join('；')}`;
+    }
+    if (ERRORS_ZH[body.error]) return ERRORS_ZH[body.error];
+  }
   return body.detail || body.error || t('network_error');
+}
+
+function fieldName(field) {
+  return lang === 'zh' ? TEXT.zh[`f_${String(field).replace('.', '_')}`] ?? TEXT.zh[String(field)] ?? field : field;
+}
+
+function fieldMessage(f) {
+  return (lang === 'zh' && FIELD_ERRORS_ZH[f.type]) || f.message;
 }
 
 function flash(text, kind = 'info') {
@@ -871,7 +913,8 @@ async function onSave(event) {
 }
 
 function showServerErrors(body) {
-  const list = body?.fields ?? (body?.field ? [{ field: body.field, message: messageOf(body) }] : []);
+  const list = body?.fields?.map((f) => ({ field: f.field, message: fieldMessage(f) }))
+    ?? (body?.field ? [{ field: body.field, message: messageOf(body) }] : []);
   let placed = false;
   for (const { field, message } of list) {
     const text = String(message).startsWith(`${field}: `) ? String(message).slice(field.length + 2) : message;
