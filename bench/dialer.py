@@ -25,7 +25,7 @@ timestamp each ``place_call``:
   the combined rate. An agent is reset by the process that dialed for it, which wakes its own
   engine; the others find it at their 0.5 s sweep, and lose its row lock (``not_ready``).
 
-Events that are not dials (queue_empty, refused, no_campaign) are counted; their agent stays
+Events that are not dials (queue_empty, no_campaign) are counted; their agent stays
 ready and the engine comes back to it after its idle back-off, so that latency lands in the next
 dial's figure. CPU is per process (engine + the bench's reset, whose own cost is measured apart)
 and the bench database's PostgreSQL backends.
@@ -299,7 +299,6 @@ class _Floor:
         self.window = (math.inf, math.inf)  # placements counted between these monotonic instants
         self.latencies: list[tuple[float, float]] = []  # (placed at, ms)
         self.outcomes: collections.Counter[str] = collections.Counter()
-        self.refusals = 0
         self.on_dialed = None  # what to do with an agent the engine has dialed for
         self.statements = 0
         self.served_at = self.committed_at = self.placed_at = 0.0
@@ -323,7 +322,6 @@ class _Floor:
 
     def served(self, agent_id: int, result: Dialed) -> None:
         self.outcomes[result.outcome] += 1
-        self.refusals += result.refusals
         if result.outcome == "dialed":
             self.last_call[agent_id] = result.call_id
             if self.on_dialed is not None:
@@ -377,7 +375,7 @@ def _summary(ms: list[float]) -> str:
 
 
 def _outcomes(floor: _Floor) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(floor.outcomes.items())) + f"; refusals {floor.refusals}"
+    return ", ".join(f"{k} {v}" for k, v in sorted(floor.outcomes.items()))
 
 
 async def _backend_pids(dsn: str) -> list[int]:
@@ -593,12 +591,12 @@ async def paced(url: str, agents: int, rate: float, warmup: float, duration: flo
 
 def _process_main(url: str, agents: int, warmup: float, duration: float, start: float, ready_at, loop: str,
                   results) -> None:
-    async def go() -> tuple[list[float], dict[str, int], int, tuple[float, float]]:
+    async def go() -> tuple[list[float], dict[str, int], tuple[float, float]]:
         floor = _Floor(url, agents, ready_at)
         await floor.start()
         cpu, _ = await _closed_loop(floor, agents, warmup, duration, start)
         await floor.close()
-        return [m for _, m in floor.latencies], dict(floor.outcomes), floor.refusals, cpu
+        return [m for _, m in floor.latencies], dict(floor.outcomes), cpu
 
     results.put(_run_loop(go(), loop))
 
@@ -626,7 +624,7 @@ async def replicas(url: str, agents: int, processes: int, warmup: float, duratio
         child.join()
     ms = [m for values, *_ in outcomes for m in values]
     counts: collections.Counter[str] = collections.Counter()
-    for _, c, _, _ in outcomes:
+    for _, c, _ in outcomes:
         counts.update(c)
     per = ", ".join(f"{len(values) / duration:.0f}" for values, *_ in outcomes)
     cpu = (sum(c[0] for *_, c in outcomes), sum(c[1] for *_, c in outcomes))
@@ -634,8 +632,7 @@ async def replicas(url: str, agents: int, processes: int, warmup: float, duratio
           f" COMBINED (per process {per})   (latency under it {_summary(ms)})")
     print(f"    CPU per dial: engine processes {_per(cpu, len(ms))}, PostgreSQL backends"
           f" ≥{pg * 1000 / max(1, len(ms)):.1f} ms")
-    print(f"    outcomes (whole run): {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))};"
-          f" refusals {sum(r for _, _, r, _ in outcomes)}")
+    print(f"    outcomes (whole run): {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}")
 
 
 # --- main ------------------------------------------------------------------------------------------

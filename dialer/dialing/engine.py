@@ -8,9 +8,9 @@ answered call ever waits for an agent: no abandonment by construction.
 
 The hand-out reads the case's parties locked, with the agent's context, and the attempt is
 reserved on that very read: one read of the agent (with seat, teams and running campaigns), one of
-the case, one write for the ledger entry, the call and the attempt. Should the policy still refuse
-at the reservation, the refusal is kept in the ledger and the engine moves to the next case. Stop
-the campaign and the engine stops dialing. Several engines (replicas) run side by side: the
+the case, one write for the ledger entry, the call and the attempt. A case the policy refuses is
+set aside by the hand-out (with its next allowed time) and the next one is asked. Stop the
+campaign and the engine stops dialing. Several engines (replicas) run side by side: the
 agent's row is locked ``SKIP LOCKED`` for the whole hand-out, so exactly one of them dials for a
 given ready agent.
 """
@@ -34,7 +34,6 @@ from dialer.dialing import service
 from dialer.dialing.floor import Floor, Running, floor_of
 from dialer.dialing.models import DialMode
 from dialer.kit.db import begin_write
-from dialer.kit.errors import PolicyBlocked
 from dialer.seats.models import AgentSession, AgentState
 
 log = logging.getLogger("dialer.engine")
@@ -42,8 +41,6 @@ log = logging.getLogger("dialer.engine")
 IDLE_BACKOFF_S = 2.0
 """An agent with nothing to dial (no running campaign, empty queue) is looked at again after this,
 or at once when woken."""
-MAX_CASES_PER_READY = 5
-"""Cases tried for one ready event when reservations are refused (each refusal is recorded)."""
 MAX_DIALS_IN_FLIGHT = 8
 """Dials one engine runs at once; the other ready agents wait their turn. Each dial holds a pooled
 connection for its transaction: past a few at once they only queue for the CPU, and a burst of
@@ -53,44 +50,37 @@ PostgreSQL backend each, and every statement prepared again on it) — far deare
 
 @dataclass(frozen=True, slots=True)
 class Dialed:
-    outcome: str  # dialed | not_ready | no_campaign | queue_empty | refused
+    outcome: str  # dialed | not_ready | no_campaign | queue_empty
     call_id: int | None = None
-    refusals: int = 0
 
 
 async def dial_next(container: Container, agent_id: int) -> Dialed:
-    """Serve one ready progressive agent: reserve the next case and dial it, or say why not."""
-    refusals = 0
-    for _ in range(MAX_CASES_PER_READY):
-        now = container.clock()
-        async with container.write_sessions() as session:
-            await begin_write(session)
-            floor = await floor_of(session, agent_id=agent_id)
-            agent = floor.agent if floor is not None else None
-            if floor is None or agent is None or agent.state is not AgentState.READY \
-                    or agent.mode != DialMode.PROGRESSIVE.value:
-                return Dialed("not_ready", refusals=refusals)
-            if not floor.campaigns:
-                return Dialed("no_campaign", refusals=refusals)
-            found = await _hand_out(session, floor, now=now)
-            if found is None:
-                await session.commit()  # parked cases stay parked
-                return Dialed("queue_empty", refusals=refusals)
-            campaign, claim, best = found
-            await transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {claim.case_id}")
-            try:
-                call = await service.dial_reserved(session, container=container, agent=agent, dialable=best, now=now,
-                                                   campaign_id=campaign.id)
-            except PolicyBlocked:
-                await transition(session, agent, AgentState.READY, now=now, reason="reservation_refused")
-                await queue.release(session, case_id=claim.case_id, agent_id=agent_id)
-                await session.commit()  # the refusal is a fact to keep; on to the next case
-                refusals += 1
-                continue
-            await session.commit()  # expire_on_commit is off: call and seat stay readable
-        await service.ring_seat(container, call.id, call=call, softphone=floor.softphone)
-        return Dialed("dialed", call.id, refusals)
-    return Dialed("refused", refusals=refusals)
+    """Serve one ready progressive agent: reserve the next case and dial it, or say why not.
+
+    The hand-out asks the policy about each candidate, sets aside (parks) those it refuses and
+    holds the first with a number this agent may dial now; the attempt is reserved on that very
+    decision, so the reservation cannot refuse what the hand-out allowed."""
+    now = container.clock()
+    async with container.write_sessions() as session:
+        await begin_write(session)
+        floor = await floor_of(session, agent_id=agent_id)
+        agent = floor.agent if floor is not None else None
+        if floor is None or agent is None or agent.state is not AgentState.READY \
+                or agent.mode != DialMode.PROGRESSIVE.value:
+            return Dialed("not_ready")
+        if not floor.campaigns:
+            return Dialed("no_campaign")
+        found = await _hand_out(session, floor, now=now)
+        if found is None:
+            await session.commit()  # the cases set aside stay set aside
+            return Dialed("queue_empty")
+        campaign, claim, best = found
+        await transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {claim.case_id}")
+        call = await service.dial_reserved(session, container=container, agent=agent, dialable=best, now=now,
+                                           campaign_id=campaign.id)
+        await session.commit()  # expire_on_commit is off: call and seat stay readable
+    await service.ring_seat(container, call.id, call=call, softphone=floor.softphone)
+    return Dialed("dialed", call.id)
 
 
 async def _hand_out(

@@ -113,6 +113,30 @@ async def test_given_every_case_blocked_then_the_queue_is_empty_and_nothing_is_d
         await container.engine.dispose()
 
 
+async def test_given_the_best_case_blocked_then_it_is_set_aside_with_its_rule_and_the_next_one_dialed(
+        session, db_url, settings):
+    client, [(agent, _)], cases = await _floor(session, cases=3)
+    best, second = cases[-1], cases[-2]  # the largest amount first
+    session.add(StopContact(client_id=client.id, case_id=best.id, party_id=await _debtor_id(session, best.id),
+                            source=StopSource.CLIENT_LIST, reason="the client's list"))
+    await session.commit()
+    container = _container(db_url, settings)
+    try:
+        result = await dial_next(container, agent.id)
+
+        assert result.outcome == "dialed"
+        async with container.sessions() as s:
+            call = await s.get(Call, result.call_id)
+            parked = await s.get(Case, best.id)
+            refusals = (await s.execute(select(func.count()).select_from(Decision)
+                                        .where(Decision.allowed.is_(False)))).scalar_one()
+        assert call.case_id == second.id
+        assert parked.blocked_rules == "stop_contact" and parked.next_allowed_at is not None
+        assert parked.held_by_agent_id is None and refusals == 0  # asked by the hand-out; no dial was refused
+    finally:
+        await container.engine.dispose()
+
+
 async def test_given_a_dial_then_its_ledger_entry_call_and_attempt_are_linked_and_the_case_held(
         session, db_url, settings):
     _, [(agent, _)], cases = await _floor(session)
