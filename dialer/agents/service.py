@@ -167,7 +167,9 @@ async def force_logout(
     session: AsyncSession, *, agent_id: int, actor: Principal, reason: str | None, now: dt.datetime,
 ) -> SessionView:
     """A supervisor ends an agent's session whatever its state (a closed browser, a stuck
-    desktop); the held case is given back. A call in progress is left to its own lifecycle."""
+    desktop): an override of the state machine, audited with the state it ended. The held case
+    is given back, resting (as after any call) when the agent had a call on it. A call in
+    progress is left to its own lifecycle."""
     await begin_write(session)
     agent = await repository.open_session(session, agent_id=agent_id, lock=True)
     if agent is None:
@@ -175,7 +177,7 @@ async def force_logout(
     before, call_id = AgentState(agent.state), agent.current_call_id
     agent.state, agent.state_reason, agent.state_since = AgentState.OFFLINE, "forced_logout", now
     agent.ended_at, agent.current_call_id = now, None
-    await queue.release_all(session, agent_id=agent_id)
+    await queue.release_all(session, agent_id=agent_id, not_before=now + queue.WORKED_REST if call_id else None)
     await _audit_state(session, agent, before, AgentState.OFFLINE, reason="forced_logout", actor=actor,
                        call_id=call_id)
     await audit.record(session, action="agent.force_logout", actor=actor, entity="agent_session", entity_id=agent.id,

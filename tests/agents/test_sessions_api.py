@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
+import pytest
 from sqlalchemy import select, update
 
+from dialer.agents.queue import WORKED_REST
 from dialer.audit.models import AuditEntry
 from dialer.calls.models import Call, CallState, Direction
+from dialer.cases.models import Case
 from dialer.notes.models import Disposition, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState, Seat
 from tests.agents.helpers import NOW
@@ -198,6 +202,32 @@ async def test_given_a_stuck_agent_then_a_supervisor_forces_the_logout_audited(a
     assert entry.detail["reason"] == "browser crashed"
     again = await api.post(f"/v1/agents/{agent_id}/logout", headers=headers["supervisor"])
     assert again.status_code == 404 and again.json()["error"] == "not_logged_in"
+
+
+@pytest.mark.parametrize("on_a_call", [True, False])
+async def test_given_a_forced_logout_then_the_held_case_rests_only_when_the_agent_had_a_call_on_it(
+        app, api, headers, users, on_a_call):
+    app.state.container.clock = lambda: NOW
+    [seat] = await _seats(app)
+    await _login(api, headers, seat)
+    agent_id = users["agent"].id
+    async with app.state.container.sessions() as s:
+        case = await make_case(s)
+        case.held_by_agent_id, case.held_until = agent_id, NOW + dt.timedelta(hours=4)
+        call = Call(direction=Direction.OUTBOUND, carrier="twilio", state=CallState.BRIDGED, case_id=case.id,
+                    agent_id=agent_id, requested_at=NOW)
+        s.add(call)
+        await s.commit()
+    await _put_agent_in(app, agent_id, AgentState.ON_CALL if on_a_call else AgentState.RESERVED,
+                        current_call_id=call.id if on_a_call else None)
+
+    forced = await api.post(f"/v1/agents/{agent_id}/logout", json={"reason": "stuck"}, headers=headers["supervisor"])
+
+    assert forced.status_code == 200, forced.text
+    async with app.state.container.sessions() as s:
+        released = await s.get(Case, case.id)
+    assert released.held_by_agent_id is None
+    assert released.held_until == (NOW + WORKED_REST if on_a_call else None)  # not handed out again mid-call
 
 
 async def test_given_an_integration_or_admin_then_no_agent_session(app, api, headers):
