@@ -14,6 +14,7 @@ from sqlalchemy import select
 from dialer.auth.models import Role
 from dialer.calls.models import Call
 from dialer.cases.models import Party, PhoneNumber
+from dialer.compliance.models import Consent
 from dialer.kit.db import session_factory
 from dialer.notes.models import PromiseToPay
 from tests.desktop.conftest import open_desktop
@@ -118,3 +119,41 @@ async def test_given_a_preview_agent_then_case_dial_whisper_bridged_hang_up_note
         promise = (await s.execute(select(PromiseToPay).where(PromiseToPay.call_id == call.id))).scalar_one()
     assert (call.outcome, call.hangup_by) == ("answered", "agent")
     assert (str(promise.amount), promise.authorisation_ref, promise.due_date.isoformat()) == ("5000.00", "AUTH-2026-001", due)
+
+
+async def test_given_a_callback_asked_on_another_number_then_the_form_offers_the_partys_numbers_and_saves_it(
+        live_factory, browser, session, engine):
+    client = await make_client(session, name="招商银行", overrides=ALL_DAY)
+    agent = await make_user(session, role=Role.AGENT, team="team-c")
+    seat = await make_seat(session, team="team-c")
+    case = await make_case(session, client=client, team="team-c", assigned_agent=agent, debtor_numbers=(FIRST, SECOND))
+    party = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
+    first, second = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == party.id)
+                                           .order_by(PhoneNumber.position))).scalars().all()
+    await session.commit()
+    live = live_factory(default=PARTY_STAYS, numbers={seat_of(seat.softphone_identity): SEAT_ANSWERS})
+    desk = await open_desktop(browser, live)
+    await desk.sign_in(agent.username, seat_id=seat.id)
+    await desk.page.keyboard.press("F2")
+    await expect(desk.by(f"dial-{first.id}")).to_be_enabled()
+    await desk.by(f"dial-{first.id}").click()
+    await expect(desk.by("call-state")).to_have_attribute("data-state", "bridged")
+    await desk.page.keyboard.press("F4")
+    await expect(desk.by("wrapup-form")).to_be_visible()
+
+    await desk.by("wrapup-disposition").select_option("callback_requested")
+    await expect(desk.by("callback-fields")).to_be_visible()
+    choices = desk.by("wrapup-callback.number_id").locator("option")
+    await expect(choices).to_have_count(2)  # the number called, and the party's other one
+    await expect(choices.nth(0)).to_contain_text(FIRST)
+    await expect(choices.nth(1)).to_contain_text(SECOND)
+    at = (dt.datetime.now(ZoneInfo("Asia/Shanghai")) + dt.timedelta(days=1)).replace(hour=10, minute=30)
+    await desk.by("wrapup-callback.at").fill(at.strftime("%Y-%m-%dT%H:%M"))
+    await desk.by("wrapup-callback.number_id").select_option(str(second.id))
+    await desk.page.keyboard.press("Control+Enter")
+
+    await expect(desk.by("wrapup-form")).to_be_hidden()
+    assert desk.errors == []
+    async with session_factory(engine)() as s:
+        consent = (await s.execute(select(Consent).where(Consent.party_id == party.id))).scalar_one()
+    assert consent.number_id == second.id and consent.callback_at == at.replace(second=0, microsecond=0)

@@ -18,7 +18,7 @@ const TEXT = {
     f_arrears_reason: '逾期原因', f_result: '催收结果', f_reason: '原因说明', f_promise: '承诺还款', f_promise_amount: '承诺金额',
     f_promise_due: '承诺还款日期', f_promise_owed: '应还金额（默认全部欠款）', f_promise_auth: '减免授权编号',
     f_payment: '已还款声明', f_payment_amount: '金额', f_payment_paid_on: '还款日期', f_payment_channel: '还款渠道',
-    f_payment_reference: '流水号', f_callback: '约定回电', f_callback_at: '回电时间', f_callback_until: '最晚至',
+    f_payment_reference: '流水号', f_callback: '约定回电', f_callback_at: '回电时间', f_callback_until: '最晚至', f_callback_number: '回电号码', number_called: '本次拨打的号码',
     f_assessment: '综合评估', f_equipment_status: '设备及经营状况', f_recovery_likelihood: '回款可能性',
     f_next_follow_up_date: '下次跟进日期', f_next_action: '下一步建议', f_special_notes: '特别事项', f_next_state: '保存后状态',
     live_hint: '实时连接', ready_go: '就绪 (F2)', ready_stop: '未就绪 (F2)', choose: '请选择…',
@@ -50,7 +50,7 @@ const TEXT = {
     f_promise_due: 'Due date', f_promise_owed: 'Amount owed (default: total owed)',
     f_promise_auth: 'Reduction authorisation ref', f_payment: 'Claimed payment', f_payment_amount: 'Amount',
     f_payment_paid_on: 'Paid on', f_payment_channel: 'Channel', f_payment_reference: 'Reference',
-    f_callback: 'Callback', f_callback_at: 'Call back at', f_callback_until: 'Until', f_assessment: 'Assessment',
+    f_callback: 'Callback', f_callback_at: 'Call back at', f_callback_until: 'Until', f_callback_number: 'Call back on', number_called: 'The number called', f_assessment: 'Assessment',
     f_equipment_status: 'Equipment / operations status', f_recovery_likelihood: 'Recovery likelihood',
     f_next_follow_up_date: 'Next follow-up date', f_next_action: 'Suggested next action', f_special_notes: 'Special notes',
     f_next_state: 'After saving', live_hint: 'Live connection', ready_go: 'Ready (F2)', ready_stop: 'Not ready (F2)',
@@ -772,9 +772,22 @@ function openWrapUp(call) {
     f.elements.contact_status.value = OUTCOME_STATUS[call.outcome] || 'other';
   }
   markConversations();
+  fillCallbackNumbers();
   updateFields();
   f.hidden = false;
   f.elements.disposition.focus();
+}
+
+function fillCallbackNumbers() { // the reached party's other valid numbers, once the case card is known
+  const call = S.wrapCall;
+  const select = form().elements['callback.number_id'];
+  const party = (S.card?.parties ?? []).find((p) => p.id === call?.party_id);
+  const chosen = select.value;
+  const others = (party?.numbers ?? []).filter((n) => n.valid && n.id !== call?.number_id);
+  select.replaceChildren(
+    h('option', { value: '', text: `${t('number_called')}${call?.to_e164 ? ` ${call.to_e164}` : ''}` }),
+    ...others.map((n) => h('option', { value: String(n.id), text: `${n.e164} · ${label('kind', n.kind)}` })));
+  if (others.some((n) => String(n.id) === chosen)) select.value = chosen;
 }
 
 function prefillParty() { // who was reached, once the case card is known (it may load after the form opens)
@@ -786,6 +799,7 @@ function prefillParty() { // who was reached, once the case card is known (it ma
     f.elements.contact_status.value = party?.role === 'third_party' ? 'third_party_reached' : 'debtor_reached';
   }
   if (party && !f.elements.contact_name.value) f.elements.contact_name.value = party.name;
+  fillCallbackNumbers();
 }
 
 function closeWrapUp() {
@@ -856,6 +870,7 @@ function payload() {
   if (disposition === 'callback_requested') {
     body.callback = { at: isoWithOffset(value('callback.at')) };
     if (value('callback.until')) body.callback.until = isoWithOffset(value('callback.until'));
+    if (value('callback.number_id')) body.callback.number_id = Number(value('callback.number_id'));
   }
   if (body.next_state === 'not_ready') body.not_ready_reason = value('not_ready_reason');
   return body;
