@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from dialer.agents.queue import CALL_HOLD, HOLD
 from dialer.calls.models import Call, CallState
 from dialer.cases.models import Case, Party, PhoneNumber
-from dialer.compliance.models import Attempt, Decision
+from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
 from dialer.seats.models import AgentSession, AgentState
 from dialer.telephony.fake import FakeCarrier
 from tests.agents.helpers import NOW, queued_case
@@ -139,3 +139,29 @@ async def test_given_a_progressive_agent_then_dialing_by_hand_is_409_wrong_mode(
     assert answer.status_code == 409 and answer.json()["error"] == "wrong_mode", answer.text
     assert await _counts(app) == before
     assert (await _case(app, case_id)).held_until == NOW + HOLD
+
+
+async def test_given_the_policy_refuses_the_held_cases_number_then_409_policy_blocked_kept_in_the_ledger(
+        app, api, floor, users):
+    _, desk, _, _ = floor
+    case_id = await _case_with_number(app)
+    card = (await api.get("/v1/agent/next", headers=desk)).json()
+    number_id = card["parties"][0]["numbers"][0]["id"]
+    async with app.state.container.sessions() as s:  # the debtor asks not to be called after the card was shown
+        party_id = (await s.execute(select(Party.id).where(Party.case_id == case_id))).scalar_one()
+        s.add(StopContact(client_id=card["case"]["client_id"], case_id=case_id, party_id=party_id,
+                          source=StopSource.PARTY_REQUEST, reason="asked on another channel"))
+        await s.commit()
+    calls, attempts, entries = await _counts(app)
+
+    answer = await api.post("/v1/calls", json={"number_id": number_id}, headers=desk)
+
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert body["error"] == "policy_blocked" and [v["rule"] for v in body["violations"]] == ["stop_contact"]
+    assert await _counts(app) == (calls, attempts, entries + 1)  # the refusal is kept; no call, no attempt
+    async with app.state.container.sessions() as s:
+        entry = await s.get(Decision, body["decision_id"])
+    assert entry.allowed is False and entry.number_id == number_id and entry.agent_id == users["agent"].id
+    assert (await _case(app, case_id)).held_until == NOW + HOLD  # still the card's hold, not a call's
+    assert (await api.get("/v1/agent/session", headers=desk)).json()["state"] == "reserved"
