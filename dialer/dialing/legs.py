@@ -8,8 +8,9 @@ wrap-up, and the other leg hung up.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.lifecycle import ENDS, outcome_of, path
@@ -18,6 +19,7 @@ from dialer.compliance.models import Attempt
 from dialer.container import Container
 from dialer.dialing import agent_sync
 from dialer.dialing.effects import Effect, HangUp, run_effects
+from dialer.kit.db import is_postgres
 from dialer.telephony.carrier import CarrierError
 
 NOT_PLACED = "not_placed"
@@ -76,28 +78,57 @@ async def end_call(
     return [HangUp(call.id, sid) for sid in (call.agent_leg_call_id, call.carrier_call_id) if sid and sid != ended_sid]
 
 
-async def record_placement(
-    container: Container, call_id: int, *, leg: str, sid: str | None, error: CarrierError | None,
-    uncertain: bool, at: dt.datetime,
+_CALLS = Call.__table__
+
+
+@functools.cache
+def _record_sid(leg: str) -> Update:
+    column = _CALLS.c.agent_leg_call_id if leg == "agent" else _CALLS.c.carrier_call_id
+    return (
+        update(_CALLS).where(_CALLS.c.id == bindparam("call_id"), column.is_(None))
+        .values({column: bindparam("sid")}).returning(_CALLS.c.state)
+    )
+
+
+_STATE = select(_CALLS.c.state).where(_CALLS.c.id == bindparam("call_id"))
+
+
+async def record_placed(container: Container, call_id: int, *, leg: str, sid: str) -> None:
+    """A leg is placed: its carrier id is written, once, in one statement of its own (every
+    progressive dial passes here, so the call is not loaded); a call that ended while the leg was
+    being placed has it hung up, as it must not ring on."""
+    parameters = {"call_id": call_id, "sid": sid}
+    if is_postgres(container.engine):  # one statement: no transaction around it (no BEGIN, no COMMIT)
+        async with container.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
+            if state is None:  # gone, or the leg's id was written already: only its state matters
+                state = (await connection.execute(_STATE, parameters)).scalar_one_or_none()
+    else:
+        async with container.write_sessions() as session:
+            connection = await session.connection()
+            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
+            if state is None:
+                state = (await connection.execute(_STATE, parameters)).scalar_one_or_none()
+            await session.commit()
+    if state is not None and CallState(state) in ENDS:
+        await run_effects(container, [HangUp(call_id, sid)])
+
+
+async def record_failure(
+    container: Container, call_id: int, *, leg: str, error: CarrierError, uncertain: bool, at: dt.datetime,
 ) -> None:
-    """In its own unit of work: the leg's carrier id, or its failure (a certain failure ends the
-    call; an uncertain one is left for the reconciler)."""
+    """In its own unit of work: how placing a leg failed. A certain failure ends the call (its
+    party never rung); an uncertain one is noted and left for the reconciler."""
     effects: list[Effect] = []
     async with container.write_sessions() as session:
         call = await session.get(Call, call_id, with_for_update=True)
         if call is None:
             return
-        if sid is not None:
-            if leg == "agent":
-                call.agent_leg_call_id = call.agent_leg_call_id or sid
-            else:
-                call.carrier_call_id = call.carrier_call_id or sid
-            if call.state in ENDS:  # ended while the leg was being placed: it must not ring on
-                effects = [HangUp(call.id, sid)]
-        elif error is not None and uncertain:
+        if uncertain:
             call.error_code = error.code
             call.error_detail = f"{leg} leg: {error.detail} (uncertain: reconciling)"
-        elif error is not None:
+        else:
             effects = await end_call(
                 session, call, CallState.FAILED, at=at, placed=False, seat_answered=leg != "agent",
                 error=str(error.carrier_code or error.code), detail=f"{leg} leg: {error.detail}",

@@ -10,11 +10,10 @@ settles (``dialer.dialing.reconcile``), never a call nobody knows about.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from typing import Any
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -23,16 +22,13 @@ from dialer.agents.errors import WrongMode
 from dialer.agents.queue import Dialable, held_for_dial, hold_for_call
 from dialer.agents.service import transition
 from dialer.agents.states import IllegalTransition
-from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call, CallState, Direction
 from dialer.compliance import service as compliance
 from dialer.compliance.service import Checked
 from dialer.container import Container
-from dialer.dialing.effects import HangUp, run_effects
-from dialer.dialing.legs import record_placement
+from dialer.dialing.legs import record_failure, record_placed
 from dialer.dialing.models import DialMode
 from dialer.dialing.urls import address_of, webhook_url
-from dialer.kit.db import is_postgres
 from dialer.kit.errors import Conflict, Unavailable
 from dialer.kit.types import utcnow
 from dialer.seats.models import AgentSession, AgentState, Seat
@@ -187,47 +183,13 @@ async def _place(container: Container, call: Call, request: PlaceCall, *, leg: s
         uncertain = isinstance(exc, CarrierUnavailable) and exc.uncertain
         log.warning("call %s: placing the %s leg failed (%s%s)", call.id, leg, exc.code,
                     ", uncertain" if uncertain else "")
-        await record_placement(container, call.id, leg=leg, sid=None, error=exc, uncertain=uncertain, at=now)
+        await record_failure(container, call.id, leg=leg, error=exc, uncertain=uncertain, at=now)
         if uncertain:
             from dialer.dialing.reconcile import reconcile_call
 
             await reconcile_call(container, call.id)
         return
-    await _record_placed(container, call.id, leg=leg, sid=placed.carrier_call_id, at=now)
-
-
-_CALLS = Call.__table__
-
-
-@functools.cache
-def _record_sid(leg: str) -> Update:
-    column = _CALLS.c.agent_leg_call_id if leg == "agent" else _CALLS.c.carrier_call_id
-    return (
-        update(_CALLS).where(_CALLS.c.id == bindparam("call_id"), column.is_(None))
-        .values({column: bindparam("sid")}).returning(_CALLS.c.state)
-    )
-
-
-async def _record_placed(container: Container, call_id: int, *, leg: str, sid: str, at: dt.datetime) -> None:
-    """A leg is placed: its carrier id is written in one statement, in a unit of work of its own,
-    and a call that ended while the leg was being placed has it hung up — what
-    ``legs.record_placement`` does for a placed leg, without loading the call (every progressive
-    dial passes here). A call that already has the leg's id, or is gone, is left to
-    ``record_placement``."""
-    parameters = {"call_id": call_id, "sid": sid}
-    if is_postgres(container.engine):  # one statement: no transaction around it (no BEGIN, no COMMIT)
-        async with container.engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
-    else:
-        async with container.write_sessions() as session:
-            connection = await session.connection()
-            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
-            await session.commit()
-    if state is None:
-        await record_placement(container, call_id, leg=leg, sid=sid, error=None, uncertain=False, at=at)
-    elif CallState(state) in ENDS:  # it must not ring on
-        await run_effects(container, [HangUp(call_id, sid)])
+    await record_placed(container, call.id, leg=leg, sid=placed.carrier_call_id)
 
 
 async def claim_party_leg(session: AsyncSession, call: Call, *, now: dt.datetime) -> bool:

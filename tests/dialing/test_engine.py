@@ -20,7 +20,7 @@ from dialer.dialing.models import Campaign, CampaignStatus, DialMode
 from dialer.kit.clock import system_clock
 from dialer.kit.db import create_engine, session_factory, writer_engine
 from dialer.seats.models import AgentSession, AgentState
-from dialer.telephony.carrier import PlaceCall, PlacedCall
+from dialer.telephony.carrier import CarrierRejected, PlaceCall, PlacedCall
 from dialer.telephony.fake import FakeCarrier
 from tests.factories import make_case, make_client, make_seat, make_user
 
@@ -225,6 +225,34 @@ async def test_given_the_call_ended_while_its_seat_leg_was_placed_then_the_leg_i
             call = await s.get(Call, result.call_id)
         assert hung_up["carrier_call_id"] == call.agent_leg_call_id
         assert container.carrier.placed[call.agent_leg_call_id] is placed["request"]
+    finally:
+        await container.engine.dispose()
+
+
+class _RefusingSeats(FakeCarrier):
+    """The carrier refuses to create the seat's leg (a misconfigured softphone identity)."""
+
+    async def place_call(self, request: PlaceCall) -> PlacedCall:
+        self.requests.append(("place_call", {"request": request}))
+        raise CarrierRejected("Invalid 'To' phone number", carrier_code=21211, http_status=400)
+
+
+async def test_given_the_carrier_refuses_the_seats_leg_then_the_call_fails_unplaced_and_the_agent_is_not_ready(
+        session, db_url, settings):
+    _, [(agent, _)], _ = await _floor(session)
+    container = _container(db_url, settings)
+    container.carrier = _RefusingSeats()
+    try:
+        result = await dial_next(container, agent.id)
+
+        async with container.sessions() as s:
+            call = await s.get(Call, result.call_id)
+            attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call.id))).scalar_one()
+            agent_row = (await s.execute(select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
+        assert (call.state, call.error_code) == ("failed", "21211") and "agent leg" in call.error_detail
+        assert attempt.outcome == "not_placed"  # the party was never rung
+        assert (agent_row.state, agent_row.state_reason) == (AgentState.NOT_READY, "seat_unreachable")
+        assert agent_row.current_call_id is None and container.carrier.requested("hang_up") == []
     finally:
         await container.engine.dispose()
 
