@@ -45,6 +45,13 @@ CALLBACK_WINDOW = dt.timedelta(hours=1)
 VERIFY_AFTER = dt.timedelta(days=1)
 """A claimed payment is checked the day after it was made (or after today, for one made today)."""
 
+MESSAGE_FOLLOW_UP = dt.timedelta(days=1)
+"""A message a third party agreed to pass on: the case is due for follow-up the next day (the
+debtor has had the time to hear it), unless the agent chose another date."""
+
+REFUSAL_FOLLOW_UP = dt.timedelta(days=3)
+"""A refusal to pay: the case is due for follow-up three days later unless the agent chose a date."""
+
 
 class UnauthorisedWaiver(InvalidInput):
     """``no_unauthorised_waiver``: a promise below what is owed without the client's authorisation."""
@@ -216,9 +223,10 @@ async def paid(ctx: Context, data: WrapUpIn) -> Apply:
 
 
 async def refused(ctx: Context, data: WrapUpIn) -> Apply:
-    """The party refused to pay: the note (with its result) is the record."""
+    """The party refused to pay: the note (with its result) is the record, and the case is due
+    for follow-up again in a few days (:data:`REFUSAL_FOLLOW_UP`) unless the note says when."""
     require_conversation(ctx, D.REFUSED)
-    return _nothing
+    return _follow_up_after(ctx, REFUSAL_FOLLOW_UP)
 
 
 async def no_contact(ctx: Context, data: WrapUpIn) -> Apply:
@@ -244,10 +252,18 @@ async def wrong_number(ctx: Context, data: WrapUpIn) -> Apply:
 
 
 async def third_party_message(ctx: Context, data: WrapUpIn) -> Apply:
-    """A third party agreed to pass a message on: the note is the record."""
+    """A third party agreed to pass a message on: the note is the record, and the case is due for
+    follow-up the next day (:data:`MESSAGE_FOLLOW_UP`) unless the note says when."""
     require_conversation(ctx, D.THIRD_PARTY_MESSAGE)
     require_third_party(ctx, D.THIRD_PARTY_MESSAGE)
-    return _nothing
+    return _follow_up_after(ctx, MESSAGE_FOLLOW_UP)
+
+
+def _follow_up_after(ctx: Context, after: dt.timedelta) -> Apply:
+    """The note's default follow-up date: ``after`` from today (the case's opening hour that day)."""
+    async def apply(_note: WrapUpNote, effects: Effects) -> None:
+        effects.default_follow_up = ctx.today + after
+    return apply
 
 
 def _stop(ctx: Context, party: Party, source: StopSource, reason: str) -> Apply:

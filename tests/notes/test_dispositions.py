@@ -143,12 +143,19 @@ async def test_given_payment_claimed_in_the_future_then_422(api, headers, world)
     assert response.status_code == 422 and response.json()["field"] == "payment.paid_on"
 
 
-async def test_given_refused_then_the_note_only(api, headers, world, db):
+async def test_given_refused_then_the_note_and_a_follow_up_in_three_days_unless_the_agent_chose_one(
+        api, headers, world, db):
     body = {**DEBTOR, "disposition": "refused", "result": "明确拒绝还款"}
     response = await api.post(url(world.call_id), json=body, headers=headers["agent"])
     assert response.status_code == 201, response.text
     assert (await count(db, PromiseToPay), await count(db, Task), await count(db, StopContact)) == (0, 0, 0)
-    assert (await db.get(Case, world.case_id)).last_contact_at is not None
+    assert response.json()["next_follow_up_date"] == "2026-11-27"
+    case = await db.get(Case, world.case_id)
+    assert case.last_contact_at is not None and case.next_follow_up_at.astimezone(SH).date() == dt.date(2026, 11, 27)
+    later = await add_call(db, world=world)
+    await db.commit()
+    chosen = await api.post(url(later.id), json={**body, "next_follow_up_date": "2026-12-01"}, headers=headers["agent"])
+    assert chosen.status_code == 201 and chosen.json()["next_follow_up_date"] == "2026-12-01"
 
 
 async def test_given_no_answer_then_no_contact_leaves_last_contact(api, headers, world, db):
@@ -184,13 +191,14 @@ async def test_given_wrong_number_without_reason_then_422(api, headers, world, d
 # --- third parties ----------------------------------------------------------------------------
 
 
-async def test_given_third_party_message_then_note_only(api, headers, world, db):
+async def test_given_third_party_message_then_the_note_and_a_follow_up_the_next_day(api, headers, world, db):
     call = await add_call(db, world=world, party="friend")
     await db.commit()
     response = await api.post(url(call.id), json={**FRIEND, "disposition": "third_party_message"},
                               headers=headers["agent"])
     assert response.status_code == 201, response.text
     assert response.json()["party_id"] == world.friend_id and await count(db, StopContact) == 0
+    assert response.json()["next_follow_up_date"] == "2026-11-25"  # the debtor has heard it by then
 
 
 async def test_given_third_party_disposition_on_debtor_call_then_422(api, headers, world):
