@@ -195,12 +195,12 @@ _HISTORY = (
     # two weeks has these, and the engine's reads (the agent's last call and its note) are planned
     # on tables of that size, not on the empty ones a first run would otherwise start from.
     """INSERT INTO calls (id, direction, carrier, state, outcome, client_id, case_id, party_id, number_id,
-                           agent_id, seat_id, from_e164, to_e164, conversation, recording_missing,
+                           agent_id, seat_id, carrier_call_id, from_e164, to_e164, conversation, recording_missing,
                            requested_at, answered_at, ended_at, duration_s, updated_at)
        SELECT a.id, 'outbound', 'twilio',
               CASE a.outcome WHEN 'answered' THEN 'completed' ELSE a.outcome END,
               a.outcome, a.client_id, a.case_id, a.party_id, a.number_id,
-              a.id % :agents + 1, a.id % :agents + 1, '+861080000000', n.e164, false, false,
+              a.id % :agents + 1, a.id % :agents + 1, 'CA-history-' || a.id, '+861080000000', n.e164, false, false,
               a.started_at, CASE a.outcome WHEN 'answered' THEN a.started_at + interval '20 s' END,
               a.started_at + interval '45 s', 45, a.started_at + interval '45 s'
        FROM attempts a JOIN phone_numbers n ON n.id = a.number_id""",
@@ -237,7 +237,8 @@ async def forget_runs(url: str) -> None:
 
 _END_AND_READY = """
 WITH ended AS (
-    UPDATE calls SET state = 'no_answer', outcome = 'no_answer', ended_at = now(), updated_at = now()
+    UPDATE calls SET state = 'no_answer', outcome = 'no_answer', ended_at = now(), updated_at = now(),
+                     carrier_call_id = 'CA-bench-' || id
     WHERE id = $2 RETURNING id, case_id, party_id, agent_id),
 settled AS (UPDATE attempts SET outcome = 'no_answer' WHERE call_id = $2),
 noted AS (
@@ -246,8 +247,9 @@ noted AS (
 UPDATE agent_sessions SET state = 'ready', state_reason = 'notes_saved', state_since = now(), current_call_id = NULL
 WHERE agent_id = $1 AND ended_at IS NULL
 """
-"""The call ended unanswered, its attempt settled, the note saved, the agent ready: what the agent's
-wrap-up request leaves behind, in one statement so the bench's own cost stays small."""
+"""The call (its party's leg placed) ended unanswered, its attempt settled, the note saved, the agent
+ready: what the agent's wrap-up request leaves behind, in one statement so the bench's own cost
+stays small."""
 
 
 class _StampingCarrier(FakeCarrier):

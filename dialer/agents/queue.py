@@ -250,8 +250,9 @@ async def hold_for_call(session: AsyncSession, *, case_id: int, now: dt.datetime
 
 
 async def renew_hold(session: AsyncSession, *, case_id: int, agent_id: int, now: dt.datetime) -> None:
-    """The agent has saved the note of a call on the case they hold: it stays theirs the usual while
-    (:data:`HOLD`) in case they call another of its parties; their next case gives it back."""
+    """The agent's call on the case they hold is over (its note saved, or it was never placed): the
+    case stays theirs the usual while (:data:`HOLD`) in case they call another of its parties; their
+    next case gives it back."""
     await session.execute(
         update(Case).where(Case.id == case_id, Case.held_by_agent_id == agent_id, Case.held_until > now)
         .values(held_until=now + HOLD)
@@ -322,8 +323,9 @@ async def _hold_next(
             )
             best = _first_dialable(parties, now)
             verdict = _Verdict(True) if best is not None else _evaluate(parties, now)
-            if verdict.allowed:
-                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + hold,
+            if verdict.allowed:  # a call's hold only for a case this agent may dial now
+                until = now + (hold if best is not None else HOLD)
+                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=until,
                                       rest_until=rest_until)
                 return Claim(case_id, tier, tuple(parties), best)
             await repository.park(session, case_id=case_id, until=verdict.next_allowed_at or now + RECHECK,

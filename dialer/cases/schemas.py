@@ -124,8 +124,9 @@ class CaseOut(Schema):
     next_follow_up_at: dt.datetime | None
     last_contact_at: dt.datetime | None
     next_allowed_at: dt.datetime | None = Field(
-        description="Set aside by the policy until then: the work queue offers the case to nobody before this instant")
-    blocked_rules: list[str] = Field(description="The rules that set the case aside (empty when it is not)")
+        description="The policy set the case aside until then: the work queue offers it to nobody before this "
+                    "instant (once it has passed, the case is offered again; a hold clears both fields)")
+    blocked_rules: list[str] = Field(description="The rules that set the case aside at next_allowed_at's setting")
     held_by_agent_id: int | None = Field(description="The agent the work queue handed the case to (None after a rest)")
     held_until: dt.datetime | None = Field(
         description="Their hold's end, or the end of the rest after the case was worked (held_by_agent_id None)")

@@ -115,11 +115,14 @@ def _constant(value: str) -> ColumnElement:
 
 def _agent_columns() -> list:
     """The seat, the agent's session at it and their last placed call's notes, as scalar
-    subqueries on the ``agent_id`` and ``seat_id`` parameters (NULL: no agent)."""
+    subqueries on the ``agent_id`` and ``seat_id`` parameters (NULL: no agent). A call is placed
+    once its party's leg is (``carrier_call_id``): one that never rang the party (the seat did not
+    answer, the carrier refused a leg) needs no note (``dialing.agent_sync.on_ended``)."""
     agent_id, seat_id = bindparam("agent_id", type_=_C.c.id.type), bindparam("seat_id", type_=_C.c.id.type)
     last_call = (
         select(Call.id)
-        .where(Call.agent_id == agent_id, *(Call.state != _constant(state.value) for state in _UNPLACED))
+        .where(Call.agent_id == agent_id, Call.carrier_call_id.is_not(None),  # the party's leg was placed
+               *(Call.state != _constant(state.value) for state in _UNPLACED))
         .order_by(Call.requested_at.desc(), Call.id.desc()).limit(literal_column("1")).scalar_subquery()
     )
     return [

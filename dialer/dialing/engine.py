@@ -89,8 +89,8 @@ async def _hand_out(
     """The campaigns take turns (by agent and second); the first that hands out a case with a
     number this agent may dial now wins. Progressive holds a case for one dial: the one the agent
     worked last is given back by the first hand-out, resting before anyone gets it again. A case
-    held whose numbers the agent may not dial (their own rules: seat, wrap-up) stays held, as the
-    card would show it."""
+    whose numbers only the agent's own rules refuse (seat, wrap-up) is given straight back: another
+    agent may call it."""
     agent, running = floor.agent, floor.campaigns
     start = (agent.agent_id + int(now.timestamp())) % len(running)
     for turn, campaign in enumerate(running[start:] + running[:start]):
@@ -100,6 +100,8 @@ async def _hand_out(
                                      rest_until=now + queue.WORKED_REST if turn == 0 else None)
         if claim is not None and claim.best is not None:
             return campaign, claim, claim.best
+        if claim is not None:  # the agent's own rules (seat, wrap-up) refuse its numbers: not theirs to keep
+            await queue.release(session, case_id=claim.case_id, agent_id=agent.agent_id)
     return None
 
 

@@ -13,6 +13,7 @@ import functools
 from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents import queue
 from dialer.calls.lifecycle import ENDS, outcome_of, path
 from dialer.calls.models import Call, CallOutcome, CallState
 from dialer.compliance.models import Attempt
@@ -75,6 +76,8 @@ async def end_call(
     call.error_detail = detail or call.error_detail
     await settle_attempt(session, call, placed=placed)
     await agent_sync.on_ended(session, call, now=at, placed=placed, seat_answered=seat_answered)
+    if not placed and call.case_id is not None and call.agent_id is not None:  # no call, no note: the card's hold
+        await queue.renew_hold(session, case_id=call.case_id, agent_id=call.agent_id, now=at)
     return [HangUp(call.id, sid) for sid in (call.agent_leg_call_id, call.carrier_call_id) if sid and sid != ended_sid]
 
 

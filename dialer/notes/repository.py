@@ -46,8 +46,9 @@ async def debtor_zone(session: AsyncSession, case_id: int) -> str | None:
 async def pending_wrap_up(session: AsyncSession, *, agent_id: int) -> int | None:
     """The id of the agent's call that still needs its wrap-up note, or None.
 
-    The call the agent's open session is wrapping up, else the agent's last placed call (the
-    same reading as the compliance rule ``wrap_up_first``), when it has no note yet.
+    The call the agent's open session is wrapping up, else the agent's last placed call (its
+    party's leg placed: the same reading as the compliance rule ``wrap_up_first``), when it has
+    no note yet. A call that never rang the party needs none.
     """
     noted = exists().where(WrapUpNote.call_id == Call.id)
     wrapping = (
@@ -61,7 +62,8 @@ async def pending_wrap_up(session: AsyncSession, *, agent_id: int) -> int | None
         return found
     last = (
         await session.execute(
-            select(Call.id, noted.label("noted")).where(Call.agent_id == agent_id, Call.state.not_in(UNPLACED))
+            select(Call.id, noted.label("noted"))
+            .where(Call.agent_id == agent_id, Call.state.not_in(UNPLACED), Call.carrier_call_id.is_not(None))
             .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1)
         )
     ).first()

@@ -117,7 +117,8 @@ async def save_wrap_up(
     effects = Effects()
     await apply(note, effects)
     _update_case(ctx, note, effects)
-    await queue.renew_hold(session, case_id=ctx.case.id, agent_id=ctx.agent_id, now=now)  # they may call another party
+    if transition is not None:  # the note ends the agent's wrap-up of this call (not an older call's, mid-call)
+        await queue.renew_hold(session, case_id=ctx.case.id, agent_id=ctx.agent_id, now=now)
     await audit.record(session, action="wrap_up.save", actor=actor, entity="wrap_up_note", entity_id=note.id,
                        call_id=call.id, case_id=ctx.case.id, disposition=data.disposition.value)
     state = await _end_wrap_up(session, transition, call=call, actor=actor, now=now)

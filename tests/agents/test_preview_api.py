@@ -43,7 +43,8 @@ async def test_given_a_ready_agent_then_next_hands_out_the_card_and_reserves_the
                                   numbers=(mobile(),))
         await stop_debtor(s, case)  # the debtor asked not to be called: only the spouse remains
         debtor = (await s.execute(select(Party).where(Party.case_id == case.id, Party.role == PartyRole.DEBTOR))).scalar_one()
-        call = Call(direction=Direction.OUTBOUND, carrier="twilio", state=CallState.COMPLETED, case_id=case.id,
+        call = Call(direction=Direction.OUTBOUND, carrier="twilio", carrier_call_id="CA-preview-1",
+                    state=CallState.COMPLETED, case_id=case.id,
                     party_id=debtor.id, agent_id=users["agent"].id, requested_at=NOW - dt.timedelta(days=1))
         s.add(call)
         await s.flush()

@@ -216,7 +216,8 @@ async def test_given_the_card_history_then_calls_are_listed_newest_first(engine,
     case = await queued_case(session)
     debtor = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
     for minutes in (30, 10):
-        session.add(Call(direction=Direction.OUTBOUND, carrier="twilio", state=CallState.NO_ANSWER, case_id=case.id,
+        session.add(Call(direction=Direction.OUTBOUND, carrier="twilio", carrier_call_id=f"CA-queue-{minutes}",
+                         state=CallState.NO_ANSWER, case_id=case.id,
                          party_id=debtor.id, requested_at=NOW - dt.timedelta(minutes=minutes)))
     await session.commit()
 

@@ -121,7 +121,8 @@ async def test_given_wrap_up_without_note_then_ready_and_logout_refused_until_it
     await _login(api, headers, seat)
     agent_id = users["agent"].id
     async with app.state.container.sessions() as s:
-        call = Call(direction=Direction.OUTBOUND, carrier="twilio", state=CallState.COMPLETED, agent_id=agent_id,
+        call = Call(direction=Direction.OUTBOUND, carrier="twilio", carrier_call_id="CA-sessions-1",
+                    state=CallState.COMPLETED, agent_id=agent_id,
                     seat_id=seat.id, requested_at=NOW)
         s.add(call)
         await s.commit()
@@ -214,7 +215,8 @@ async def test_given_a_forced_logout_then_the_held_case_rests_only_when_the_agen
     async with app.state.container.sessions() as s:
         case = await make_case(s)
         case.held_by_agent_id, case.held_until = agent_id, NOW + dt.timedelta(hours=4)
-        call = Call(direction=Direction.OUTBOUND, carrier="twilio", state=CallState.BRIDGED, case_id=case.id,
+        call = Call(direction=Direction.OUTBOUND, carrier="twilio", carrier_call_id="CA-sessions-2",
+                    state=CallState.BRIDGED, case_id=case.id,
                     agent_id=agent_id, requested_at=NOW)
         s.add(call)
         await s.commit()

@@ -98,7 +98,8 @@ async def test_given_agent_with_unnoted_call_and_history_then_both_read_paths_ag
     client, case, party, numbers = await _party_with_numbers(session)
     agent, seat = await make_user(session), await make_seat(session)
     session.add(AgentSession(agent_id=agent.id, seat_id=seat.id))
-    call = Call(direction=Direction.OUTBOUND, carrier="twilio", state=CallState.COMPLETED, client_id=client.id,
+    call = Call(direction=Direction.OUTBOUND, carrier="twilio", carrier_call_id="CA-reads-1",
+                state=CallState.COMPLETED, client_id=client.id,
                 case_id=case.id, party_id=party.id, number_id=numbers[0].id, agent_id=agent.id,
                 requested_at=NOON - dt.timedelta(hours=1))
     session.add(call)

@@ -15,6 +15,7 @@ from dialer.calls.models import Call
 from dialer.cases.models import Case
 from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
 from dialer.container import Container
+from dialer.agents.queue import HOLD
 from dialer.dialing.engine import dial_next
 from dialer.dialing.models import Campaign, CampaignStatus, DialMode
 from dialer.kit.clock import system_clock
@@ -137,6 +138,21 @@ async def test_given_the_best_case_blocked_then_it_is_set_aside_with_its_rule_an
         await container.engine.dispose()
 
 
+async def test_given_the_agents_own_seat_refused_then_nothing_is_dialed_and_no_case_is_kept_from_others(
+        session, db_url, settings):
+    _, [(agent, seat)], _ = await _floor(session)
+    seat.active = False  # the policy refuses any dial from an unregistered (deactivated) seat
+    await session.commit()
+    container = _container(db_url, settings)
+    try:
+        assert (await dial_next(container, agent.id)).outcome == "queue_empty"
+        assert container.carrier.requested("place_call") == []
+        assert {holder for holder, until in (await _holds(container)).values()} == {None}
+        assert {until for holder, until in (await _holds(container)).values()} == {None}  # none resting either
+    finally:
+        await container.engine.dispose()
+
+
 async def test_given_a_dial_then_its_ledger_entry_call_and_attempt_are_linked_and_the_case_held(
         session, db_url, settings):
     _, [(agent, _)], cases = await _floor(session)
@@ -249,10 +265,19 @@ async def test_given_the_carrier_refuses_the_seats_leg_then_the_call_fails_unpla
             call = await s.get(Call, result.call_id)
             attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call.id))).scalar_one()
             agent_row = (await s.execute(select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
+            case = await s.get(Case, call.case_id)
         assert (call.state, call.error_code) == ("failed", "21211") and "agent leg" in call.error_detail
         assert attempt.outcome == "not_placed"  # the party was never rung
         assert (agent_row.state, agent_row.state_reason) == (AgentState.NOT_READY, "seat_unreachable")
         assert agent_row.current_call_id is None and container.carrier.requested("hang_up") == []
+        # no call happened: the case is held the usual while, not through a call that never was
+        assert case.held_by_agent_id == agent.id and case.held_until < call.requested_at + HOLD + dt.timedelta(minutes=1)
+
+        container.carrier = FakeCarrier()  # the seat is mended; the agent goes ready again
+        await _ready_again(container, agent.id)
+        again = await dial_next(container, agent.id)
+
+        assert again.outcome == "dialed"  # no note is owed for a call that never rang the party
     finally:
         await container.engine.dispose()
 

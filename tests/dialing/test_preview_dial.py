@@ -165,3 +165,23 @@ async def test_given_the_policy_refuses_the_held_cases_number_then_409_policy_bl
     assert entry.allowed is False and entry.number_id == number_id and entry.agent_id == users["agent"].id
     assert (await _case(app, case_id)).held_until == NOW + HOLD  # still the card's hold, not a call's
     assert (await api.get("/v1/agent/session", headers=desk)).json()["state"] == "reserved"
+
+
+async def test_given_a_note_saved_for_a_call_the_agent_is_not_wrapping_up_then_the_cases_hold_is_left_alone(
+        app, api, floor, users):
+    _, desk, _, _ = floor
+    case_id = await _case_with_number(app)
+    card = (await api.get("/v1/agent/next", headers=desk)).json()
+    dialed = await api.post("/v1/calls", json={"number_id": card["parties"][0]["numbers"][0]["id"]}, headers=desk)
+    call_id = dialed.json()["id"]
+    async with app.state.container.sessions() as s:  # the call ended; the agent is already on another one
+        await s.execute(update(Call).where(Call.id == call_id)
+                        .values(state=CallState.NO_ANSWER, ended_at=NOW, carrier_call_id="CA-late-1"))
+        await s.execute(update(AgentSession).where(AgentSession.agent_id == users["agent"].id)
+                        .values(state=AgentState.ON_CALL, current_call_id=None))
+        await s.commit()
+
+    saved = await api.post(f"/v1/calls/{call_id}/wrap-up", json=NOTE, headers=desk)
+
+    assert saved.status_code == 201, saved.text
+    assert (await _case(app, case_id)).held_until == NOW + CALL_HOLD  # not cut to 15 minutes mid-call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -57,6 +58,7 @@ async def add_call(
         direction=Direction.OUTBOUND, carrier="twilio", state=state, outcome=outcome, client_id=world.client_id,
         case_id=world.case_id, party_id=party_id, number_id=number_id, agent_id=agent_id or world.agent_id,
         to_e164=number.e164, from_e164="+861088886666", requested_at=started,
+        carrier_call_id=f"CA{uuid.uuid4().hex}",  # the party's leg was placed
         answered_at=started + dt.timedelta(seconds=20) if outcome is CallOutcome.ANSWERED else None,
         ended_at=started + dt.timedelta(minutes=3) if ended else None,
         **fields,

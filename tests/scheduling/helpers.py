@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,7 +74,7 @@ async def make_call(
         state=state or (CallState.COMPLETED if answered else CallState.NO_ANSWER),
         outcome=CallOutcome.ANSWERED if answered else CallOutcome.NO_ANSWER, requested_at=at,
         answered_at=at + dt.timedelta(seconds=10) if answered else None, talk_s=talk_s if answered else None,
-        conversation=answered,
+        conversation=answered, carrier_call_id=f"CA{uuid.uuid4().hex}",
     )
     session.add(call)
     await session.flush()

@@ -247,8 +247,13 @@ function messageOf(body) {
   return body.detail || body.error || t('network_error');
 }
 
+const FIELD_LABELS = { 'promise.due_date': 'f_promise_due', 'promise.owed_amount': 'f_promise_owed',
+  'promise.authorisation_ref': 'f_promise_auth', 'callback.number_id': 'f_callback_number' };
+
 function fieldName(field) {
-  return lang === 'zh' ? TEXT.zh[`f_${String(field).replace('.', '_')}`] ?? TEXT.zh[String(field)] ?? field : field;
+  if (lang !== 'zh') return field;
+  const key = FIELD_LABELS[field] ?? `f_${String(field).replace('.', '_')}`;
+  return TEXT.zh[key] ?? TEXT.zh[String(field)] ?? field;
 }
 
 function fieldMessage(f) {
