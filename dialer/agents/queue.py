@@ -141,7 +141,7 @@ class Scope:
     @classmethod
     def of(cls, *, agent_id: int, teams: tuple[str, ...], client_id: int | None, zone: str | None,
            now: dt.datetime) -> Scope:
-        return cls(agent_id, teams, client_id, now.astimezone(ZoneInfo(zone or DEFAULT_ZONE)).date())
+        return cls(agent_id, teams, client_id, _day_in(zone, now))
 
 
 PartyFacts = tuple[Snapshot, Subject]
@@ -179,10 +179,14 @@ async def hand_out(
     read the scope from its running campaign). Each candidate's parties are read *locked*, with the
     agent's context, so the dial's reservation needs no read of its own
     (``compliance.service.reserve_on``), and it is held for the call (:data:`CALL_HOLD`): the engine
-    dials it at once. ``rest_until``: give back what the agent holds (the case they worked last),
+    dials it at once. A case whose numbers only the agent's own rules refuse (seat, wrap-up) is
+    given straight back and None returned: another agent may call it. ``rest_until``: give back what the agent holds (the case they worked last),
     kept from everyone until then — as :func:`release_all` before the hand-out would, but written
     with the new hold. Flushes nothing; the caller commits."""
     claim = await _hold_next(session, scope, agent_session, now=now, lock=True, rest_until=rest_until, hold=CALL_HOLD)
+    if claim is not None and claim.best is None:  # only the agent's own rules (seat, wrap-up) refuse its
+        await release(session, case_id=claim.case_id, agent_id=scope.agent_id)  # numbers: another may call it
+        return None
     if claim is None and rest_until is not None:
         await release_all(session, agent_id=scope.agent_id, not_before=rest_until)
     return claim
@@ -223,10 +227,13 @@ async def view_of(
     return await _item(_CaseFacts(session, case, client, agent_session, now), tier)
 
 
+def _day_in(zone: str | None, now: dt.datetime) -> dt.date:
+    """The calendar day at ``now`` in ``zone`` (a client's: its promises fall due by it)."""
+    return now.astimezone(ZoneInfo(zone or DEFAULT_ZONE)).date()
+
+
 def _today(client: Client | None, now: dt.datetime) -> dt.date:
-    """The client's calendar day at ``now`` (its promises fall due by it)."""
-    zone = client.default_time_zone if client is not None and client.default_time_zone else DEFAULT_ZONE
-    return now.astimezone(ZoneInfo(zone)).date()
+    return _day_in(client.default_time_zone if client is not None else None, now)
 
 
 async def held_for_dial(session: AsyncSession, *, number_id: int, agent_id: int, now: dt.datetime) -> int | None:
@@ -323,9 +330,8 @@ async def _hold_next(
             )
             best = _first_dialable(parties, now)
             verdict = _Verdict(True) if best is not None else _evaluate(parties, now)
-            if verdict.allowed:  # a call's hold only for a case this agent may dial now
-                until = now + (hold if best is not None else HOLD)
-                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=until,
+            if verdict.allowed:
+                await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + hold,
                                       rest_until=rest_until)
                 return Claim(case_id, tier, tuple(parties), best)
             await repository.park(session, case_id=case_id, until=verdict.next_allowed_at or now + RECHECK,

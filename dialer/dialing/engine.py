@@ -88,9 +88,7 @@ async def _hand_out(
 ) -> tuple[Running, queue.Claim, queue.Dialable] | None:
     """The campaigns take turns (by agent and second); the first that hands out a case with a
     number this agent may dial now wins. Progressive holds a case for one dial: the one the agent
-    worked last is given back by the first hand-out, resting before anyone gets it again. A case
-    whose numbers only the agent's own rules refuse (seat, wrap-up) is given straight back: another
-    agent may call it."""
+    worked last is given back by the first hand-out, resting before anyone gets it again."""
     agent, running = floor.agent, floor.campaigns
     start = (agent.agent_id + int(now.timestamp())) % len(running)
     for turn, campaign in enumerate(running[start:] + running[:start]):
@@ -98,10 +96,9 @@ async def _hand_out(
                                zone=campaign.zone, now=now)
         claim = await queue.hand_out(session, agent_session=agent, scope=scope, now=now,
                                      rest_until=now + queue.WORKED_REST if turn == 0 else None)
-        if claim is not None and claim.best is not None:
+        if claim is not None:
+            assert claim.best is not None  # hand_out gives back a case this agent may not dial
             return campaign, claim, claim.best
-        if claim is not None:  # the agent's own rules (seat, wrap-up) refuse its numbers: not theirs to keep
-            await queue.release(session, case_id=claim.case_id, agent_id=agent.agent_id)
     return None
 
 

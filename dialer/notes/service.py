@@ -234,9 +234,7 @@ async def _transition(session: AsyncSession, call: Call, data: WrapUpIn) -> _Tra
 
 def _update_case(ctx: Context, note: WrapUpNote, effects: Effects) -> None:
     """The note's follow-up date (or the one its disposition implies) becomes the case's next
-    follow-up; an answered call is the case's latest contact. A case its agent held through the
-    call is held the usual while longer (they may call another of its parties); their next case
-    gives it back."""
+    follow-up; an answered call is the case's latest contact."""
     if note.next_follow_up_date is None and effects.default_follow_up is not None:
         note.next_follow_up_date = effects.default_follow_up
     day = note.next_follow_up_date
