@@ -101,18 +101,20 @@ async def record_placed(container: Container, call_id: int, *, leg: str, sid: st
     progressive dial passes here, so the call is not loaded); a call that ended while the leg was
     being placed has it hung up, as it must not ring on."""
     parameters = {"call_id": call_id, "sid": sid}
+
+    async def write(connection) -> str | None:
+        state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
+        if state is None:  # gone, or the leg's id was written already: only its state matters
+            state = (await connection.execute(_STATE, parameters)).scalar_one_or_none()
+        return state
+
     if is_postgres(container.engine):  # one statement: no transaction around it (no BEGIN, no COMMIT)
         async with container.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
-            if state is None:  # gone, or the leg's id was written already: only its state matters
-                state = (await connection.execute(_STATE, parameters)).scalar_one_or_none()
+            state = await write(connection)
     else:
         async with container.write_sessions() as session:
-            connection = await session.connection()
-            state = (await connection.execute(_record_sid(leg), parameters)).scalar_one_or_none()
-            if state is None:
-                state = (await connection.execute(_STATE, parameters)).scalar_one_or_none()
+            state = await write(await session.connection())
             await session.commit()
     if state is not None and CallState(state) in ENDS:
         await run_effects(container, [HangUp(call_id, sid)])
