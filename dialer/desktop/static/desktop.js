@@ -247,13 +247,9 @@ function messageOf(body) {
   return body.detail || body.error || t('network_error');
 }
 
-const FIELD_LABELS = { 'promise.due_date': 'f_promise_due', 'promise.owed_amount': 'f_promise_owed',
-  'promise.authorisation_ref': 'f_promise_auth', 'callback.number_id': 'f_callback_number' };
-
-function fieldName(field) {
-  if (lang !== 'zh') return field;
-  const key = FIELD_LABELS[field] ?? `f_${String(field).replace('.', '_')}`;
-  return TEXT.zh[key] ?? TEXT.zh[String(field)] ?? field;
+function fieldName(field) { // the label the page gives the field (each form field names its text key)
+  const key = document.querySelector(`[data-field="${CSS.escape(String(field))}"] [data-i18n]`)?.dataset.i18n;
+  return key ? t(key) : TEXT[lang][String(field)] ?? field;
 }
 
 function fieldMessage(f) {
