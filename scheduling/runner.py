@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,11 +20,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.kit.clock import Clock
-from dialer.kit.db import begin_write, is_postgres
+from dialer.kit.locks import hold_lock
 from scheduling.jobs import JOBS, JobFunc, JobSpec
 
 log = logging.getLogger("dialer.scheduling")
@@ -40,28 +38,13 @@ class JobRun:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit advisory-lock key for a job name (same on every replica)."""
-    digest = hashlib.sha256(f"dialer.scheduling.job:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-async def try_job_lock(session: AsyncSession, name: str) -> bool:
-    """Take the job's lock for the rest of the session's transaction; False if another holds it.
-    Always True on SQLite, whose writers are serialised by ``BEGIN IMMEDIATE``."""
-    if not is_postgres(session):
-        return True
-    return bool((await session.execute(select(func.pg_try_advisory_xact_lock(lock_key(name))))).scalar_one())
-
-
 async def run_job(
     sessions: async_sessionmaker[AsyncSession], name: str, job: JobFunc, *, clock: Clock,
 ) -> JobRun:
     """One run of one job: lock, work, commit — or skip when another replica is running it.
     An exception rolls the whole run back (nothing half-done is kept) and propagates."""
     async with sessions() as session:
-        await begin_write(session)
-        if not await try_job_lock(session, name):
+        if not await hold_lock(session, name, wait=False):
             await session.rollback()
             log.info("job %s skipped: another replica is running it", name)
             return JobRun(name, False, clock())

@@ -29,14 +29,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call
 from dialer.container import Container
 from dialer.dialing.effects import Effect, run_effects
 from dialer.kit.db import begin_write, writer_engine
-from scheduling.runner import lock_key
+from dialer.kit.locks import hold_lock
 from webhooks import call_status, conference_status, events, recording_status
 from webhooks.events import Handled, NotYet, StoredEvent
 from webhooks.legs import LOCKED_CALLS
@@ -58,7 +58,7 @@ APPLY: Mapping[str, Callable[[AsyncSession, StoredEvent], Awaitable[Handled]]] =
     "recording_status": recording_status.apply,
 }
 
-_TURN = lock_key("webhooks.inbox")
+_TURN = "webhooks.inbox"  # the processor's advisory lock (dialer.kit.locks)
 _table = CarrierEvent.__table__
 _PENDING = (
     select(_table.c.id, _table.c.kind, _table.c.payload, _table.c.call_id, _table.c.leg, _table.c.received_at)
@@ -249,15 +249,8 @@ class Inbox:
 
 
 async def _take_turn(session: AsyncSession, *, wait: bool) -> bool:
-    """The processor's turn for the rest of the transaction (PostgreSQL: an advisory lock, waited for
-    or tried; SQLite: its single writer, taken up front)."""
-    if session.bind.dialect.name != "postgresql":
-        await begin_write(session)
-        return True
-    if wait:
-        await session.execute(select(func.pg_advisory_xact_lock(_TURN)))
-        return True
-    return bool((await session.execute(select(func.pg_try_advisory_xact_lock(_TURN)))).scalar_one())
+    """The processor's turn for the rest of the transaction, waited for or tried."""
+    return await hold_lock(session, _TURN, wait=wait)
 
 
 async def _pending(session: AsyncSession, now: dt.datetime) -> list[StoredEvent]:
