@@ -3,7 +3,7 @@
 from dialer.agents.models import CaseSkip
 from dialer.audit.models import AuditEntry
 from dialer.auth.models import ApiKey, User
-from dialer.calls.models import Call
+from dialer.calls.models import Call, Recording
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, ClientReportItem, Consent, Decision, StopContact
@@ -12,8 +12,7 @@ from dialer.imports.models import ImportBatch
 from dialer.kit.db import Base
 from dialer.notes.models import Payment, PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, Seat
-from recordings.models import Recording
-from scheduling.models import Task
+from dialer.tasks.models import Task
 from webhooks.models import CarrierEvent, OutboxMessage, WebhookEndpoint
 
 __all__ = [

@@ -17,7 +17,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallOutcome
-from recordings.models import Recording, RecordingStatus
+from dialer.calls.models import Recording, RecordingStatus
 from recordings.storage import RecordingStorage
 
 log = logging.getLogger("dialer.recordings")

@@ -16,7 +16,7 @@ from dialer.kit.errors import InvalidInput, NotFound
 from dialer.kit.schemas import Page, TimeZoneName, page_of
 from scheduling import payments, service, stats
 from dialer.jobs import jobs_for
-from scheduling.models import TaskKind, TaskStatus
+from dialer.tasks.models import TaskKind, TaskStatus
 from scheduling.payment_rows import PaymentRow
 from scheduling.runner import run_job
 from scheduling.schemas import (

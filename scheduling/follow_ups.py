@@ -20,9 +20,9 @@ from dialer.compliance.localtime import next_opening
 from scheduling import repository
 from scheduling.cadence import callable_from, next_follow_up
 from scheduling.minimums import Shortfall, assess, blocking_reasons, period_for
-from scheduling.models import Task, TaskKind, TaskStatus
+from dialer.tasks.models import Task, TaskKind, TaskStatus
 from scheduling.repository import ClientPolicy, OpenCase
-from scheduling.tasks import NewTask, add_tasks, open_tasks_of
+from dialer.tasks.repository import NewTask, add_tasks, open_tasks_of
 
 LOOK_BACK = dt.timedelta(days=32)  # covers the longest period (a month) in any zone
 

@@ -18,10 +18,10 @@ from dialer.cases.models import Case, CaseStatus, Party, PartyRole
 from dialer.compliance.localtime import next_opening
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
 from scheduling import repository
-from scheduling.models import TaskStatus
+from dialer.tasks.models import TaskStatus
 from scheduling.reminders import due_key_prefix, plan_promise_tasks as plan, reminder_key, settle
 from scheduling.repository import ClientPolicy
-from scheduling.tasks import NewTask, add_tasks, close_open_tasks
+from dialer.tasks.repository import NewTask, add_tasks, close_open_tasks
 
 PLAN_AHEAD = dt.timedelta(days=14)
 """Tasks are planned for promises due within this horizon; later ones in a later run."""

@@ -24,7 +24,7 @@ from dialer.compliance.localtime import local_instant, next_opening
 from dialer.kit.calendars import is_working_day
 from dialer.notes.models import PromiseStatus
 from dialer.policy.document import PolicyDocument
-from scheduling.models import TaskKind
+from dialer.tasks.models import TaskKind
 
 PRIORITY_PTP_DUE = 60
 PRIORITY_PTP_REMINDER = 50

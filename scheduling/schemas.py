@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from dialer.cases.models import Contactability
 from dialer.kit.schemas import AwareDatetime, Schema
-from scheduling.models import TaskKind, TaskStatus
+from dialer.tasks.models import TaskKind, TaskStatus
 
 # --- tasks -------------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.compliance.localtime import local_instant
 from scheduling import repository
 from scheduling.cadence import needs_field_visit, no_contact_streak
-from scheduling.models import TaskKind
-from scheduling.tasks import NewTask, add_tasks
+from dialer.tasks.models import TaskKind
+from dialer.tasks.repository import NewTask, add_tasks
 
 PRIORITY_FIELD_VISIT = 40
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call
 from dialer.kit.db import insert_once
-from recordings.models import Recording, RecordingStatus
+from dialer.calls.models import Recording, RecordingStatus
 from webhooks.events import Handled, StoredEvent
 from webhooks.legs import Leg, find_leg
 

@@ -14,7 +14,7 @@ from dialer.cases.models import Case
 from dialer.compliance.models import Decision
 from dialer.notes.models import PromiseToPay
 from dialer.seats.models import AgentSession
-from recordings.models import Recording, RecordingStatus
+from dialer.calls.models import Recording, RecordingStatus
 
 OUTCOMES = ("answered", "no_answer", "busy", "rejected", "failed", "voicemail", "canceled", "missed")
 

@@ -20,7 +20,7 @@ from dialer.dialing.urls import address_of, webhook_url
 from dialer.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from dialer.seats.models import Seat
 from dialer.telephony.carrier import SupervisorMode
-from recordings.models import Recording
+from dialer.calls.models import Recording
 
 
 class CallNotLive(Conflict):

@@ -22,8 +22,8 @@ from dialer.dialing import agent_sync
 from dialer.dialing.legs import enter
 from dialer.kit.phones import PhoneNumberError, parse_phone
 from dialer.seats.models import AgentSession, AgentState, Seat
-from scheduling.models import TaskKind
-from scheduling.tasks import NewTask, add_tasks
+from dialer.tasks.models import TaskKind
+from dialer.tasks.repository import NewTask, add_tasks
 
 
 @dataclass(frozen=True, slots=True)

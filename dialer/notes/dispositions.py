@@ -33,7 +33,7 @@ from dialer.kit.errors import InvalidInput
 from dialer.notes.models import Disposition, PromiseToPay, WrapUpNote
 from dialer.notes.schemas import CONVERSATIONS, WrapUpIn
 from dialer.policy.document import PolicyDocument
-from scheduling.models import Task, TaskKind
+from dialer.tasks.models import Task, TaskKind
 
 D = Disposition
 

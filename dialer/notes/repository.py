@@ -14,8 +14,8 @@ from dialer.cases.models import Party, PartyRole
 from dialer.compliance.models import Consent, ConsentKind
 from dialer.notes.models import PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState
-from recordings.models import Recording, RecordingStatus
-from scheduling.models import Task
+from dialer.calls.models import Recording, RecordingStatus
+from dialer.tasks.models import Task
 
 UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
 """Calls that never reached the carrier: nobody was called, nothing to note before dialling again."""

@@ -19,7 +19,7 @@ from dialer.calls.models import CallOutcome, CallState, Direction
 from dialer.notes.models import Disposition, PromiseStatus
 from dialer.kit.schemas import AwareDatetime, Schema
 from dialer.seats.models import AgentState, NotReadyReason
-from recordings.models import RecordingStatus
+from dialer.calls.models import RecordingStatus
 
 D = Disposition
 

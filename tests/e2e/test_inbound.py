@@ -10,8 +10,8 @@ from sqlalchemy import select
 from dialer.calls.models import Call
 from dialer.kit.db import session_factory
 from dialer.seats.models import AgentState
-from recordings.models import Recording
-from scheduling.models import Task, TaskKind
+from dialer.calls.models import Recording
+from dialer.tasks.models import Task, TaskKind
 from tests.e2e.conftest import AGENCY, DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
 
 pytestmark = pytest.mark.timeout(120)

@@ -13,7 +13,7 @@ from dialer.kit.db import begin_write, session_factory, writer_engine
 from dialer.seats.models import AgentState
 from dialer.telephony.twilio_carrier import TwilioCarrier
 from recordings.jobs import capture_job
-from recordings.models import Recording
+from dialer.calls.models import Recording
 from recordings.storage import LocalStorage
 from tests.e2e.conftest import DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
 

@@ -14,7 +14,7 @@ from dialer.compliance.models import Attempt, ClientReportItem, Consent, Consent
 from dialer.policy.presets import build_policy
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay, WrapUpNote
 from dialer.seats.models import AgentSession, AgentState
-from scheduling.models import Task, TaskKind
+from dialer.tasks.models import Task, TaskKind
 from tests.notes.conftest import NOW, SH, add_call
 
 DEBTOR = {"contact_status": "debtor_reached", "contact_name": "张三"}

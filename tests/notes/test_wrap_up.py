@@ -12,7 +12,7 @@ from dialer.cases.models import Case
 from dialer.notes.models import Disposition, WrapUpNote
 from dialer.notes.service import pending_wrap_up
 from dialer.seats.models import AgentSession, AgentState
-from recordings.models import Recording, RecordingStatus
+from dialer.calls.models import Recording, RecordingStatus
 from tests.notes.conftest import NOW, SH, add_call, other_agent_headers
 
 NOTE = {

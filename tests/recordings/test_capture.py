@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from dialer.calls.models import Call, CallOutcome, CallState, Direction
 from recordings import capture
-from recordings.models import Recording, RecordingStatus
+from dialer.calls.models import Recording, RecordingStatus
 from recordings.storage import LocalStorage
 from tests.factories import make_case
 

@@ -15,7 +15,7 @@ from dialer.calls.models import Call, CallOutcome, CallState, Direction
 from dialer.cases.models import Case, Party, PartyRole
 from dialer.compliance.models import Attempt, StopContact, StopSource
 from dialer.notes.models import PromiseToPay
-from scheduling.models import Task
+from dialer.tasks.models import Task
 
 SH = ZoneInfo("Asia/Shanghai")
 

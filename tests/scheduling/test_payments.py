@@ -13,7 +13,7 @@ from dialer.imports.models import ImportBatch, ImportKind
 from dialer.kit.errors import ImportRejected
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
 from scheduling.jobs import promises_job
-from scheduling.models import Task, TaskStatus
+from dialer.tasks.models import Task, TaskStatus
 from scheduling.payment_rows import PaymentRow
 from scheduling.payments import import_payment_file, import_payments
 from scheduling.runner import run_job

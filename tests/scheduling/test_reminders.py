@@ -16,7 +16,7 @@ import pytest
 
 from dialer.notes.models import PromiseStatus
 from dialer.policy.presets import build_policy
-from scheduling.models import TaskKind
+from dialer.tasks.models import TaskKind
 from scheduling.reminders import plan_promise_tasks, previous_working_day, settle, slot_name
 
 SH = ZoneInfo("Asia/Shanghai")

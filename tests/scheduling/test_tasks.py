@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from scheduling.models import TaskKind, TaskStatus
+from dialer.tasks.models import TaskKind, TaskStatus
 from scheduling.reminders import due_key, due_key_prefix, reminder_key
-from scheduling.tasks import NewTask, add_tasks, close_open_tasks
+from dialer.tasks.repository import NewTask, add_tasks, close_open_tasks
 from tests.factories import make_case
 from tests.scheduling.helpers import sh, tasks
 

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.kit.db import is_postgres
-from scheduling.models import Task, TaskKind, TaskStatus
+from dialer.tasks.models import Task, TaskKind, TaskStatus
 
 _ROWS_PER_STATEMENT = 500  # 14 columns each: well under SQLite's and asyncpg's parameter limits
 
