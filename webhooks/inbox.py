@@ -41,6 +41,7 @@ from webhooks import call_status, conference_status, events, recording_status
 from webhooks.events import Handled, NotYet, StoredEvent
 from webhooks.legs import LOCKED_CALLS
 from webhooks.models import CarrierEvent
+from webhooks.retry_policy import FAILED, WAITING
 
 log = logging.getLogger("dialer.webhooks")
 
@@ -48,9 +49,6 @@ BATCH = 200
 POOL_SIZE = 8  # the store's connections per process (each insert holds one for a round trip)
 SWEEP_S = 1.0
 BUSY_RETRY_S = 0.02
-RETRY_FIRST_S = 5.0
-NOT_YET_RETRY_S = 0.5  # an event waiting for another fact (events.NotYet) is tried again sooner
-RETRY_MAX_S = 3600.0
 
 APPLY: Mapping[str, Callable[[AsyncSession, StoredEvent], Awaitable[Handled]]] = {
     "call_status": call_status.apply,
@@ -240,11 +238,10 @@ class Inbox:
         async with self._container.write_sessions() as session:
             await begin_write(session)
             attempts = (await session.scalar(select(_table.c.attempts).where(_table.c.id == event.id))) or 0
-            first = NOT_YET_RETRY_S if isinstance(exc, NotYet) else RETRY_FIRST_S
-            delay = min(RETRY_MAX_S, first * 2 ** attempts)
+            policy = WAITING if isinstance(exc, NotYet) else FAILED
             await session.execute(update(_table).where(_table.c.id == event.id).values(
                 attempts=attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000],  # NotYet: what it waits for
-                retry_at=now + dt.timedelta(seconds=delay)))
+                retry_at=now + policy.delay(attempts)))
             await session.commit()
 
 

@@ -3,8 +3,8 @@ or, with ``api_base_url`` pointing at it, the local emulator.
 
 Pacing: new legs (calls and supervisor participants) take a token from a calls-per-second
 bucket; every REST request holds a slot of the concurrency limiter. A 429 / 20429 is a refusal
-(nothing was done), so it is retried with exponential backoff and jitter — a create included. A
-transport failure or 5xx is never retried: for a create the outcome is uncertain, and
+(nothing was done), so it is retried (tenacity) with exponential backoff and jitter — a create
+included. A transport failure or 5xx is never retried: for a create the outcome is uncertain, and
 ``CarrierUnavailable(uncertain=True)`` tells the caller to reconcile with ``find_calls``.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 from twilio.rest import Client
 
 from .carrier import (
@@ -54,6 +55,26 @@ def call_info(call: Any) -> CallInfo:
         direction=call.direction or "", created_at=call.date_created, started_at=call.start_time,
         ended_at=call.end_time, duration_s=_int(call.duration), queue_time_ms=_int(call.queue_time) or 0,
         parent_call_id=call.parent_call_sid, answered_by=call.answered_by)
+
+
+class _EqualJitter(wait_exponential):
+    """``base_s * 2**retry`` capped at ``max_s``: half of it always waited, the other half scaled by
+    ``jitter()`` (a number in [0, 1))."""
+
+    def __init__(self, *, base_s: float, max_s: float, jitter: Callable[[], float]) -> None:
+        super().__init__(multiplier=base_s, max=max_s)
+        self._jitter = jitter
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        ceiling = super().__call__(retry_state)
+        return ceiling / 2 + ceiling / 2 * self._jitter()
+
+
+def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.info("Twilio %s: 429, retry %d in %.2fs", operation, state.attempt_number, delay)
+    return before_sleep
 
 
 class TwilioCarrier:
@@ -96,32 +117,31 @@ class TwilioCarrier:
             self._client = Client(self._username, self._password, self.account_sid, http_client=self._http)
         return self._client
 
-    def backoff(self, attempt: int) -> float:
-        """Seconds before retry ``attempt`` (0-based): exponential, capped, half of it jittered."""
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2**attempt)
-        return ceiling / 2 + ceiling / 2 * self._jitter()
-
     async def _rest(self, operation: str, request: Callable[[Client], Awaitable[T]], *, writes: bool = False) -> T:
-        """One REST request: through the limiter, 429 retried, every failure mapped in one place."""
-        attempt = 0
-        while True:
-            try:
-                async with self.requests:
-                    return await request(self._api())
-            except Exception as exc:
-                error = to_carrier_error(exc, operation=operation, writes=writes)
-                if error is None:
-                    raise
-                if isinstance(error, CarrierRateLimited) and attempt < self.max_429_retries:
-                    delay = self.backoff(attempt)
-                    log.info("Twilio %s: 429, retry %d in %.2fs", operation, attempt + 1, delay)
-                    attempt += 1
-                    await self._sleep(delay)
-                    continue
-                if isinstance(error, CarrierRateLimited):
-                    error.detail += f" (after {attempt} retries)"
-                    error.args = (error.detail,)
-                raise error from exc
+        """One REST request: through the limiter, 429 retried, every failure mapped in one place.
+        Only ``CarrierRateLimited`` is retried; the limiter's slot is given back while waiting."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(CarrierRateLimited), stop=stop_after_attempt(self.max_429_retries + 1),
+            wait=_EqualJitter(base_s=self.backoff_base_s, max_s=self.backoff_max_s, jitter=self._jitter),
+            sleep=self._sleep, before_sleep=_log_retry(operation), reraise=True)
+        try:
+            result: T = await retrying(self._attempt, operation, request, writes)
+        except CarrierRateLimited as error:  # only ever raised once the retries are spent
+            error.detail += f" (after {self.max_429_retries} retries)"
+            error.args = (error.detail,)
+            raise
+        return result
+
+    async def _attempt(self, operation: str, request: Callable[[Client], Awaitable[T]], writes: bool) -> T:
+        """One try: through the limiter, any carrier failure raised as its ``CarrierError``."""
+        try:
+            async with self.requests:
+                return await request(self._api())
+        except Exception as exc:
+            error = to_carrier_error(exc, operation=operation, writes=writes)
+            if error is None:
+                raise
+            raise error from exc
 
     # --- the protocol --------------------------------------------------------------------------
     async def place_call(self, request: PlaceCall) -> PlacedCall:

@@ -74,6 +74,30 @@ async def test_given_429_past_the_retries_then_rate_limited_and_no_call_exists(l
     await busy
 
 
+async def test_given_429s_then_each_retry_waits_the_jittered_backoff_up_to_its_cap_and_is_logged(
+        logged_emulator, carriers, caplog):
+    server, log = logged_emulator(max_concurrent_requests=1, rest_latency_seconds=1.0)
+    busy = asyncio.create_task(carriers(server).find_calls(DEBTOR, datetime.now(UTC)))  # holds the only slot
+    await asyncio.sleep(0.2)
+    waits: list[float] = []
+
+    async def noted_sleep(seconds: float) -> None:  # noted, not waited: the retries come at once
+        waits.append(seconds)
+
+    carrier = carriers(server, max_429_retries=4, backoff_base_s=1.0, backoff_max_s=3.0, jitter=lambda: 0.5,
+                       sleep=noted_sleep)
+    with caplog.at_level("INFO", logger="dialer.telephony.twilio"), pytest.raises(CarrierRateLimited) as limited:
+        await carrier.place_call(request())
+
+    # ceilings 1, 2, 4 → 3 (the cap), 8 → 3; half of each always waited, the other half jittered
+    assert waits == pytest.approx([0.75, 1.5, 2.25, 2.25])
+    assert [s.status for s in log.of("POST", CALLS)] == [429] * 5 and "after 4 retries" in limited.value.detail
+    assert [r.getMessage() for r in caplog.records if "429, retry" in r.getMessage()] == [
+        "Twilio create call: 429, retry 1 in 0.75s", "Twilio create call: 429, retry 2 in 1.50s",
+        "Twilio create call: 429, retry 3 in 2.25s", "Twilio create call: 429, retry 4 in 2.25s"]
+    await busy
+
+
 async def test_given_calls_per_second_then_the_bucket_spaces_the_creates_one_slot_apart(
         logged_emulator, carriers):
     # What the bucket decides (its waits) is asserted, not when the creates reached the emulator:

@@ -59,11 +59,13 @@ async def test_given_a_failing_event_then_it_alone_is_set_aside_and_retried_unti
     monkeypatch.setitem(inbox_module.APPLY, "call_status", broken_for_first)
     await _post(api, first.id, "ringing", sequence=1, CallSid="CA" + "1" * 32)
     await _post(api, second.id, "ringing", sequence=2, CallSid="CA" + "2" * 32)
+    now = container.clock()
+    monkeypatch.setattr(container, "clock", lambda: now)
     await container.inbox.drain()
 
     failed, applied = await _events(app)
     assert failed.processed_at is None and failed.attempts == 1 and "the database said no" in failed.error
-    assert failed.retry_at > failed.received_at
+    assert failed.retry_at == now + dt.timedelta(seconds=5), "the first retry of a failure: 5 s on"
     assert applied.outcome == "applied", "the other event of the batch went through"
     assert await container.inbox.drain() == 0, "not retried before its time"
 
@@ -160,9 +162,12 @@ async def test_given_the_agents_leg_ends_while_the_partys_is_being_placed_then_i
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, params)
     assert (await api.post(path, data=params, headers={"X-Twilio-Signature": signature})).status_code == 204
 
+    now = container.clock()
+    monkeypatch.setattr(container, "clock", lambda: now)
     await container.inbox.drain()
     [waiting] = await _events(app)
-    assert waiting.processed_at is None and "being placed" in waiting.error and waiting.retry_at is not None
+    assert waiting.processed_at is None and "being placed" in waiting.error
+    assert waiting.retry_at == now + dt.timedelta(seconds=0.5), "a waiting event is tried again sooner"
     async with container.sessions() as s:
         assert (await s.get(Call, call.id)).state is CallState.DIALING, "not ended as never placed"
 
