@@ -47,6 +47,7 @@ import multiprocessing
 import os
 import random
 import resource
+import secrets
 import statistics
 import sys
 import time
@@ -57,6 +58,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -64,12 +66,12 @@ from dialer.auth.models import Role, User  # noqa: E402
 from dialer.cases.models import Bucket, Case, Party, PhoneNumber  # noqa: E402
 from dialer.clients.models import Client, PolicyVersion  # noqa: E402
 from dialer.compliance.models import Attempt, StopContact  # noqa: E402
-from dialer.container import Container  # noqa: E402
+from dialer.container import Container, build_container  # noqa: E402
 from dialer.dialing.engine import Dialed, ProgressiveEngine  # noqa: E402
 from dialer.dialing.models import Campaign  # noqa: E402
 from dialer.dialing.urls import address_of  # noqa: E402
 from dialer.kit.clock import system_clock  # noqa: E402
-from dialer.kit.db import create_engine, session_factory, writer_engine  # noqa: E402
+from dialer.kit.db import create_engine  # noqa: E402
 from dialer.kit.migrations import upgrade_to_head  # noqa: E402
 from dialer import models as _every_model  # noqa: E402,F401  (every table mapped, for the foreign keys)
 from dialer.notes.models import PromiseToPay  # noqa: E402
@@ -270,7 +272,7 @@ class _CountingEngine(ProgressiveEngine):
     """The real engine; the bench is told when an agent's dial starts and how it ended."""
 
     def __init__(self, container: Container, floor: _Floor) -> None:
-        super().__init__(container)
+        super().__init__(container.dialer)
         self.floor = floor
 
     async def _serve(self, agent_id: int) -> Dialed:
@@ -287,11 +289,10 @@ class _Floor:
     def __init__(self, url: str, agents: int, ready_at) -> None:
         engine = create_engine(url)  # the service's own engine settings (pool, pre-ping when idle)
         settings = Settings(database_url=url, twilio_caller_id="+862161230000",
-                            public_base_url="https://dialer.example.com")
+                            public_base_url="https://dialer.example.com",
+                            secret_key=SecretStr(secrets.token_urlsafe(48)))  # tokens are not used here
         self.carrier = _StampingCarrier(self._placed)
-        self.container = Container(settings=settings, engine=engine, sessions=session_factory(engine),
-                                   write_sessions=session_factory(writer_engine(engine)), tokens=None,  # type: ignore[arg-type]
-                                   clock=system_clock, schema_heads=frozenset(), carrier=self.carrier)
+        self.container = build_container(settings, clock=system_clock, engine=engine, carrier=self.carrier)
         self.engine = _CountingEngine(self.container, self)
         self.container.dialer_engine = self.engine
         self.dsn = url.replace("postgresql+asyncpg://", "postgresql://")

@@ -4,24 +4,18 @@ and (as they arrive) carriers, scheduler and event bus are built here and handed
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from dialer.auth.tokens import TokenSigner
-from dialer.container import Container
-from dialer.jobs import jobs_for
+from dialer.container import build_container
 from dialer.kit import error_handlers
 from dialer.kit.clock import Clock, system_clock
-from dialer.kit.db import create_engine, session_factory, writer_engine
-from dialer.kit.migrations import head_revisions, upgrade_to_head
-from dialer.kit.secrets import load_or_create_secret
+from dialer.kit.db import create_engine
+from dialer.kit.migrations import upgrade_to_head
 from dialer.settings import Settings
-from dialer.telephony.carrier import Carrier
-from recordings.storage import LocalStorage
 
 log = logging.getLogger("dialer")
 
@@ -35,49 +29,27 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         try:
             if settings.auto_migrate:
                 await upgrade_to_head(engine, settings.migrations_dir)
-            secret = (
-                settings.secret_key.get_secret_value()
-                if settings.secret_key
-                else load_or_create_secret(settings.data_dir / "secret_key")
-            )
-            app.state.container = Container(
-                settings=settings,
-                engine=engine,
-                sessions=session_factory(engine),
-                write_sessions=session_factory(writer_engine(engine)),
-                tokens=TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes)),
-                clock=clock,
-                schema_heads=frozenset(head_revisions(settings.migrations_dir)),
-                carrier=build_carrier(settings),
-                storage=LocalStorage(settings.data_dir / "recordings"),
-            )
+            container = app.state.container = build_container(settings, clock=clock, engine=engine)
             scheduler, running = None, set()
             if settings.run_scheduler:
                 from scheduling.runner import build_scheduler
 
-                scheduler = build_scheduler(app.state.container.write_sessions, clock=clock, running=running,
-                                            jobs=jobs_for(app.state.container))
+                scheduler = build_scheduler(container.write_sessions, clock=clock, running=running, jobs=container.jobs)
                 scheduler.start()  # inside the running loop; each job takes its advisory lock
             engine_task, engine_stop = None, asyncio.Event()
-            container = app.state.container
             if settings.run_dialer and container.carrier is not None:
-                from dialer.dialing.engine import ProgressiveEngine
-
-                container.dialer_engine = ProgressiveEngine(container)
-                engine_task = asyncio.create_task(container.dialer_engine.run(engine_stop), name="progressive-engine")
-            inbox_task = None
+                engine_task = asyncio.create_task(container.start_engine().run(engine_stop), name="progressive-engine")
+            inbox, inbox_task = None, None
             if settings.twilio_auth_token is not None:  # carrier webhooks are accepted: apply what they store
-                from webhooks.inbox import Inbox
-
-                container.inbox = Inbox(container)
-                inbox_task = asyncio.create_task(container.inbox.run(), name="carrier-events-inbox")
+                inbox = container.start_inbox()
+                inbox_task = asyncio.create_task(inbox.run(), name="carrier-events-inbox")
             try:
                 yield
             finally:
-                if inbox_task is not None:
-                    container.inbox.stop()
+                if inbox is not None and inbox_task is not None:
+                    inbox.stop()
                     await inbox_task
-                    await container.inbox.aclose()
+                    await inbox.aclose()
                 if engine_task is not None:
                     engine_stop.set()
                     await engine_task
@@ -85,8 +57,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                     from scheduling.runner import stop_scheduler
 
                     await stop_scheduler(scheduler, running)
-                if app.state.container.carrier is not None:
-                    await app.state.container.carrier.aclose()
+                if container.carrier is not None:
+                    await container.carrier.aclose()
         finally:
             await engine.dispose()
 
@@ -102,24 +74,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     error_handlers.install(app)
     _include_routers(app)
     return app
-
-
-def build_carrier(settings: Settings) -> Carrier | None:
-    """The Twilio carrier when an account is configured (Twilio itself or the local emulator)."""
-    if not settings.twilio_account_sid:
-        return None
-    from dialer.telephony.twilio_carrier import TwilioCarrier
-
-    return TwilioCarrier(
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None,
-        api_key=settings.twilio_api_key,
-        api_secret=settings.twilio_api_secret.get_secret_value() if settings.twilio_api_secret else None,
-        api_base_url=settings.twilio_api_base_url,
-        calls_per_second=settings.twilio_calls_per_second,
-        max_concurrent_requests=settings.twilio_max_concurrent_requests,
-        request_timeout_s=settings.twilio_request_timeout_s,
-    )
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -275,12 +275,9 @@ def worker() -> None:
     import signal
 
     from dialer.kit.clock import system_clock
-    from dialer.kit.db import create_engine, session_factory, writer_engine
+    from dialer.kit.db import create_engine
     from dialer.kit.migrations import upgrade_to_head
-    from dialer.app import build_carrier
-    from dialer.jobs import jobs_for
-    from dialer.container import Container
-    from recordings.storage import LocalStorage
+    from dialer.container import build_container
     from scheduling.runner import run_worker
 
     settings = _settings()
@@ -294,18 +291,12 @@ def worker() -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            carrier = build_carrier(settings)
-            sessions = session_factory(writer_engine(engine))
-            container = Container(
-                settings=settings, engine=engine, sessions=session_factory(engine), write_sessions=sessions,
-                tokens=None, clock=system_clock, schema_heads=frozenset(), carrier=carrier,  # type: ignore[arg-type]
-                storage=LocalStorage(settings.data_dir / "recordings"),
-            )
+            container = build_container(settings, clock=system_clock, engine=engine)
             try:
-                await run_worker(sessions, clock=system_clock, stop=stop, jobs=jobs_for(container))
+                await run_worker(container.write_sessions, clock=system_clock, stop=stop, jobs=container.jobs)
             finally:
-                if carrier is not None:
-                    await carrier.aclose()
+                if container.carrier is not None:
+                    await container.carrier.aclose()
         finally:
             await engine.dispose()
 

@@ -7,17 +7,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.compliance.localtime import zone
-from dialer.kit.deps import ContainerDep, NowDep, SessionDep
+from dialer.kit.clock import Clock
+from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import InvalidInput, NotFound
 from dialer.kit.schemas import Page, TimeZoneName, page_of
 from scheduling import payments, service, stats
-from dialer.jobs import jobs_for
 from dialer.tasks.models import TaskKind, TaskStatus
 from scheduling.payment_rows import PaymentRow
+from scheduling.jobs import JobSpec
 from scheduling.runner import run_job
 from scheduling.schemas import (
     DailyReportOut, JobRunOut, PaymentImport, PaymentImportOut, TaskOut, TaskUpdate, UnderMinimumOut,
@@ -123,12 +125,15 @@ async def import_payment_file(
 
 @router.post("/scheduler/jobs/{name}/run", response_model=JobRunOut,
              summary="Run a scheduled job now, once across replicas (admin)")
-async def run_job_now(name: str, container: ContainerDep, _: Admins) -> JobRunOut:
-    jobs = jobs_for(container)
+async def run_job_now(
+    name: str, _: Admins, jobs: Annotated[tuple[JobSpec, ...], Depends(provided("jobs"))],
+    sessions: Annotated[async_sessionmaker[AsyncSession], Depends(provided("sessions"))],
+    clock: Annotated[Clock, Depends(provided("clock"))],
+) -> JobRunOut:
     spec = next((job for job in jobs if job.name == name), None)
     if spec is None:
         raise NotFound(f"no job {name!r}; jobs: {', '.join(job.name for job in jobs)}")
-    run = await run_job(container.sessions, spec.name, spec.func, clock=container.clock)
+    run = await run_job(sessions, spec.name, spec.func, clock=clock)
     return JobRunOut(name=run.name, ran=run.ran, started_at=run.started_at, summary=run.summary)
 
 

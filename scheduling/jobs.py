@@ -19,8 +19,18 @@ from scheduling.follow_ups import refresh_follow_ups
 from scheduling.promises import plan_promise_tasks, settle_due_promises
 from scheduling.visits import flag_field_visits
 
-JobFunc = Callable[..., Awaitable[dict[str, Any]]]
-"""``async def job(session: AsyncSession, *, now: datetime) -> dict`` (a JSON-able summary)."""
+@dataclass(frozen=True, slots=True)
+class AfterCommit:
+    """A run's summary, and what to do once the run has committed (carrier actions its decisions
+    call for, say): the runner commits first, then awaits ``then``."""
+
+    summary: dict[str, Any]
+    then: Callable[[], Awaitable[None]]
+
+
+JobFunc = Callable[..., Awaitable[dict[str, Any] | AfterCommit]]
+"""``async def job(session: AsyncSession, *, now: datetime) -> dict | AfterCommit`` (a JSON-able
+summary, with the work to do after commit if any)."""
 
 
 @dataclass(frozen=True, slots=True)

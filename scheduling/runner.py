@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.kit.clock import Clock
 from dialer.kit.locks import hold_lock
-from scheduling.jobs import JOBS, JobFunc, JobSpec
+from scheduling.jobs import JOBS, AfterCommit, JobFunc, JobSpec
 
 log = logging.getLogger("dialer.scheduling")
 
@@ -49,8 +49,11 @@ async def run_job(
             log.info("job %s skipped: another replica is running it", name)
             return JobRun(name, False, clock())
         now = clock()
-        summary = await job(session, now=now)
+        result = await job(session, now=now)
         await session.commit()
+    summary = result.summary if isinstance(result, AfterCommit) else result
+    if isinstance(result, AfterCommit):
+        await result.then()  # after the commit: what the run decided is saved first
     log.info("job %s done: %s", name, summary)
     return JobRun(name, True, now, summary)
 

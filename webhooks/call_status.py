@@ -15,11 +15,10 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.audit import service as audit
-from dialer.calls.lifecycle import ENDS, TWILIO_STATUS, Move, advance, path
+from dialer.calls import state
+from dialer.calls.effects import Effect, HangUp
+from dialer.calls.lifecycle import ENDS, TWILIO_STATUS, Move
 from dialer.calls.models import Call, CallState, Direction
-from dialer.dialing.effects import Effect, HangUp
-from dialer.dialing.legs import end_call, enter
 from dialer.dialing import inbound
 from webhooks.events import Handled, NotYet, StoredEvent
 from webhooks.legs import Leg, find_leg
@@ -63,26 +62,18 @@ async def _party_leg(
     session: AsyncSession, call: Call, target: CallState, at: dt.datetime, params: Mapping[str, str],
     call_sid: str | None,
 ) -> Handled:
-    steps = path(call.state, target)  # states skipped by lost or late callbacks are walked through
-    if not steps:
-        move = advance(call.state, target)
-        if move is Move.ILLEGAL:
-            await audit.record(session, action="call.illegal_transition", entity="call", entity_id=call.id,
-                               current=call.state.value, event=params.get("CallStatus"), call_sid=call_sid)
-            log.warning("call %s: refused %s -> %s", call.id, call.state.value, target.value)
+    if target not in ENDS or not state.reachable(call, target):
+        # Forward (states skipped by lost or late callbacks walked through), stale, or refused.
+        move = await state.move(session, call, target, at=at, event=params.get("CallStatus"), call_sid=call_sid)
         return Handled(move.value)
-    if target not in ENDS:
-        for step in steps:
-            enter(call, step, at)
-        return Handled(Move.APPLIED.value)
     duration = params.get("CallDuration")
     call.duration_s = int(duration) if duration and duration.isdigit() else call.duration_s
     if call.bridged_at is not None and call.hangup_by is None:
         call.hangup_by = "party"  # until the conference's leave events say otherwise
     # Ended the one way every end goes: attempt settled, agent to wrap-up, the agent's leg hung up
     # (nobody is left in an empty room).
-    effects = await end_call(session, call, target, at=at, error=params.get("ErrorCode"), ended_sid=call_sid,
-                             answered_by=params.get("AnsweredBy"))
+    effects = await state.end(session, call, target, at=at, error=params.get("ErrorCode"), ended_sid=call_sid,
+                              answered_by=params.get("AnsweredBy"))
     return Handled(Move.APPLIED.value, effects)
 
 
@@ -115,7 +106,7 @@ async def _agent_leg(
         raise NotYet(f"call {call.id}: the agent's leg ended while the party's leg was being placed")
     if call.carrier_call_id is None:  # the party was never rung: nothing to note, the agent is free
         unanswered = status in _SEAT_UNANSWERED
-        return await end_call(
+        return await state.end(
             session, call, CallState.CANCELED if not unanswered else CallState.FAILED, at=at, placed=False,
             seat_answered=not unanswered, ended_sid=call_sid, error="seat_" + status.replace("-", "_"),
             detail=f"the agent's leg ended ({status}) before the party was rung",

@@ -8,10 +8,8 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.lifecycle import path
-from dialer.calls.models import Call, CallState
-from dialer.dialing import agent_sync
-from dialer.dialing.legs import enter
+from dialer.calls import state
+from dialer.calls.models import Call
 from webhooks.events import Handled, StoredEvent
 from webhooks.legs import locked_call
 from webhooks.models import CarrierEvent
@@ -35,15 +33,8 @@ async def _note(session: AsyncSession, params: Mapping[str, str], call_id: int |
     joined = await _legs_joined(session, params.get("ConferenceSid"))
     if len(joined) < 2:
         return "noted"
-    steps = path(call.state, CallState.BRIDGED)  # both legs in the room: the party has answered, too
-    if steps:
-        for step in steps:
-            enter(call, step, now)
-        await agent_sync.on_bridged(session, call, now=now)
-        return "bridged"
-    if call.bridged_at is None and call.answered_at is not None:  # the end was reported first
-        call.bridged_at = now
-    return "noted"
+    # Both legs in the room: the party has answered, too (the end may have been reported first).
+    return "bridged" if await state.bridge(session, call, at=now) else "noted"
 
 
 async def _legs_joined(session: AsyncSession, conference_sid: str | None) -> set[str]:

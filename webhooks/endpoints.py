@@ -9,13 +9,15 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 
 from dialer.audit import service as audit
-from dialer.container import Container
-from dialer.kit.deps import ContainerDep, NowDep, SessionDep
-from dialer.kit.errors import Unavailable
+from dialer.calls import state
+from dialer.calls.effects import RingParty
 from dialer.calls.models import Call, Direction
 from dialer.dialing import inbound
-from dialer.dialing.effects import RingParty, run_effects
-from dialer.dialing.service import claim_party_leg
+from dialer.dialing.carrier_actions import CarrierActions
+from dialer.kit.deps import NowDep, SessionDep, provided
+from dialer.kit.errors import Unavailable
+from dialer.settings import Settings
+from webhooks.inbox import Inbox
 from webhooks import twiml
 from webhooks.legs import Leg
 from webhooks.signatures import BadSignature, is_valid, public_url
@@ -23,18 +25,24 @@ from webhooks.signatures import BadSignature, is_valid, public_url
 router = APIRouter(prefix="/webhooks/twilio", tags=["carrier webhooks"])
 
 
-async def verified_form(request: Request, container: ContainerDep) -> dict[str, str]:
+SettingsDep = Annotated[Settings, Depends(provided("settings"))]
+Actions = Annotated[CarrierActions, Depends(provided("actions"))]
+
+
+async def verified_form(request: Request) -> dict[str, str]:
     """The callback's form parameters, once its ``X-Twilio-Signature`` checks out (an unsigned or
     wrongly signed one is refused with 403 and audited)."""
-    return await _verified(request, container)
+    return await _verified(request)
 
 
-async def _verified(request: Request, container: Container) -> dict[str, str]:
-    token = container.settings.twilio_auth_token
+async def _verified(request: Request) -> dict[str, str]:
+    container = request.app.state.container  # read directly: status callbacks take no dependency chain
+    settings: Settings = container.settings
+    token = settings.twilio_auth_token
     if token is None:
         raise Unavailable("Twilio is not configured (DIALER_TWILIO_AUTH_TOKEN)")
     form = await _form_params(request)
-    url = public_url(request, container.settings.public_base_url)
+    url = public_url(request, settings.public_base_url)
     if not is_valid(auth_token=token.get_secret_value(), url=url, params=form,
                     signature=request.headers.get("X-Twilio-Signature")):
         async with container.write_sessions() as session:
@@ -62,11 +70,11 @@ Form = Annotated[dict[str, str], Depends(verified_form)]
 # These take the request alone (no session, no dependency chain): a callback costs the signature
 # check and one insert, whatever it means.
 async def _store(request: Request, kind: str, call_id: int | None, leg: Leg | None) -> Response:
-    container: Container = request.app.state.container
-    form = await _verified(request, container)
-    if container.inbox is None:
+    form = await _verified(request)
+    inbox: Inbox | None = request.app.state.container.inbox
+    if inbox is None:
         raise Unavailable("the carrier events inbox is not running (DIALER_TWILIO_AUTH_TOKEN unset at start)")
-    await container.inbox.put(kind=kind, params=form, call_id=call_id, leg=leg.value if leg else None)
+    await inbox.put(kind=kind, params=form, call_id=call_id, leg=leg.value if leg else None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -93,33 +101,32 @@ def _twiml(body: str) -> Response:
 
 
 @router.post("/voice/agent", summary="TwiML for the agent's leg: the whisper, then the call's conference (signed)")
-async def agent_voice(form: Form, session: SessionDep, container: ContainerDep, now: NowDep, after: BackgroundTasks,
-                      call_id: int) -> Response:
+async def agent_voice(form: Form, session: SessionDep, settings: SettingsDep, actions: Actions, now: NowDep,
+                      after: BackgroundTasks, call_id: int) -> Response:
     call = await session.get(Call, call_id, with_for_update=True)
     if call is None:
         return _twiml(twiml.hang_up())
-    settings = container.settings
     document = await twiml.agent_leg(session, call, company=settings.company_name,
                                      public_base_url=settings.public_base_url)
-    if await claim_party_leg(session, call, now=now):  # the agent is on: ring the party (once)
-        after.add_task(run_effects, container, [RingParty(call.id)])
+    if await state.claim_party_leg(session, call, now=now):  # the agent is on: ring the party (once)
+        after.add_task(actions.run, [RingParty(call.id)])
     return _twiml(document)
 
 
 @router.post("/voice/party", summary="TwiML for the called party's leg: wait for the agent in the conference (signed)")
-async def party_voice(form: Form, session: SessionDep, container: ContainerDep, call_id: int) -> Response:
+async def party_voice(form: Form, session: SessionDep, settings: SettingsDep, call_id: int) -> Response:
     call = await session.get(Call, call_id)
     if call is None:
         return _twiml(twiml.hang_up())
-    return _twiml(twiml.party_leg(call, public_base_url=container.settings.public_base_url))
+    return _twiml(twiml.party_leg(call, public_base_url=settings.public_base_url))
 
 
 # --- inbound ---------------------------------------------------------------------------------------
 @router.post("/voice/inbound", summary="The agency number's voice URL: route a caller to an agent or voicemail (signed)")
-async def inbound_voice(form: Form, session: SessionDep, container: ContainerDep, now: NowDep) -> Response:
+async def inbound_voice(form: Form, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
     routed = await inbound.route(session, call_sid=form.get("CallSid", ""), from_number=form.get("From", ""),
                                  to_number=form.get("To", ""), now=now)
-    base = container.settings.public_base_url
+    base = settings.public_base_url
     if routed.seat is None:
         await inbound.miss(session, routed.call, now=now, reason="no_agent_ready")
         return _twiml(twiml.voicemail(routed.call, public_base_url=base))
@@ -127,16 +134,16 @@ async def inbound_voice(form: Form, session: SessionDep, container: ContainerDep
 
 
 @router.post("/voice/inbound-whisper", summary="TwiML the agent hears on picking up an inbound call (signed)")
-async def inbound_whisper(form: Form, session: SessionDep, container: ContainerDep, now: NowDep, call_id: int) -> Response:
+async def inbound_whisper(form: Form, session: SessionDep, settings: SettingsDep, now: NowDep, call_id: int) -> Response:
     call = await session.get(Call, call_id, with_for_update=True)
     if call is None or call.direction is not Direction.INBOUND:
         return _twiml(twiml.hang_up())
     await inbound.agent_answered(session, call, now=now)
-    return _twiml(await twiml.inbound_whisper(session, call, company=container.settings.company_name))
+    return _twiml(await twiml.inbound_whisper(session, call, company=settings.company_name))
 
 
 @router.post("/voice/inbound-result", summary="The inbound <Dial> ended: done, or voicemail (signed)")
-async def inbound_result(form: Form, session: SessionDep, container: ContainerDep, now: NowDep, call_id: int) -> Response:
+async def inbound_result(form: Form, session: SessionDep, settings: SettingsDep, now: NowDep, call_id: int) -> Response:
     call = await session.get(Call, call_id, with_for_update=True)
     if call is None or call.direction is not Direction.INBOUND:
         return _twiml(twiml.hang_up())
@@ -146,7 +153,7 @@ async def inbound_result(form: Form, session: SessionDep, container: ContainerDe
         return _twiml(twiml.hang_up())
     reason = "caller_hung_up" if form.get("DialCallStatus") == "canceled" else "agent_no_answer"
     await inbound.miss(session, call, now=now, reason=reason)
-    return _twiml(twiml.voicemail(call, public_base_url=container.settings.public_base_url))
+    return _twiml(twiml.voicemail(call, public_base_url=settings.public_base_url))
 
 
 @router.post("/voice/voicemail-done", summary="The voicemail <Record> ended (signed)")

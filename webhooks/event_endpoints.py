@@ -12,9 +12,10 @@ from sqlalchemy import select
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.kit.deps import ContainerDep, NowDep, SessionDep
+from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import Conflict, NotFound
 from dialer.kit.schemas import Page, page_of
+from webhooks.inbox import Inbox
 from webhooks.models import CarrierEvent
 
 router = APIRouter(tags=["carrier events"])
@@ -67,7 +68,8 @@ async def list_events(
 @router.post("/carrier-events/{event_id}/retry", response_model=CarrierEventOut,
              summary="Retry a failing carrier event now instead of at its back-off time (admin)")
 async def retry_event(event_id: int, session: SessionDep, principal: Admins, now: NowDep,
-                      container: ContainerDep, after: BackgroundTasks) -> CarrierEventOut:
+                      inbox: Annotated[Inbox | None, Depends(provided("inbox"))], after: BackgroundTasks,
+) -> CarrierEventOut:
     event = await session.get(CarrierEvent, event_id, with_for_update=True)
     if event is None:
         raise NotFound(f"carrier event {event_id} does not exist")
@@ -77,6 +79,6 @@ async def retry_event(event_id: int, session: SessionDep, principal: Admins, now
     event.retry_at = now
     await audit.record(session, action="carrier_event.retry", actor=principal, entity="carrier_event",
                        entity_id=event.id, attempts=event.attempts, error=event.error)
-    if container.inbox is not None:
-        after.add_task(container.inbox.wake)  # once committed
+    if inbox is not None:
+        after.add_task(inbox.wake)  # once committed
     return CarrierEventOut.model_validate(event)

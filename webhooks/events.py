@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dialer.dialing.effects import Effect
+from dialer.calls.effects import Effect
 from webhooks.models import CarrierEvent
 
 

@@ -30,11 +30,12 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from dialer.calls.effects import Effect
 from dialer.calls.models import Call
-from dialer.container import Container
-from dialer.dialing.effects import Effect, run_effects
+from dialer.dialing.carrier_actions import CarrierActions
+from dialer.kit.clock import Clock
 from dialer.kit.db import begin_write, writer_engine
 from dialer.kit.locks import hold_lock
 from webhooks import call_status, conference_status, events, recording_status
@@ -81,14 +82,18 @@ class Inbox:
     """Stores arriving events (:meth:`put`) and applies them (:meth:`run` in the background,
     :meth:`drain` to apply everything pending now)."""
 
-    def __init__(self, container: Container) -> None:
-        self._container = container
-        self._dialect = container.engine.dialect.name
+    def __init__(self, *, engine: AsyncEngine, write_sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                 actions: CarrierActions) -> None:
+        self._engine = engine
+        self._sessions = write_sessions
+        self.clock = clock
+        self._actions = actions
+        self._dialect = engine.dialect.name
         self._wake = asyncio.Event()
         self._stopping = False
         self._pool: asyncpg.Pool | None = None
         self._pool_ready = asyncio.Lock()
-        self._writer = writer_engine(container.engine)
+        self._writer = writer_engine(engine)
         self._carrying_out: set[asyncio.Task[None]] = set()
 
     # --- arrival ------------------------------------------------------------------------------------
@@ -96,7 +101,7 @@ class Inbox:
                   carrier: str = "twilio") -> bool:
         """Store an arriving event; False when the same event was stored before (a redelivery)."""
         values = events.row(carrier=carrier, kind=kind, params=params, call_id=call_id, leg=leg,
-                            received_at=self._container.clock())
+                            received_at=self.clock())
         if self._dialect == "postgresql":
             pool = self._pool or await self._open_pool()
             stored = await pool.fetchval(_PG_INSERT, *(values[c] if c != "payload" else json.dumps(values[c])
@@ -111,7 +116,7 @@ class Inbox:
     async def _open_pool(self) -> asyncpg.Pool:
         async with self._pool_ready:
             if self._pool is None:
-                url = self._container.engine.url.set(drivername="postgresql")
+                url = self._engine.url.set(drivername="postgresql")
                 self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=1,
                                                        max_size=POOL_SIZE)
         return self._pool
@@ -165,9 +170,8 @@ class Inbox:
 
     async def _batch(self, *, wait: bool) -> int | None:
         """One batch in one transaction; None when another processor has the turn."""
-        container = self._container
-        now = container.clock()
-        async with container.write_sessions() as session:
+        now = self.clock()
+        async with self._sessions() as session:
             if not await _take_turn(session, wait=wait):
                 return None
             pending = await _pending(session, now)
@@ -200,8 +204,8 @@ class Inbox:
 
     async def _run_effects(self, effects: list[Effect]) -> None:
         try:
-            await run_effects(self._container, effects)
-        except Exception:  # not the carrier's refusal (run_effects audits those): a bug or the database
+            await self._actions.run(effects)
+        except Exception:  # not the carrier's refusal (the actions audit those): a bug or the database
             log.exception("call %s: carrier actions %s failed; the reconciler settles the call", effects[0].call_id,
                           [type(e).__name__ for e in effects])
 
@@ -213,9 +217,8 @@ class Inbox:
 
     async def _apply_alone(self, event: StoredEvent) -> list[Effect] | None:
         """Apply one event in its own transaction; on failure note the error and when to retry."""
-        container = self._container
-        now = container.clock()
-        async with container.write_sessions() as session:
+        now = self.clock()
+        async with self._sessions() as session:
             await _take_turn(session, wait=True)
             still = await session.scalar(select(_table.c.processed_at.is_(None)).where(_table.c.id == event.id))
             if not still:
@@ -235,7 +238,7 @@ class Inbox:
             log.info("carrier event %s (%s) waits: %s", event.id, event.kind, exc)
         else:
             log.error("carrier event %s (%s) failed and is set aside for a retry", event.id, event.kind, exc_info=exc)
-        async with self._container.write_sessions() as session:
+        async with self._sessions() as session:
             await begin_write(session)
             attempts = (await session.scalar(select(_table.c.attempts).where(_table.c.id == event.id))) or 0
             policy = WAITING if isinstance(exc, NotYet) else FAILED

@@ -12,7 +12,7 @@ from dialer.agents.schemas import (
 )
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.kit.deps import ContainerDep, NowDep, SessionDep
+from dialer.kit.deps import NowDep, SessionDep, WakeDep
 from dialer.kit.schemas import Page
 from dialer.seats.models import AgentState
 
@@ -60,21 +60,21 @@ async def logout(session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
 
 @router.post("/agent/state", response_model=SessionOut,
              summary="Ready, or not ready with a reason code (agent, supervisor)")
-async def set_state(body: StateIn, session: SessionDep, actor: Agent, now: NowDep, container: ContainerDep,
+async def set_state(body: StateIn, session: SessionDep, actor: Agent, now: NowDep, wake: WakeDep,
                     after: BackgroundTasks) -> SessionOut:
     reason = body.reason.value if body.reason else None
     view = await service.set_state(session, actor=actor, state=body.state, reason=reason, now=now)
     if view.agent.state is AgentState.READY:
-        after.add_task(container.wake_engine, actor.user_id)  # once committed: progressive dials at once
+        after.add_task(wake, actor.user_id)  # once committed: progressive dials at once
     return _out(view)
 
 
 @router.post("/agent/mode", response_model=SessionOut, summary="Preview or progressive (agent, supervisor)")
-async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep, container: ContainerDep,
+async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep, wake: WakeDep,
                    after: BackgroundTasks) -> SessionOut:
     view = await service.set_mode(session, actor=actor, mode=body.mode, now=now)
     if view.agent.state is AgentState.READY:
-        after.add_task(container.wake_engine, actor.user_id)
+        after.add_task(wake, actor.user_id)
     return _out(view)
 
 

@@ -14,9 +14,11 @@ from dialer.agents.queue import QueueItem
 from dialer.agents.schemas import (
     CallLine, CaseCard, CaseSummary, NoteLine, NumberCard, PartyCard, PromiseLine,
 )
-from dialer.agents.service import mine_locked, transition
+from dialer.agents.service import mine_locked
+from dialer.agents.state import transition
 from dialer.agents.states import IllegalTransition, can_move
 from dialer.audit import service as audit
+from dialer.cases import holds
 from dialer.auth.deps import Principal
 from dialer.calls.models import Call
 from dialer.cases.models import Case
@@ -44,7 +46,7 @@ async def next_card(
         raise IllegalTransition(f"an agent who is {state.value} cannot take a case; go ready first",
                                 current=state.value, target=AgentState.RESERVED.value)
     if state is not AgentState.RESERVED:  # a case still held by a ready agent is one they have worked
-        await queue.release_all(session, agent_id=agent.agent_id, not_before=now + queue.WORKED_REST)
+        await holds.release_all(session, agent_id=agent.agent_id, not_before=now + holds.WORKED_REST)
     item = await queue.next_case(session, agent_session=agent, now=now, campaign_id=campaign_id)
     if item is None:
         if state is AgentState.RESERVED:  # their hold ran out and nothing else is callable
@@ -61,7 +63,7 @@ async def skip(session: AsyncSession, *, actor: Principal, case_id: int, reason:
     is given back, and the agent is ready again. The same agent is not offered it for a while."""
     await begin_write(session)
     agent = await mine_locked(session, actor)
-    if not await queue.release(session, case_id=case_id, agent_id=agent.agent_id):
+    if not await holds.release(session, case_id=case_id, agent_id=agent.agent_id):
         raise CaseNotHeld(f"case {case_id} is not held by you", case_id=case_id)
     session.add(CaseSkip(case_id=case_id, agent_id=agent.agent_id, seat_id=agent.seat_id, reason=reason,
                          created_at=now))

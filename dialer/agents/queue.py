@@ -32,11 +32,11 @@ import enum
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import repository
 from dialer.agents.errors import CampaignNotRunning, CaseNotHeld
+from dialer.cases.holds import CALL_HOLD, HOLD, release, release_all
 from dialer.cases.models import Case, CaseStatus, Party, PhoneNumber
 from dialer.clients.models import Client
 from dialer.compliance import repository as policy_facts
@@ -48,18 +48,8 @@ from dialer.kit.db import begin_write
 from dialer.kit.errors import NotFound
 from dialer.seats.models import AgentSession
 
-HOLD = dt.timedelta(minutes=15)
-"""How long a handed-out case stays with its agent unless released (a crashed desktop frees it);
-renewed when the agent saves the note of a call on it."""
-CALL_HOLD = dt.timedelta(hours=4)
-"""A case being dialed stays with its agent through the call and its wrap-up, however long: the
-hold is set to this at the dial (only a backstop: the note renews it to :data:`HOLD`, the next
-hand-out or a logout gives the case back)."""
 SKIP_COOLDOWN = dt.timedelta(minutes=30)
 """A case an agent skipped is not offered to that same agent again for this long."""
-WORKED_REST = dt.timedelta(hours=2)
-"""A case just worked (dialed, noted) is offered to nobody for this long; its note's follow-up date
-and the policy's caps decide the rest (the progressive engine rests its cases the same way)."""
 RECHECK = dt.timedelta(hours=1)
 """A case blocked until a person acts (stop-contact, no valid number) is looked at again after this."""
 DUE_CAP = 200
@@ -249,41 +239,6 @@ async def held_for_dial(session: AsyncSession, *, number_id: int, agent_id: int,
                           "take a case from the queue (GET /v1/agent/next) and dial one of its numbers",
                           case_id=case_id, number_id=number_id)
     return case_id
-
-
-async def hold_for_call(session: AsyncSession, *, case_id: int, now: dt.datetime) -> None:
-    """The case being dialed stays with its agent through the call and its wrap-up (:data:`CALL_HOLD`)."""
-    await session.execute(update(Case).where(Case.id == case_id).values(held_until=now + CALL_HOLD))
-
-
-async def renew_hold(session: AsyncSession, *, case_id: int, agent_id: int, now: dt.datetime) -> None:
-    """The agent's call on the case they hold is over (its note saved, or it was never placed): the
-    case stays theirs the usual while (:data:`HOLD`) in case they call another of its parties; their
-    next case gives it back."""
-    await session.execute(
-        update(Case).where(Case.id == case_id, Case.held_by_agent_id == agent_id, Case.held_until > now)
-        .values(held_until=now + HOLD)
-    )
-
-
-async def release(
-    session: AsyncSession, *, case_id: int, agent_id: int, not_before: dt.datetime | None = None,
-) -> bool:
-    """Give back a case the agent holds (after a skip, a call, a logout). ``not_before`` keeps it
-    out of everyone's queue until then (e.g. a rest after a call). False when they did not hold it."""
-    result = await session.execute(
-        update(Case).where(Case.id == case_id, Case.held_by_agent_id == agent_id)
-        .values(held_by_agent_id=None, held_until=not_before)
-    )
-    return bool(result.rowcount)
-
-
-async def release_all(session: AsyncSession, *, agent_id: int, not_before: dt.datetime | None = None) -> None:
-    """Give back every case the agent holds (a reservation abandoned, a logout); ``not_before``
-    rests them, as in :func:`release`."""
-    await session.execute(
-        update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=not_before)
-    )
 
 
 async def _scope(

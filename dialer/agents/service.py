@@ -1,7 +1,8 @@
 """Agents at seats: log in and out, ready / not ready, preview or progressive, the supervisor board.
 
-Every state change goes through the state machine (``dialer.agents.states``), is stamped with its
-instant and audited (``agent.state``: from, to, reason), in the request's unit of work.
+Every state change is made by the agent state's owner (``dialer.agents.state``): through the state
+machine, stamped with its instant and audited (``agent.state``: from, to, reason), in the
+request's unit of work.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.agents import queue, repository
+from dialer.agents import repository
+from dialer.agents import state as agents
+from dialer.agents import wrap_up
 from dialer.agents.errors import (
     AgentBusy, AlreadyLoggedIn, NotLoggedIn, ReasonRequired, SeatInactive, SeatTaken, WrapUpPending,
 )
-from dialer.agents.states import LIVE, move
+from dialer.agents.states import LIVE
+from dialer.cases import holds
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import User
@@ -39,16 +43,6 @@ class BoardEntry:
     user: User
     seat: Seat
     held_case_id: int | None
-
-
-async def transition(
-    session: AsyncSession, agent: AgentSession, target: AgentState, *, now: dt.datetime, reason: str | None = None,
-    actor: Principal | None = None, **detail: object,
-) -> AgentState:
-    """Move the agent (``IllegalTransition`` 409 when the machine refuses) and audit it."""
-    before = move(agent, target, now=now, reason=reason)
-    await _audit_state(session, agent, before, target, reason=reason, actor=actor, **detail)
-    return before
 
 
 async def login(
@@ -77,18 +71,15 @@ async def login(
         agent_id=actor.user_id, seat_id=seat.id, state=AgentState.OFFLINE, mode=mode.value, started_at=now,
         state_since=now,
     )
-    before = move(agent, AgentState.NOT_READY, now=now)
-    session.add(agent)
     seat_ref, code = seat.id, seat.code  # a failed flush expires every loaded row
     try:
-        await session.flush()
+        await agents.start_session(session, agent, now=now, actor=actor)
     except IntegrityError as exc:  # a concurrent login won the race (partial unique indexes)
         if "seat" in str(exc.orig):
             raise SeatTaken(f"seat {code} is in use by another agent", seat_id=seat_ref) from exc
         raise AlreadyLoggedIn("already logged in at another seat; log out first") from exc
     await audit.record(session, action="agent.login", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent.agent_id, seat_id=seat.id, seat_code=seat.code, mode=agent.mode)
-    await _audit_state(session, agent, before, AgentState.NOT_READY, reason=None, actor=actor)
     return SessionView(agent, seat)
 
 
@@ -99,9 +90,8 @@ async def logout(session: AsyncSession, *, actor: Principal, now: dt.datetime) -
     agent = await mine_locked(session, actor)
     if agent.state is AgentState.WRAP_UP:
         await _require_noted(session, agent)
-    await transition(session, agent, AgentState.OFFLINE, now=now, actor=actor)
-    agent.ended_at, agent.current_call_id = now, None
-    await queue.release_all(session, agent_id=agent.agent_id, not_before=now + queue.WORKED_REST)  # worked cases
+    await agents.end_session(session, agent, now=now, actor=actor)
+    await holds.release_all(session, agent_id=agent.agent_id, not_before=now + holds.WORKED_REST)  # worked cases
     await audit.record(session, action="agent.logout", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent.agent_id, seat_id=agent.seat_id)
     return SessionView(agent, await session.get(Seat, agent.seat_id))
@@ -122,16 +112,14 @@ async def set_state(
     if current is target is AgentState.READY:
         return await _view(session, agent, now)
     if current is target is AgentState.NOT_READY:
-        before_reason, agent.state_reason, agent.state_since = agent.state_reason, reason, now
-        await _audit_state(session, agent, current, target, reason=reason, actor=actor, previous_reason=before_reason)
+        assert reason is not None
+        await agents.change_reason(session, agent, reason, now=now, actor=actor)
         return await _view(session, agent, now)
     if current is AgentState.WRAP_UP:
         await _require_noted(session, agent)
-    before = await transition(session, agent, target, now=now, reason=reason, actor=actor)
-    if before is AgentState.WRAP_UP:
-        agent.current_call_id = None
+    before = await agents.leave(session, agent, target, now=now, reason=reason, actor=actor)
     if before is AgentState.RESERVED:
-        await queue.release_all(session, agent_id=agent.agent_id)
+        await holds.release_all(session, agent_id=agent.agent_id)
     return await _view(session, agent, now)
 
 
@@ -174,12 +162,9 @@ async def force_logout(
     agent = await repository.open_session(session, agent_id=agent_id, lock=True)
     if agent is None:
         raise NotLoggedIn(f"agent {agent_id} is not logged in")
-    before, call_id = AgentState(agent.state), agent.current_call_id
-    agent.state, agent.state_reason, agent.state_since = AgentState.OFFLINE, "forced_logout", now
-    agent.ended_at, agent.current_call_id = now, None
-    await queue.release_all(session, agent_id=agent_id, not_before=now + queue.WORKED_REST if call_id else None)
-    await _audit_state(session, agent, before, AgentState.OFFLINE, reason="forced_logout", actor=actor,
-                       call_id=call_id)
+    call_id = agent.current_call_id
+    before = await agents.force_offline(session, agent, now=now, actor=actor)
+    await holds.release_all(session, agent_id=agent_id, not_before=now + holds.WORKED_REST if call_id else None)
     await audit.record(session, action="agent.force_logout", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent_id, seat_id=agent.seat_id, **{"from": before.value}, reason=reason,
                        call_id=call_id)
@@ -195,9 +180,7 @@ async def mine_locked(session: AsyncSession, actor: Principal) -> AgentSession:
 
 
 async def _require_noted(session: AsyncSession, agent: AgentSession) -> None:
-    from dialer.notes.service import pending_wrap_up  # notes moves agents through wrap-up: imported here, no cycle
-
-    call_id = await pending_wrap_up(session, agent_id=agent.agent_id)
+    call_id = await wrap_up.pending_wrap_up(session, agent_id=agent.agent_id)
     if call_id is not None:
         raise WrapUpPending(f"save the wrap-up note of call {call_id} first", call_id=call_id)
 
@@ -209,12 +192,3 @@ async def _held(session: AsyncSession, agent: AgentSession, now: dt.datetime) ->
 
 async def _view(session: AsyncSession, agent: AgentSession, now: dt.datetime) -> SessionView:
     return SessionView(agent, await session.get(Seat, agent.seat_id), await _held(session, agent, now))
-
-
-async def _audit_state(
-    session: AsyncSession, agent: AgentSession, before: AgentState, target: AgentState, *, reason: str | None,
-    actor: Principal | None, **detail: object,
-) -> None:
-    await audit.record(session, action="agent.state", actor=actor, entity="agent_session", entity_id=agent.id,
-                       agent_id=agent.agent_id, seat_id=agent.seat_id, **{"from": before.value, "to": target.value},
-                       reason=reason, at=agent.state_since.isoformat(), **detail)

@@ -7,7 +7,7 @@ An agent logs in not-ready, goes ready, is reserved for a case (progressive) or 
 placed ends in wrap-up, answered or not (a no-answer is noted too); a dial that never became a
 call (refused by the policy, or the carrier refused the leg) returns the agent to ready. A ready
 agent can take an inbound call straight to on-call.
-Every transition is timestamped and audited by the caller (``dialer.agents.service``).
+Every transition is made, timestamped and audited by the state's owner (``dialer.agents.state``).
 """
 
 from __future__ import annotations

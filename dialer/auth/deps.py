@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.auth.models import ApiKey, Role, User
-from dialer.auth.tokens import API_KEY_PREFIX, api_key_matches, split_api_key
-from dialer.kit.deps import ContainerDep
+from dialer.auth.tokens import API_KEY_PREFIX, TokenSigner, api_key_matches, split_api_key
+from dialer.kit.clock import Clock
+from dialer.kit.deps import provided
 from dialer.kit.errors import Forbidden, Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token, or an integration API key")
@@ -30,7 +32,9 @@ class Principal:
 
 async def current_principal(
     request: Request,
-    container: ContainerDep,
+    tokens: Annotated[TokenSigner, Depends(provided("tokens"))],
+    sessions: Annotated[async_sessionmaker[AsyncSession], Depends(provided("sessions"))],
+    clock: Annotated[Clock, Depends(provided("clock"))],
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     api_key: str | None = Depends(_api_key),
 ) -> Principal:
@@ -39,10 +43,10 @@ async def current_principal(
     raw = api_key or (credentials.credentials if credentials else None)
     if not raw:
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key'")
-    claims = None if raw.startswith(API_KEY_PREFIX) else container.tokens.verify(raw, now=container.clock())
-    async with container.sessions() as session:
+    claims = None if raw.startswith(API_KEY_PREFIX) else tokens.verify(raw, now=clock())
+    async with sessions() as session:
         if claims is None:
-            principal = await _from_api_key(session, raw, container.clock())
+            principal = await _from_api_key(session, raw, clock())
             await session.commit()  # last_used_at
         else:
             user = await session.get(User, claims.user_id)

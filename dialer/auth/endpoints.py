@@ -10,7 +10,8 @@ from dialer.auth import service
 from dialer.auth.deps import Principal, current_principal, require
 from dialer.auth.models import Role
 from dialer.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TokenOut, TokenRequest, UserCreate, UserOut, UserUpdate
-from dialer.kit.deps import ContainerDep, NowDep, SessionDep
+from dialer.auth.tokens import TokenSigner
+from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.schemas import Page, page_of
 
 router = APIRouter(tags=["auth & users"])
@@ -20,9 +21,10 @@ AdminOrSupervisor = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERV
 
 
 @router.post("/auth/token", response_model=TokenOut, summary="Log in with username and password (no auth)")
-async def issue_token(body: TokenRequest, session: SessionDep, container: ContainerDep, now: NowDep) -> TokenOut:
+async def issue_token(body: TokenRequest, session: SessionDep, tokens: Annotated[TokenSigner, Depends(provided("tokens"))],
+                      now: NowDep) -> TokenOut:
     user, token, expires = await service.login(
-        session, username=body.username, password=body.password, tokens=container.tokens, now=now
+        session, username=body.username, password=body.password, tokens=tokens, now=now
     )
     return TokenOut(access_token=token, expires_at=expires, role=user.role)
 

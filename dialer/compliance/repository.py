@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Engine, Row, Select, and_, bindparam, case, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.models import Call, CallState
 from dialer.cases.models import Case, Contactability, Party, PartyRole, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, Consent, ConsentKind, StopContact
@@ -18,13 +17,11 @@ from dialer.compliance.rules import CONSENT_FRESH, lookback
 from dialer.compliance.snapshot import (
     AgentFact, AttemptFact, CallbackFact, DebtorReach, NumberFact, PartyFact, Snapshot, StopFact,
 )
+from dialer.agents import wrap_up
 from dialer.kit.errors import NotFound
 from dialer.kit.phones import parse_phone
-from dialer.notes.models import WrapUpNote
 from dialer.policy.document import PolicyDocument
 from dialer.seats.models import AgentSession, Seat
-
-_UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
 
 
 class _PolicyCache:
@@ -117,20 +114,15 @@ def _agent_columns() -> list:
     """The seat, the agent's session at it and their last placed call's notes, as scalar
     subqueries on the ``agent_id`` and ``seat_id`` parameters (NULL: no agent). A call is placed
     once its party's leg is (``carrier_call_id``): one that never rang the party (the seat did not
-    answer, the carrier refused a leg) needs no note (``dialing.agent_sync.on_ended``)."""
+    answer, the carrier refused a leg) needs no note: the rule is the agents' (``dialer.agents.wrap_up``)."""
     agent_id, seat_id = bindparam("agent_id", type_=_C.c.id.type), bindparam("seat_id", type_=_C.c.id.type)
-    last_call = (
-        select(Call.id)
-        .where(Call.agent_id == agent_id, Call.carrier_call_id.is_not(None),  # the party's leg was placed
-               *(Call.state != _constant(state.value) for state in _UNPLACED))
-        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(literal_column("1")).scalar_subquery()
-    )
+    last_call = wrap_up.last_placed_call(agent_id)
     return [
         select(Seat.active).where(Seat.id == seat_id).scalar_subquery().label("seat_active"),
         exists().where(AgentSession.agent_id == agent_id, AgentSession.seat_id == seat_id,
                        AgentSession.ended_at.is_(None)).label("at_seat"),
         last_call.label("last_call"),
-        exists().where(WrapUpNote.call_id == last_call).label("noted"),
+        wrap_up.noted(last_call).label("noted"),
     ]
 
 

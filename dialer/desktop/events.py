@@ -32,7 +32,8 @@ from dialer.auth.models import Role
 from dialer.calls.models import Call
 from dialer.cases.models import Case, CaseStatus
 from dialer.dialing.schemas import CallOut
-from dialer.kit.deps import ContainerDep
+from dialer.kit.clock import Clock
+from dialer.kit.deps import provided
 from dialer.seats.models import AgentSession, Seat
 
 POLL_S = 0.3
@@ -108,9 +109,12 @@ async def desk_stream(
     summary="My desktop's live events (SSE): session state, current call with its whisper text, held case "
             "(agent, supervisor)",
 )
-async def agent_events(request: Request, container: ContainerDep, actor: Agent) -> StreamingResponse:
+async def agent_events(
+    request: Request, actor: Agent, sessions: Annotated[async_sessionmaker[AsyncSession], Depends(provided("sessions"))],
+    clock: Annotated[Clock, Depends(provided("clock"))],
+) -> StreamingResponse:
     async def load() -> Snapshot:
-        return await desk_snapshot(container.sessions, agent_id=actor.user_id, now=container.clock())
+        return await desk_snapshot(sessions, agent_id=actor.user_id, now=clock())
 
     return StreamingResponse(
         desk_stream(load, disconnected=request.is_disconnected), media_type="text/event-stream",

@@ -11,7 +11,7 @@ from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.dialing import campaigns
 from dialer.dialing.models import CampaignStatus, DialMode
-from dialer.kit.deps import ContainerDep, SessionDep
+from dialer.kit.deps import SessionDep, WakeDep
 from dialer.kit.schemas import Schema
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -56,9 +56,9 @@ async def list_all(session: SessionDep, _: Staff, status: CampaignStatus | None 
 
 @router.post("/{campaign_id}/status", response_model=CampaignOut,
              summary="Start (running), pause or stop a campaign; stopped means the engine dials no more for it")
-async def set_status(campaign_id: int, body: StatusIn, session: SessionDep, container: ContainerDep,
+async def set_status(campaign_id: int, body: StatusIn, session: SessionDep, wake: WakeDep,
                      actor: Supervisor) -> CampaignOut:
     campaign = await campaigns.set_status(session, actor=actor, campaign_id=campaign_id, status=body.status)
     if body.status is CampaignStatus.RUNNING:
-        container.wake_engine()
+        wake()
     return CampaignOut.model_validate(campaign)

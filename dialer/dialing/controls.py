@@ -10,17 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
-from dialer.calls.lifecycle import ENDS
-from dialer.calls.models import Call, CallState
-from dialer.container import Container
 from dialer.agents import repository as agents_repository
-from dialer.dialing.effects import Effect, HangUp
-from dialer.dialing.legs import end_call
-from dialer.dialing.urls import address_of, webhook_url
+from dialer.calls import state
+from dialer.calls.effects import Effect, HangUp
+from dialer.calls.lifecycle import ENDS
+from dialer.calls.models import Call, CallState, Recording
+from dialer.dialing.service import Outbound
+from dialer.dialing.urls import CallbackUrls, address_of
 from dialer.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from dialer.seats.models import Seat
-from dialer.telephony.carrier import SupervisorMode
-from dialer.calls.models import Recording
+from dialer.telephony.carrier import Carrier, SupervisorMode
 
 
 class CallNotLive(Conflict):
@@ -51,18 +50,18 @@ async def hang_up(session: AsyncSession, *, call_id: int, actor: Principal, now:
                        state=call.state.value)
     call.hangup_by = call.hangup_by or ("agent" if actor.user_id == call.agent_id else "supervisor")
     if call.carrier_call_id is None:  # the party was never rung
-        return await end_call(session, call, CallState.CANCELED, at=now, placed=False, error="hung_up_before_dial",
+        return await state.end(session, call, CallState.CANCELED, at=now, placed=False, error="hung_up_before_dial",
                               detail="hung up before the party was rung")
     # The agent's leg leaves the conference, which ends it for the party; no agent leg yet: the party's.
     return [HangUp(call.id, call.agent_leg_call_id or call.carrier_call_id)]
 
 
 async def supervise(
-    session: AsyncSession, container: Container, *, call_id: int, actor: Principal, mode: SupervisorMode,
-    seat_id: int | None,
+    session: AsyncSession, carrier: Carrier | None, *, outbound: Outbound, urls: CallbackUrls, call_id: int,
+    actor: Principal, mode: SupervisorMode, seat_id: int | None,
 ) -> str:
     """Call the supervisor's seat into the call's conference in ``mode``; returns their leg's id."""
-    call, carrier = await _live_bridged(session, container, call_id, actor)
+    call, carrier = await _live_bridged(session, carrier, call_id, actor)
     if seat_id is None:
         own = await agents_repository.open_session(session, agent_id=actor.user_id)
         if own is None:
@@ -73,8 +72,8 @@ async def supervise(
         raise InvalidInput(f"seat {seat_id} is not an active seat", field="seat_id")
     participant = await carrier.add_supervisor(
         call.conference_name or f"call-{call.id}", address_of(seat.softphone_identity), mode,
-        agent_call_id=call.agent_leg_call_id or "", caller_id=container.settings.twilio_caller_id or "",
-        status_callback_url=webhook_url(container.settings.public_base_url, "call-status", call_id=call.id, leg="supervisor"),
+        agent_call_id=call.agent_leg_call_id or "", caller_id=outbound.caller_id or "",
+        status_callback_url=urls("call-status", call_id=call.id, leg="supervisor"),
     )
     await audit.record(session, action="call.supervise", actor=actor, entity="call", entity_id=call.id, mode=mode.value,
                        seat_id=seat.id, participant_call_id=participant)
@@ -82,20 +81,22 @@ async def supervise(
 
 
 async def set_mode(
-    session: AsyncSession, container: Container, *, call_id: int, participant_call_id: str, actor: Principal,
+    session: AsyncSession, carrier: Carrier | None, *, call_id: int, participant_call_id: str, actor: Principal,
     mode: SupervisorMode,
 ) -> None:
-    call, carrier = await _live_bridged(session, container, call_id, actor)
+    call, carrier = await _live_bridged(session, carrier, call_id, actor)
     await carrier.set_supervisor_mode(call.conference_name or f"call-{call.id}", participant_call_id, mode,
                                       agent_call_id=call.agent_leg_call_id or "")
     await audit.record(session, action="call.supervise_mode", actor=actor, entity="call", entity_id=call.id,
                        mode=mode.value, participant_call_id=participant_call_id)
 
 
-async def _live_bridged(session: AsyncSession, container: Container, call_id: int, actor: Principal):
-    if container.carrier is None:
+async def _live_bridged(
+    session: AsyncSession, carrier: Carrier | None, call_id: int, actor: Principal,
+) -> tuple[Call, Carrier]:
+    if carrier is None:
         raise Unavailable("no carrier is configured")
     call = await visible_call(session, call_id, actor)
     if call.state is not CallState.BRIDGED or call.conference_name is None:
         raise CallNotLive(f"call {call_id} is not a live conversation ({call.state.value})", state=call.state.value)
-    return call, container.carrier
+    return call, carrier

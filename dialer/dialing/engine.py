@@ -24,15 +24,18 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.agents import queue
-from dialer.agents.service import transition
+from dialer.agents import state as agents
 from dialer.calls.models import Call
-from dialer.container import Container
+from dialer.cases.holds import WORKED_REST
 from dialer.dialing import service
+from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.floor import Floor, Running, floor_of
 from dialer.dialing.models import DialMode
+from dialer.dialing.service import Outbound
+from dialer.kit.clock import Clock
 from dialer.kit.db import begin_write
 from dialer.seats.models import AgentSession, AgentState
 
@@ -49,19 +52,32 @@ PostgreSQL backend each, and every statement prepared again on it) — far deare
 
 
 @dataclass(frozen=True, slots=True)
+class Dialer:
+    """What dialing for an agent needs, built once by the composition root: sessions (reads, and
+    writers whose transactions begin as such), the clock, what outbound calls are written with,
+    and the after-commit side that rings the seat."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    write_sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    outbound: Outbound
+    actions: CarrierActions
+
+
+@dataclass(frozen=True, slots=True)
 class Dialed:
     outcome: str  # dialed | not_ready | no_campaign | queue_empty
     call_id: int | None = None
 
 
-async def dial_next(container: Container, agent_id: int) -> Dialed:
+async def dial_next(dialer: Dialer, agent_id: int) -> Dialed:
     """Serve one ready progressive agent: reserve the next case and dial it, or say why not.
 
     The hand-out asks the policy about each candidate, sets aside (parks) those it refuses and
     holds the first with a number this agent may dial now; the attempt is reserved on that very
     decision, so the reservation cannot refuse what the hand-out allowed."""
-    now = container.clock()
-    async with container.write_sessions() as session:
+    now = dialer.clock()
+    async with dialer.write_sessions() as session:
         await begin_write(session)
         floor = await floor_of(session, agent_id=agent_id)
         agent = floor.agent if floor is not None else None
@@ -75,11 +91,11 @@ async def dial_next(container: Container, agent_id: int) -> Dialed:
             await session.commit()  # the cases set aside stay set aside
             return Dialed("queue_empty")
         campaign, claim, best = found
-        await transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {claim.case_id}")
-        call = await service.dial_reserved(session, container=container, agent=agent, dialable=best, now=now,
+        await agents.transition(session, agent, AgentState.RESERVED, now=now, reason=f"case {claim.case_id}")
+        call = await service.dial_reserved(session, outbound=dialer.outbound, agent=agent, dialable=best, now=now,
                                            campaign_id=campaign.id)
         await session.commit()  # expire_on_commit is off: call and seat stay readable
-    await service.ring_seat(container, call.id, call=call, softphone=floor.softphone)
+    await dialer.actions.ring_seat(call.id, call=call, softphone=floor.softphone)
     return Dialed("dialed", call.id)
 
 
@@ -95,7 +111,7 @@ async def _hand_out(
         scope = queue.Scope.of(agent_id=agent.agent_id, teams=floor.teams, client_id=campaign.client_id,
                                zone=campaign.zone, now=now)
         claim = await queue.hand_out(session, agent_session=agent, scope=scope, now=now,
-                                     rest_until=now + queue.WORKED_REST if turn == 0 else None)
+                                     rest_until=now + WORKED_REST if turn == 0 else None)
         if claim is not None:
             assert claim.best is not None  # hand_out gives back a case this agent may not dial
             return campaign, claim, claim.best
@@ -106,9 +122,9 @@ class ProgressiveEngine:
     """Watches for ready progressive agents and dials for each (woken at once by ``wake``, and
     sweeping every ``interval_s`` as a safety net)."""
 
-    def __init__(self, container: Container, *, interval_s: float = 0.5, batch: int = 50,
+    def __init__(self, dialer: Dialer, *, interval_s: float = 0.5, batch: int = 50,
                  in_flight: int = MAX_DIALS_IN_FLIGHT) -> None:
-        self.container = container
+        self.dialer = dialer
         self.interval_s = interval_s
         self.batch = batch
         self._slots = asyncio.Semaphore(in_flight)
@@ -138,7 +154,7 @@ class ProgressiveEngine:
         task.add_done_callback(self._tasks.discard)
 
     async def ready_agents(self) -> list[int]:
-        async with self.container.sessions() as session:
+        async with self.dialer.sessions() as session:
             rows = await session.execute(
                 select(AgentSession.agent_id)
                 .where(AgentSession.ended_at.is_(None), AgentSession.state == AgentState.READY,
@@ -159,7 +175,7 @@ class ProgressiveEngine:
     async def _serve(self, agent_id: int) -> Dialed:
         try:
             async with self._slots:
-                result = await dial_next(self.container, agent_id)
+                result = await dial_next(self.dialer, agent_id)
             if result.outcome == "dialed":
                 self.dialed += 1
             elif result.outcome != "not_ready":

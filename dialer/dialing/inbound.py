@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents import state as agents
+from dialer.calls import state
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, Party, PhoneNumber
-from dialer.compliance.models import Attempt, AttemptSource
-from dialer.agents.service import transition
-from dialer.dialing import agent_sync
-from dialer.dialing.legs import enter
 from dialer.kit.phones import PhoneNumberError, parse_phone
 from dialer.seats.models import AgentSession, AgentState, Seat
 from dialer.tasks.models import TaskKind
@@ -80,7 +78,7 @@ async def route(session: AsyncSession, *, call_sid: str, from_number: str, to_nu
     if caller.case is not None:
         call.client_id, call.case_id = caller.case.client_id, caller.case.id
         call.party_id, call.number_id = caller.party.id, caller.number.id
-    enter(call, CallState.RINGING, now)
+    state.start_ringing(call, now)
     agent = None
     if caller.case is not None:
         agent = (await _ready_agent(session, agent_id=caller.case.assigned_agent_id)
@@ -90,48 +88,29 @@ async def route(session: AsyncSession, *, call_sid: str, from_number: str, to_nu
     if agent is None:
         return Route(call, None)
     call.agent_id, call.seat_id = agent.agent_id, agent.seat_id
-    await transition(session, agent, AgentState.DIALING, now=now, reason="inbound", call_id=call.id)
-    agent.current_call_id = call.id
+    await agents.dial(session, agent, call.id, now=now, reason="inbound")
     return Route(call, await session.get(Seat, agent.seat_id))
 
 
 async def agent_answered(session: AsyncSession, call: Call, *, now: dt.datetime) -> None:
     """The agent picked up (their whisper is being fetched): answered and bridged."""
-    for state in (CallState.ANSWERED, CallState.BRIDGED):
-        if call.state not in (state, CallState.BRIDGED) and call.state is not CallState.COMPLETED:
-            enter(call, state, now)
-    await agent_sync.on_bridged(session, call, now=now)
+    await state.agent_picked_up(session, call, at=now)
 
 
 async def finish(session: AsyncSession, call: Call, *, now: dt.datetime, talked_s: int | None = None) -> None:
     """The agent's conversation ended: completed, counted as a conversation with the party."""
-    if call.state is not CallState.BRIDGED:
+    if not await state.complete_inbound(session, call, at=now, talked_s=talked_s):
         return
-    enter(call, CallState.COMPLETED, now)
-    if talked_s is not None:
-        call.talk_s = talked_s
-    call.hangup_by = call.hangup_by or "party"
     if call.party_id is not None:
-        session.add(Attempt(client_id=call.client_id, case_id=call.case_id, party_id=call.party_id,
-                            number_id=call.number_id, call_id=call.id, started_at=call.requested_at,
-                            outcome="answered", conversation=True, direction="inbound", source=AttemptSource.DIALER))
         case = await session.get(Case, call.case_id)
         if case is not None:
             case.last_contact_at = now
-    await agent_sync.on_ended(session, call, now=now)
 
 
 async def miss(session: AsyncSession, call: Call, *, now: dt.datetime, reason: str) -> None:
     """Nobody took the call: ``missed``, the held agent freed, and a callback task for the case."""
-    if call.state in (CallState.MISSED, CallState.COMPLETED):
+    if not await state.miss(session, call, at=now, reason=reason):
         return
-    enter(call, CallState.MISSED, now)
-    call.error_detail = reason
-    agent = await agent_sync.session_on_call(session, call)
-    if agent is not None:
-        await transition(session, agent, AgentState.READY if reason != "agent_no_answer" else AgentState.NOT_READY,
-                                   now=now, reason="missed_inbound", call_id=call.id)
-        agent.current_call_id = None
     if call.case_id is not None:
         case = await session.get(Case, call.case_id)
         await add_tasks(session, [NewTask(

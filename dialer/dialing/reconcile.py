@@ -5,22 +5,25 @@
   has none — end the call as not placed. ``POST /Calls`` is never retried blindly.
 * A live call that has been quiet too long is fetched from the carrier; if its legs have ended
   there, it ends here the same way (lost callbacks cost nothing but time).
+
+Both decide inside the caller's unit of work and return the carrier actions that follow (a leg
+left up is hung up), which the caller carries out after commit (``dialer.dialing.carrier_actions``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.calls import state
+from dialer.calls.effects import Effect
 from dialer.calls.lifecycle import ENDS, TWILIO_STATUS
 from dialer.calls.models import Call, CallState, Direction
-from dialer.container import Container
-from dialer.dialing.effects import Effect, run_effects
-from dialer.dialing.legs import end_call
 from dialer.dialing.urls import address_of
 from dialer.seats.models import Seat
 from dialer.telephony.carrier import Carrier, CarrierError
@@ -30,23 +33,6 @@ log = logging.getLogger("dialer.dialing")
 UNCERTAIN_AFTER = dt.timedelta(seconds=60)
 QUIET_AFTER = dt.timedelta(minutes=15)
 _SLACK = dt.timedelta(seconds=5)  # clocks of the carrier and ours differ a little
-
-
-async def reconcile_call(container: Container, call_id: int) -> None:
-    """Right after an uncertain placement: one look at the carrier, in a unit of work of its own."""
-    if container.carrier is None:
-        return
-    async with container.write_sessions() as session:
-        call = await session.get(Call, call_id, with_for_update=True)
-        if call is None:
-            return
-        try:
-            effects = await reconcile_one(session, container.carrier, call, now=container.clock())
-        except CarrierError as exc:
-            log.warning("call %s: reconciling failed (%s); the job tries again", call_id, exc)
-            return
-        await session.commit()
-    await run_effects(container, effects)
 
 
 async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, now: dt.datetime) -> list[Effect]:
@@ -60,14 +46,14 @@ async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, 
         if found:
             call.agent_leg_call_id = found[0].carrier_call_id
             return []
-        return await end_call(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
+        return await state.end(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
                               detail="the seat's leg was never created at the carrier")
     if call.state is CallState.DIALING and call.carrier_call_id is None:
         found = await carrier.find_calls(call.to_e164 or "", (call.dialing_at or call.requested_at) - _SLACK)
         if found:
             call.carrier_call_id = found[0].carrier_call_id
             return []
-        return await end_call(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
+        return await state.end(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
                               detail="the party's leg was never created at the carrier")
     sid = call.carrier_call_id or call.agent_leg_call_id
     if sid is None:
@@ -80,11 +66,19 @@ async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, 
         end = CallState.FAILED
     placed = call.carrier_call_id is not None
     log.info("call %s: carrier says %s ended %s; settling", call.id, sid, info.status.value)
-    return await end_call(session, call, end, at=info.ended_at or now, placed=placed, ended_sid=sid,
+    return await state.end(session, call, end, at=info.ended_at or now, placed=placed, ended_sid=sid,
                           detail="settled by the reconciler (callbacks missing)")
 
 
-async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Carrier, limit: int = 50) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """A sweep's figures, and the legs left up by the calls it ended (to hang up after commit)."""
+
+    summary: dict[str, Any]
+    effects: list[Effect] = field(default_factory=list)
+
+
+async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Carrier, limit: int = 50) -> Reconciled:
     """The scheduled sweep: uncertain placements older than a minute, live calls quiet too long."""
     query = (
         select(Call)
@@ -107,9 +101,4 @@ async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Car
             continue
         settled += call.state in ENDS
         hangups += effects
-    for effect in hangups:  # the calls are ended here; a leg left up is hung up now
-        try:
-            await carrier.hang_up(effect.carrier_call_id)  # type: ignore[union-attr]
-        except CarrierError as exc:
-            log.warning("call %s: hang up during reconcile failed: %s", effect.call_id, exc)
-    return {"examined": len(calls), "settled": settled, "carrier_errors": errors}
+    return Reconciled({"examined": len(calls), "settled": settled, "carrier_errors": errors}, hangups)

@@ -8,7 +8,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from dialer.kit.deps import ContainerDep
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.kit.deps import provided
 from dialer.kit.migrations import current_revisions
 
 router = APIRouter(tags=["health"])
@@ -22,22 +27,25 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Readiness: database reachable and migrations at head (no auth)")
-async def readyz(container: ContainerDep) -> JSONResponse:
+async def readyz(
+    engine: Annotated[AsyncEngine, Depends(provided("engine"))],
+    schema_heads: Annotated[frozenset[str], Depends(provided("schema_heads"))],
+) -> JSONResponse:
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
-            async with container.engine.connect() as conn:
+            async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-            current = await current_revisions(container.engine)
+            current = await current_revisions(engine)
     except Exception as exc:  # any failure to reach the database means "not ready"
         return JSONResponse(
             {"status": "unavailable", "error": "database_unreachable", "detail": f"{type(exc).__name__}: {exc}"[:300]},
             status_code=503,
         )
-    if current != container.schema_heads:
+    if current != schema_heads:
         return JSONResponse(
             {
                 "status": "unavailable", "error": "schema_not_at_head",
-                "detail": f"database at {sorted(current) or 'no revision'}, code expects {sorted(container.schema_heads)}",
+                "detail": f"database at {sorted(current) or 'no revision'}, code expects {sorted(schema_heads)}",
             },
             status_code=503,
         )

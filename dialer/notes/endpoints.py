@@ -1,4 +1,5 @@
-"""Wrap-up notes: save a call's note (ending the agent's wrap-up), read it, a case's history."""
+"""Wrap-up notes: save a call's note (ending the agent's wrap-up), read it, a case's history;
+the rules of the wrap-up form."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.kit.deps import ContainerDep, NowDep, SessionDep
+from dialer.kit.deps import NowDep, SessionDep, WakeDep
 from dialer.notes import service
-from dialer.notes.schemas import NoteOut, NotesPage, WrapUpIn, WrapUpOut
+from dialer.notes.schemas import NoteOut, NotesPage, WrapUpIn, WrapUpOut, WrapUpRulesOut, wrap_up_rules
 
 router = APIRouter(tags=["notes"])
 
@@ -22,9 +23,9 @@ Anyone = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.
              summary="Save an ended call's wrap-up note and disposition; ends the agent's wrap-up "
                      "(the call's agent, supervisor, admin)")
 async def save_wrap_up(call_id: int, body: WrapUpIn, session: SessionDep, actor: Workers, now: NowDep,
-                       container: ContainerDep, after: BackgroundTasks) -> WrapUpOut:
+                       wake: WakeDep, after: BackgroundTasks) -> WrapUpOut:
     saved = await service.save_wrap_up(session, actor=actor, call_id=call_id, data=body, now=now)
-    after.add_task(container.wake_engine)  # once committed: a progressive agent is ready for the next call
+    after.add_task(wake)  # once committed: a progressive agent is ready for the next call
     return saved
 
 
@@ -42,3 +43,10 @@ async def case_notes(
 ) -> NotesPage:
     notes = await service.case_notes(session, actor=actor, case_id=case_id, limit=limit, before=before)
     return NotesPage(items=notes, next_before=notes[-1].id if len(notes) == limit else None)
+
+
+@router.get("/wrap-up/rules", response_model=WrapUpRulesOut,
+            summary="The wrap-up form's rules: the fields each disposition needs, the dispositions that need "
+                    "an answered call (agent, supervisor, admin)")
+async def get_wrap_up_rules(_: Workers) -> WrapUpRulesOut:
+    return wrap_up_rules()

@@ -1,25 +1,21 @@
-"""Queries for wrap-up notes: the call being noted, the agent's open session, the pending
-wrap-up, a case's history and what each note links to (recording, promise, callback, tasks)."""
+"""Queries for wrap-up notes: the call being noted, a case's history and what each note links to
+(recording, promise, callback, tasks). Which call an agent owes a note for is the agents' rule
+(``dialer.agents.wrap_up``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.models import Call, CallState
+from dialer.calls.models import Call
 from dialer.cases.models import Party, PartyRole
 from dialer.compliance.models import Consent, ConsentKind
 from dialer.notes.models import PromiseToPay, WrapUpNote
-from dialer.seats.models import AgentSession, AgentState
 from dialer.calls.models import Recording, RecordingStatus
 from dialer.tasks.models import Task
-
-UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
-"""Calls that never reached the carrier: nobody was called, nothing to note before dialling again."""
-
 
 async def lock_call(session: AsyncSession, call_id: int) -> Call | None:
     """The call, locked (PostgreSQL) so two saves of its note take turns."""
@@ -31,43 +27,9 @@ async def note_of_call(session: AsyncSession, call_id: int) -> WrapUpNote | None
     return (await session.execute(select(WrapUpNote).where(WrapUpNote.call_id == call_id))).scalar_one_or_none()
 
 
-async def open_session(session: AsyncSession, agent_id: int, *, lock: bool = False) -> AgentSession | None:
-    query = select(AgentSession).where(AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None))
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 async def debtor_zone(session: AsyncSession, case_id: int) -> str | None:
     query = select(Party.time_zone).where(Party.case_id == case_id, Party.role == PartyRole.DEBTOR).limit(1)
     return (await session.execute(query)).scalar_one_or_none()
-
-
-async def pending_wrap_up(session: AsyncSession, *, agent_id: int) -> int | None:
-    """The id of the agent's call that still needs its wrap-up note, or None.
-
-    The call the agent's open session is wrapping up, else the agent's last placed call (its
-    party's leg placed: the same reading as the compliance rule ``wrap_up_first``), when it has
-    no note yet. A call that never rang the party needs none.
-    """
-    noted = exists().where(WrapUpNote.call_id == Call.id)
-    wrapping = (
-        select(Call.id)
-        .join(AgentSession, AgentSession.current_call_id == Call.id)
-        .where(AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None),
-               AgentSession.state == AgentState.WRAP_UP, ~noted)
-    )
-    found = (await session.execute(wrapping)).scalar_one_or_none()
-    if found is not None:
-        return found
-    last = (
-        await session.execute(
-            select(Call.id, noted.label("noted"))
-            .where(Call.agent_id == agent_id, Call.state.not_in(UNPLACED), Call.carrier_call_id.is_not(None))
-            .order_by(Call.requested_at.desc(), Call.id.desc()).limit(1)
-        )
-    ).first()
-    return last.id if last is not None and not last.noted else None
 
 
 async def notes_of_case(session: AsyncSession, case_id: int, *, limit: int, before: int | None) -> list[WrapUpNote]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from dialer.calls.models import CallOutcome, CallState, Direction
@@ -261,3 +261,30 @@ class WrapUpOut(NoteOut):
 class NotesPage(Schema):
     items: list[NoteOut]
     next_before: int | None = Field(description="Pass as `before` for older notes; null on the last page")
+
+
+# --- the rules, for the desktop -------------------------------------------------------------
+
+
+class WrapUpRulesOut(Schema):
+    """The rules above as the desktop checks them before sending a note (the service checks them again)."""
+
+    required: dict[Disposition, list[str]] = Field(
+        description="The fields each disposition needs besides contact_status; every disposition is listed")
+    conversations: list[Disposition] = Field(description="The dispositions that need an answered call")
+    nested_required: dict[str, list[str]] = Field(
+        description="The fields a promise, payment or callback needs, named as a 422 names them (promise.amount)")
+
+
+def _sub_model(name: str) -> type[BaseModel]:
+    """The model of the wrap-up's sub-object ``name``: PromiseIn for ``promise``."""
+    return next(arg for arg in get_args(WrapUpIn.model_fields[name].annotation) if issubclass(arg, BaseModel))
+
+
+def wrap_up_rules() -> WrapUpRulesOut:
+    """REQUIRED, CONVERSATIONS and the sub-objects' required fields, sorted for a stable answer."""
+    nested = {name: sorted(f"{name}.{field}" for field, info in _sub_model(name).model_fields.items()
+                           if info.is_required())
+              for name in sorted(ONLY_WITH)}
+    return WrapUpRulesOut(required={d: sorted(REQUIRED[d]) for d in sorted(Disposition)},
+                          conversations=sorted(CONVERSATIONS), nested_required=nested)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.agents import queue
-from dialer.agents import service as agents
+from dialer.cases import holds
+from dialer.agents import repository as agents_repository
+from dialer.agents import state as agents
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
@@ -37,12 +38,6 @@ from dialer.notes.schemas import (
     CONVERSATIONS, CallRef, ConsentOut, NoteOut, PromiseOut, RecordingRef, TaskRef, WrapUpIn, WrapUpOut,
 )
 from dialer.seats.models import AgentSession, AgentState
-
-async def pending_wrap_up(session: AsyncSession, *, agent_id: int) -> int | None:
-    """The id of the agent's call that still needs its wrap-up note, or None: the call their
-    open session is wrapping up, else their last placed call (as the ``wrap_up_first`` rule reads
-    it), when it has no note. Saving that note is the only way out of wrap-up."""
-    return await repository.pending_wrap_up(session, agent_id=agent_id)
 
 LEASE_WORDS = ("lease", "leasing", "租赁")
 
@@ -118,7 +113,7 @@ async def save_wrap_up(
     await apply(note, effects)
     _update_case(ctx, note, effects)
     if transition is not None:  # the note ends the agent's wrap-up of this call (not an older call's, mid-call)
-        await queue.renew_hold(session, case_id=ctx.case.id, agent_id=ctx.agent_id, now=now)
+        await holds.renew_hold(session, case_id=ctx.case.id, agent_id=ctx.agent_id, now=now)
     await audit.record(session, action="wrap_up.save", actor=actor, entity="wrap_up_note", entity_id=note.id,
                        call_id=call.id, case_id=ctx.case.id, disposition=data.disposition.value)
     state = await _end_wrap_up(session, transition, call=call, actor=actor, now=now)
@@ -222,7 +217,7 @@ async def _transition(session: AsyncSession, call: Call, data: WrapUpIn) -> _Tra
     """The agent's move out of wrap-up, when their open session still holds this call."""
     if call.agent_id is None:
         return None
-    agent_session = await repository.open_session(session, call.agent_id, lock=True)
+    agent_session = await agents_repository.open_session(session, agent_id=call.agent_id, lock=True)
     if agent_session is None or agent_session.current_call_id != call.id or agent_session.state not in ENDING:
         return None
     target = AgentState.READY if data.next_state == "ready" else AgentState.NOT_READY

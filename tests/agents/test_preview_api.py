@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from dialer.agents.models import CaseSkip
-from dialer.agents.queue import WORKED_REST
+from dialer.cases.holds import WORKED_REST
 from dialer.audit.models import AuditEntry
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, Party, PartyRole, Relation

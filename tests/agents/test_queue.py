@@ -12,7 +12,9 @@ from dialer.agents.preview import card
 from dialer.agents.errors import CampaignNotRunning
 from dialer.agents.models import CaseSkip
 from dialer.auth.models import User
-from dialer.agents.queue import HOLD, RECHECK, SKIP_COOLDOWN, Tier
+from dialer.agents.queue import RECHECK, SKIP_COOLDOWN, Tier
+from dialer.cases import holds
+from dialer.cases.holds import HOLD
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole, Relation
 from dialer.compliance.models import StopContact, StopSource
@@ -32,7 +34,7 @@ async def _hand_out(engine, agent, *, now=NOW, campaign_id=None):
 
 async def _put_aside(engine, case_id, agent_id):
     async with session_factory(engine)() as s:
-        assert await queue.release(s, case_id=case_id, agent_id=agent_id, not_before=NOW + dt.timedelta(days=1))
+        assert await holds.release(s, case_id=case_id, agent_id=agent_id, not_before=NOW + dt.timedelta(days=1))
         await s.commit()
 
 
@@ -161,7 +163,7 @@ async def test_given_a_skip_then_that_agent_is_not_offered_the_case_during_the_c
     await session.commit()
     await _hand_out(engine, first)
     async with session_factory(engine)() as s:
-        assert await queue.release(s, case_id=case.id, agent_id=first.agent_id)
+        assert await holds.release(s, case_id=case.id, agent_id=first.agent_id)
         s.add(CaseSkip(case_id=case.id, agent_id=first.agent_id, reason="debtor in hospital", created_at=NOW))
         await s.commit()
 
@@ -176,8 +178,8 @@ async def test_given_release_by_someone_else_then_refused(engine, session):
     await session.commit()
     await _hand_out(engine, agent)
     async with session_factory(engine)() as s:
-        assert not await queue.release(s, case_id=case.id, agent_id=other.agent_id)
-        assert await queue.release(s, case_id=case.id, agent_id=agent.agent_id)
+        assert not await holds.release(s, case_id=case.id, agent_id=other.agent_id)
+        assert await holds.release(s, case_id=case.id, agent_id=agent.agent_id)
         await s.commit()
 
 

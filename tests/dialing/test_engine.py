@@ -14,12 +14,12 @@ from dialer.auth.models import Role
 from dialer.calls.models import Call
 from dialer.cases.models import Case
 from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
-from dialer.container import Container
-from dialer.agents.queue import HOLD
+from dialer.container import Container, build_container
+from dialer.cases.holds import HOLD
 from dialer.dialing.engine import dial_next
 from dialer.dialing.models import Campaign, CampaignStatus, DialMode
 from dialer.kit.clock import system_clock
-from dialer.kit.db import create_engine, session_factory, writer_engine
+from dialer.kit.db import create_engine
 from dialer.seats.models import AgentSession, AgentState
 from dialer.telephony.carrier import CarrierRejected, PlaceCall, PlacedCall
 from dialer.telephony.fake import FakeCarrier
@@ -30,13 +30,10 @@ ALL_DAY = {"calling_window": {"weekdays": {d: [{"start": "00:00", "end": "24:00"
 
 
 def _container(db_url: str, settings) -> Container:
-    engine = create_engine(db_url)
-    config = settings.model_copy(update={"twilio_caller_id": "+862161230000", "twilio_auth_token": SecretStr("t"),
+    config = settings.model_copy(update={"database_url": db_url, "twilio_caller_id": "+862161230000",
+                                         "twilio_auth_token": SecretStr("t"),
                                          "public_base_url": "https://dialer.example.com"})
-    return Container(settings=config, engine=engine, sessions=session_factory(engine),
-                     write_sessions=session_factory(writer_engine(engine)), tokens=None,  # type: ignore[arg-type]
-                     clock=system_clock,
-                     schema_heads=frozenset(), carrier=FakeCarrier())
+    return build_container(config, clock=system_clock, carrier=FakeCarrier())
 
 
 async def _floor(session, *, agents: int = 1, cases: int = 3, campaign: CampaignStatus = CampaignStatus.RUNNING,
@@ -59,7 +56,7 @@ async def test_given_a_ready_progressive_agent_then_the_best_case_is_reserved_an
     _, [(agent, seat)], cases = await _floor(session)
     container = _container(db_url, settings)
     try:
-        result = await dial_next(container, agent.id)
+        result = await dial_next(container.dialer, agent.id)
         assert result.outcome == "dialed"
         [placed] = container.carrier.requested("place_call")
         request = placed["request"]
@@ -72,7 +69,7 @@ async def test_given_a_ready_progressive_agent_then_the_best_case_is_reserved_an
         assert call.case_id == cases[-1].id and call.state == "requested" and call.agent_leg_call_id
         assert (agent_row.state, agent_row.current_call_id) == (AgentState.DIALING, call.id)
         assert attempt.outcome is None  # reserved, counted until its outcome arrives
-        assert (await dial_next(container, agent.id)).outcome == "not_ready"  # one call per agent
+        assert (await dial_next(container.dialer, agent.id)).outcome == "not_ready"  # one call per agent
     finally:
         await container.engine.dispose()
 
@@ -88,7 +85,7 @@ async def test_given_no_reason_to_dial_then_nothing_is_dialed(session, db_url, s
     _, [(agent, _)], _ = await _floor(session, campaign=campaign, mode=mode, state=state)
     container = _container(db_url, settings)
     try:
-        assert (await dial_next(container, agent.id)).outcome == outcome
+        assert (await dial_next(container.dialer, agent.id)).outcome == outcome
         assert container.carrier.requested("place_call") == []
         async with container.sessions() as s:
             assert (await s.execute(select(func.count()).select_from(Call))).scalar_one() == 0
@@ -105,7 +102,7 @@ async def test_given_every_case_blocked_then_the_queue_is_empty_and_nothing_is_d
     await session.commit()
     container = _container(db_url, settings)
     try:
-        assert (await dial_next(container, agent.id)).outcome == "queue_empty"
+        assert (await dial_next(container.dialer, agent.id)).outcome == "queue_empty"
         assert container.carrier.requested("place_call") == []
         async with container.sessions() as s:
             agent_row = (await s.execute(select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
@@ -123,7 +120,7 @@ async def test_given_the_best_case_blocked_then_it_is_set_aside_with_its_rule_an
     await session.commit()
     container = _container(db_url, settings)
     try:
-        result = await dial_next(container, agent.id)
+        result = await dial_next(container.dialer, agent.id)
 
         assert result.outcome == "dialed"
         async with container.sessions() as s:
@@ -145,7 +142,7 @@ async def test_given_the_agents_own_seat_refused_then_nothing_is_dialed_and_no_c
     await session.commit()
     container = _container(db_url, settings)
     try:
-        assert (await dial_next(container, agent.id)).outcome == "queue_empty"
+        assert (await dial_next(container.dialer, agent.id)).outcome == "queue_empty"
         assert container.carrier.requested("place_call") == []
         assert {holder for holder, until in (await _holds(container)).values()} == {None}
         assert {until for holder, until in (await _holds(container)).values()} == {None}  # none resting either
@@ -158,7 +155,7 @@ async def test_given_a_dial_then_its_ledger_entry_call_and_attempt_are_linked_an
     _, [(agent, _)], cases = await _floor(session)
     container = _container(db_url, settings)
     try:
-        result = await dial_next(container, agent.id)
+        result = await dial_next(container.dialer, agent.id)
         async with container.sessions() as s:
             call = await s.get(Call, result.call_id)
             entry = await s.get(Decision, call.decision_id)
@@ -191,12 +188,12 @@ async def test_given_the_agent_ready_again_then_the_case_worked_last_rests_and_a
     _, [(agent, _)], _ = await _floor(session, cases=cases)
     container = _container(db_url, settings)
     try:
-        first = await dial_next(container, agent.id)
+        first = await dial_next(container.dialer, agent.id)
         async with container.sessions() as s:
             worked = (await s.get(Call, first.call_id)).case_id
         await _ready_again(container, agent.id)
 
-        second = await dial_next(container, agent.id)
+        second = await dial_next(container.dialer, agent.id)
 
         holds = await _holds(container)
         holder, rest_until = holds[worked]
@@ -232,9 +229,9 @@ async def test_given_the_call_ended_while_its_seat_leg_was_placed_then_the_leg_i
         session, db_url, settings):
     _, [(agent, _)], _ = await _floor(session)
     container = _container(db_url, settings)
-    container.carrier = _HangingUpWhilePlacing(db_url)
+    container.use(carrier=_HangingUpWhilePlacing(db_url))
     try:
-        result = await dial_next(container, agent.id)
+        result = await dial_next(container.dialer, agent.id)
         [placed] = container.carrier.requested("place_call")
         [hung_up] = container.carrier.requested("hang_up")
         async with container.sessions() as s:
@@ -257,9 +254,9 @@ async def test_given_the_carrier_refuses_the_seats_leg_then_the_call_fails_unpla
         session, db_url, settings):
     _, [(agent, _)], _ = await _floor(session)
     container = _container(db_url, settings)
-    container.carrier = _RefusingSeats()
+    container.use(carrier=_RefusingSeats())
     try:
-        result = await dial_next(container, agent.id)
+        result = await dial_next(container.dialer, agent.id)
 
         async with container.sessions() as s:
             call = await s.get(Call, result.call_id)
@@ -273,9 +270,9 @@ async def test_given_the_carrier_refuses_the_seats_leg_then_the_call_fails_unpla
         # no call happened: the case is held the usual while, not through a call that never was
         assert case.held_by_agent_id == agent.id and case.held_until < call.requested_at + HOLD + dt.timedelta(minutes=1)
 
-        container.carrier = FakeCarrier()  # the seat is mended; the agent goes ready again
+        container.use(carrier=FakeCarrier())  # the seat is mended; the agent goes ready again
         await _ready_again(container, agent.id)
-        again = await dial_next(container, agent.id)
+        again = await dial_next(container.dialer, agent.id)
 
         assert again.outcome == "dialed"  # no note is owed for a call that never rang the party
     finally:
@@ -294,7 +291,7 @@ async def test_given_two_engines_serving_the_same_ready_agents_then_each_agent_g
     _, agents, _ = await _floor(session, agents=6, cases=12)
     first, second = _container(db_url, settings), _container(db_url, settings)
     try:
-        results = await asyncio.gather(*(dial_next(c, agent.id) for agent, _ in agents for c in (first, second)))
+        results = await asyncio.gather(*(dial_next(c.dialer, agent.id) for agent, _ in agents for c in (first, second)))
         assert sorted(r.outcome for r in results) == ["dialed"] * 6 + ["not_ready"] * 6
         async with first.sessions() as s:
             calls = list((await s.execute(select(Call))).scalars())

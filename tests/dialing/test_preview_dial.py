@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
-from dialer.agents.queue import CALL_HOLD, HOLD
+from dialer.cases.holds import CALL_HOLD, HOLD
 from dialer.calls.models import Call, CallState
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
@@ -32,7 +32,7 @@ async def floor(app, api, headers, users):
     second agent (their headers) at another seat."""
     container = app.state.container
     clock = {"now": NOW}
-    container.clock, container.carrier = (lambda: clock["now"]), FakeCarrier()
+    container.use(carrier=FakeCarrier(), clock=lambda: clock["now"])
     async with container.sessions() as s:
         seats = [await make_seat(s), await make_seat(s)]
         other = await make_user(s, username="agent-2", team="team-a")

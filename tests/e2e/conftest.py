@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from dialer.agents import queue
+from dialer.cases import holds
 from dialer.app import create_app
 from dialer.auth.models import Role
 from dialer.cases.models import Party, PhoneNumber
@@ -93,7 +93,7 @@ async def seat_agent_with_case(session, *, numbers: tuple[str, ...] = (DEBTOR,),
     seat = await make_seat(session, team=team)
     case = await make_case(session, client=client, debtor_numbers=numbers, assigned_agent=agent, team=team)
     if held:
-        case.held_by_agent_id, case.held_until = agent.id, utcnow() + queue.HOLD
+        case.held_by_agent_id, case.held_until = agent.id, utcnow() + holds.HOLD
     party = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
     number = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == party.id)
                                     .order_by(PhoneNumber.position))).scalars().first()

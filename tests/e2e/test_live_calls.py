@@ -161,11 +161,11 @@ async def test_given_twilio_unreachable_during_create_then_the_call_is_settled_b
     try:
         async with session_factory(writer_engine(engine))() as s:  # as the scheduler runs it: a writer
             await begin_write(s)
-            summary = await reconcile_job(s, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2), carrier=carrier)
+            swept = await reconcile_job(s, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2), carrier=carrier)
             await s.commit()
     finally:
         await carrier.aclose()
-    assert summary == {"examined": 1, "settled": 1, "carrier_errors": 0}
+    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0}
     async with sessions() as s:
         row = await s.get(Call, call["id"])
         attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call["id"]))).scalar_one()

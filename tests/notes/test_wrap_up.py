@@ -10,7 +10,7 @@ from dialer.audit.models import AuditEntry
 from dialer.calls.models import CallOutcome, CallState
 from dialer.cases.models import Case
 from dialer.notes.models import Disposition, WrapUpNote
-from dialer.notes.service import pending_wrap_up
+from dialer.agents.wrap_up import pending_wrap_up
 from dialer.seats.models import AgentSession, AgentState
 from dialer.calls.models import Recording, RecordingStatus
 from tests.notes.conftest import NOW, SH, add_call, other_agent_headers

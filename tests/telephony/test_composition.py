@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dialer.app import build_carrier, create_app
+from dialer.app import create_app
+from dialer.container import build_carrier
 from dialer.telephony.carrier import Carrier
 from dialer.telephony.twilio_carrier import TwilioCarrier
 

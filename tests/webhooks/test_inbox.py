@@ -60,7 +60,7 @@ async def test_given_a_failing_event_then_it_alone_is_set_aside_and_retried_unti
     await _post(api, first.id, "ringing", sequence=1, CallSid="CA" + "1" * 32)
     await _post(api, second.id, "ringing", sequence=2, CallSid="CA" + "2" * 32)
     now = container.clock()
-    monkeypatch.setattr(container, "clock", lambda: now)
+    monkeypatch.setattr(container.inbox, "clock", lambda: now)
     await container.inbox.drain()
 
     failed, applied = await _events(app)
@@ -70,7 +70,7 @@ async def test_given_a_failing_event_then_it_alone_is_set_aside_and_retried_unti
     assert await container.inbox.drain() == 0, "not retried before its time"
 
     monkeypatch.setitem(inbox_module.APPLY, "call_status", real)
-    monkeypatch.setattr(container, "clock", lambda: failed.retry_at + dt.timedelta(seconds=1))
+    monkeypatch.setattr(container.inbox, "clock", lambda: failed.retry_at + dt.timedelta(seconds=1))
     assert await container.inbox.drain() == 1
     retried = (await _events(app))[0]
     assert retried.outcome == "applied" and retried.error is None and retried.retry_at is None
@@ -101,7 +101,8 @@ async def test_given_two_replicas_draining_together_then_every_event_is_applied_
         for call in calls:
             await _post(api, call.id, status, sequence=sequence, CallSid=f"CA{call.id:032d}", CallDuration="9")
 
-    replicas = [Inbox(container), Inbox(container)]
+    replicas = [Inbox(engine=container.engine, write_sessions=container.write_sessions, clock=container.clock,
+                      actions=container.actions) for _ in range(2)]
     applied = await asyncio.gather(*(replica.drain() for replica in replicas))
     assert sum(applied) == 4 * len(calls)
     assert {e.outcome for e in await _events(app)} == {"applied"}
@@ -163,7 +164,7 @@ async def test_given_the_agents_leg_ends_while_the_partys_is_being_placed_then_i
     assert (await api.post(path, data=params, headers={"X-Twilio-Signature": signature})).status_code == 204
 
     now = container.clock()
-    monkeypatch.setattr(container, "clock", lambda: now)
+    monkeypatch.setattr(container.inbox, "clock", lambda: now)
     await container.inbox.drain()
     [waiting] = await _events(app)
     assert waiting.processed_at is None and "being placed" in waiting.error
@@ -174,7 +175,7 @@ async def test_given_the_agents_leg_ends_while_the_partys_is_being_placed_then_i
     async with container.write_sessions() as s:  # the carrier's answer: the party's leg id recorded
         await s.execute(update(Call).where(Call.id == call.id).values(carrier_call_id=party_sid))
         await s.commit()
-    monkeypatch.setattr(container, "clock", lambda: waiting.retry_at + dt.timedelta(seconds=1))
+    monkeypatch.setattr(container.inbox, "clock", lambda: waiting.retry_at + dt.timedelta(seconds=1))
     assert await container.inbox.drain() == 1
     [applied] = await _events(app)
     assert applied.outcome == "agent_leg" and applied.error is None
