@@ -140,16 +140,9 @@ const FIELD_ERRORS_ZH = {
   window_too_long: '回电时段最长 12 小时',
 };
 
-// What each disposition needs besides contact_status (mirrors dialer/notes/schemas.py REQUIRED).
-const REQUIRED = {
-  promise_to_pay: ['contact_name', 'promise'], paid: ['contact_name', 'payment'], refused: ['contact_name', 'result'],
-  wrong_number: ['reason'], no_contact: [], third_party_message: ['contact_name'],
-  third_party_stop: ['contact_name', 'reason'], hostile: ['reason'], callback_requested: ['contact_name', 'callback'],
-};
-const CONVERSATIONS = new Set(['promise_to_pay', 'paid', 'refused', 'third_party_message', 'third_party_stop', 'hostile',
-  'callback_requested']);
-const NESTED_REQUIRED = { promise: ['promise.amount', 'promise.due_date'], payment: ['payment.amount', 'payment.paid_on'],
-  callback: ['callback.at'] };
+// The wrap-up rules come from the service (GET /v1/wrap-up/rules) once signed in: until they do, the
+// page checks no disposition's fields and disables none (the service still refuses what breaks them).
+const NO_RULES = { required: {}, conversations: new Set(), nested: {} };
 const TEXT_FIELDS = ['contact_name', 'contact_number', 'arrears_reason', 'result', 'assessment', 'equipment_status',
   'next_action', 'special_notes', 'reason', 'next_follow_up_date', 'recovery_likelihood'];
 const WITH_REASON = new Set(['wrong_number', 'third_party_stop', 'hostile']);
@@ -210,6 +203,7 @@ const S = {
   card: null, cardKind: null, cardCaseId: null, // 'preview' (GET /v1/agent/next), 'held' (GET /v1/agent/case) or 'case' (GET /v1/cases/{id})
   loadingNext: false, loadingCase: null, noCase: false,
   wrapCall: null, saving: false, noted: new Set(), // the call the wrap-up form is for; calls noted here
+  rules: null, // the wrap-up rules: {required, conversations, nested}, see loadRules()
   timeline: { callId: null, seen: [] },
   stream: null, timer: null,
 };
@@ -322,7 +316,7 @@ async function onLogin(event) {
 }
 
 async function enter() {
-  const r = await api('GET', '/v1/agent/session');
+  const [r] = await Promise.all([api('GET', '/v1/agent/session'), loadRules()]);
   if (!S.token) return;
   if (r.ok) startDesk();
   else await showSeats();
@@ -348,6 +342,18 @@ async function onSeat(event) {
   if (!r.ok) { tid('seat-error').textContent = messageOf(r.data); return; }
   startDesk();
 }
+
+// What each disposition needs besides contact_status, which dispositions need an answered call, and what a
+// promise, payment or callback needs: read once, as dialer/notes/schemas.py is their one source.
+async function loadRules() {
+  if (S.rules) return;
+  const r = await api('GET', '/v1/wrap-up/rules');
+  if (!r.ok) return; // tried again when a wrap-up form opens
+  S.rules = { required: r.data.required, conversations: new Set(r.data.conversations), nested: r.data.nested_required };
+  if (S.wrapCall) { markConversations(); updateFields(); } // a form opened before they came
+}
+
+const rules = () => S.rules ?? NO_RULES;
 
 function startDesk() {
   showView('desk');
@@ -776,6 +782,7 @@ function openWrapUp(call) {
   fillCallbackNumbers();
   updateFields();
   f.hidden = false;
+  loadRules();
   f.elements.disposition.focus();
 }
 
@@ -813,14 +820,14 @@ function markConversations() {
   const f = form();
   const call = S.wrapCall;
   for (const option of f.elements.disposition.options) {
-    option.disabled = Boolean(call && CONVERSATIONS.has(option.value) && !answered(call));
+    option.disabled = Boolean(call && rules().conversations.has(option.value) && !answered(call));
   }
 }
 
 function updateFields() {
   const f = form();
   const disposition = f.elements.disposition.value;
-  const needed = new Set(REQUIRED[disposition] ?? []);
+  const needed = new Set(rules().required[disposition] ?? []);
   for (const el of f.querySelectorAll('[data-only]')) el.hidden = !el.dataset.only.split(' ').includes(disposition);
   for (const el of f.querySelectorAll('.field[data-field]')) {
     const star = el.querySelector('.req');
@@ -838,10 +845,10 @@ function validate() {
   const errors = {};
   const disposition = value('disposition');
   if (!disposition) errors.disposition = t('required');
-  else if (CONVERSATIONS.has(disposition) && S.wrapCall && !answered(S.wrapCall)) errors.disposition = t('needs_answer');
+  else if (rules().conversations.has(disposition) && S.wrapCall && !answered(S.wrapCall)) errors.disposition = t('needs_answer');
   if (!value('contact_status')) errors.contact_status = t('required');
-  for (const name of REQUIRED[disposition] ?? []) {
-    for (const field of NESTED_REQUIRED[name] ?? [name]) if (!value(field)) errors[field] = t('required');
+  for (const name of rules().required[disposition] ?? []) {
+    for (const field of rules().nested[name] ?? [name]) if (!value(field)) errors[field] = t('required');
   }
   const amounts = { promise_to_pay: ['promise.amount', 'promise.owed_amount'], paid: ['payment.amount'] }[disposition] ?? [];
   for (const field of amounts) {
