@@ -62,21 +62,22 @@ from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from dialer import models as _every_model  # noqa: E402,F401  (every table mapped, for the foreign keys)
+from dialer.agents.models import AgentSession  # noqa: E402
 from dialer.auth.models import Role, User  # noqa: E402
+from dialer.campaigns.models import Campaign  # noqa: E402
 from dialer.cases.models import Bucket, Case, Party, PhoneNumber  # noqa: E402
 from dialer.clients.models import Client, PolicyVersion  # noqa: E402
 from dialer.compliance.models import Attempt, StopContact  # noqa: E402
 from dialer.container import Container, build_container  # noqa: E402
 from dialer.dialing.engine import Dialed, ProgressiveEngine  # noqa: E402
-from dialer.dialing.models import Campaign  # noqa: E402
 from dialer.dialing.urls import address_of  # noqa: E402
 from dialer.kit.clock import system_clock  # noqa: E402
 from dialer.kit.db import create_engine  # noqa: E402
 from dialer.kit.migrations import upgrade_to_head  # noqa: E402
-from dialer import models as _every_model  # noqa: E402,F401  (every table mapped, for the foreign keys)
 from dialer.notes.models import PromiseToPay  # noqa: E402
 from dialer.policy.presets import build_policy  # noqa: E402
-from dialer.seats.models import AgentSession, Seat  # noqa: E402
+from dialer.seats.models import Seat  # noqa: E402
 from dialer.settings import REPO_ROOT, Settings  # noqa: E402
 from dialer.telephony.carrier import PlaceCall, PlacedCall  # noqa: E402
 from dialer.telephony.fake import FakeCarrier  # noqa: E402

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg  # noqa: E402
 from sqlalchemy import delete, insert, text  # noqa: E402
 
+from dialer.agents.models import AgentSession  # noqa: E402
 from dialer.auth.models import Role, User  # noqa: E402
 from dialer.cases.models import Case, Party, PhoneNumber  # noqa: E402
 from dialer.clients.models import Client, PolicyVersion  # noqa: E402
@@ -48,7 +49,7 @@ from dialer.kit.db import create_engine, session_factory  # noqa: E402
 from dialer.kit.errors import PolicyBlocked  # noqa: E402
 from dialer.kit.migrations import upgrade_to_head  # noqa: E402
 from dialer.policy.presets import build_policy  # noqa: E402
-from dialer.seats.models import AgentSession, Seat  # noqa: E402
+from dialer.seats.models import Seat  # noqa: E402
 from dialer.settings import REPO_ROOT  # noqa: E402
 
 UTC = dt.timezone.utc

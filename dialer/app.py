@@ -79,17 +79,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 def _include_routers(app: FastAPI) -> None:
     from dialer.agents.endpoints import router as agents_router
     from dialer.auth.endpoints import router as auth_router
+    from dialer.calls.endpoints import router as calls_router
+    from dialer.campaigns.endpoints import router as campaigns_router
     from dialer.cases.endpoints import router as cases_router
     from dialer.clients.endpoints import router as clients_router
     from dialer.compliance.endpoints import router as compliance_router
     from dialer.desktop.events import router as desktop_events_router
     from dialer.desktop.pages import router as desktop_pages_router
-    from dialer.dialing.campaign_endpoints import router as campaigns_router
-    from dialer.dialing.endpoints import router as calls_router
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
     from dialer.notes.endpoints import router as notes_router
     from dialer.seats.endpoints import router as seats_router
+    from dialer.worklist.endpoints import router as worklist_router
     from scheduling.endpoints import router as scheduling_router
     from webhooks.endpoints import router as webhooks_router
     from webhooks.event_endpoints import router as carrier_events_router
@@ -98,7 +99,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(webhooks_router)
     app.include_router(desktop_pages_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
-               scheduling_router, agents_router, notes_router, calls_router,
+               scheduling_router, agents_router, worklist_router, notes_router, calls_router,
                campaigns_router, desktop_events_router, carrier_events_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

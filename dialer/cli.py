@@ -274,10 +274,10 @@ def worker() -> None:
     import logging
     import signal
 
+    from dialer.container import build_container
     from dialer.kit.clock import system_clock
     from dialer.kit.db import create_engine
     from dialer.kit.migrations import upgrade_to_head
-    from dialer.container import build_container
     from scheduling.runner import run_worker
 
     settings = _settings()
@@ -335,7 +335,7 @@ app.add_typer(report_app, name="report")
 @report_app.command("daily")
 def report_daily(
     day: Annotated[str | None, typer.Option(help="Local date YYYY-MM-DD (default: today)")] = None,
-    time_zone: Annotated[str, typer.Option("--time-zone", help="Zone the day is counted in")] = "Asia/Shanghai",
+    time_zone: Annotated[str | None, typer.Option("--time-zone", help="Zone the day is counted in (default: DIALER_DEFAULT_TIME_ZONE)")] = None,
     team: Annotated[str | None, typer.Option(help="Only this team")] = None,
     language: Annotated[str, typer.Option(help="CSV headers: en or zh")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of CSV")] = False,
@@ -345,16 +345,18 @@ def report_daily(
 
     from scheduling import stats
 
+    settings = _settings()
+    zone_name = time_zone or settings.default_time_zone
     now = dt.datetime.now(dt.timezone.utc)
     try:
-        local_day = dt.date.fromisoformat(day) if day else now.astimezone(ZoneInfo(time_zone)).date()
+        local_day = dt.date.fromisoformat(day) if day else now.astimezone(ZoneInfo(zone_name)).date()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
     async def _work(session: AsyncSession) -> Any:
-        return await stats.daily_report(session, day=local_day, now=now, time_zone=time_zone, team=team)
+        return await stats.daily_report(session, day=local_day, now=now, time_zone=zone_name, team=team)
 
-    report = _run(_in_session(_settings(), _work))
+    report = _run(_in_session(settings, _work))
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:

@@ -17,6 +17,7 @@ from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.engine import Dialer, ProgressiveEngine
 from dialer.dialing.service import Outbound
 from dialer.dialing.urls import CallbackUrls
+from dialer.jobs import jobs_for
 from dialer.kit.clock import Clock
 from dialer.kit.db import create_engine, session_factory, writer_engine
 from dialer.kit.migrations import head_revisions
@@ -95,8 +96,6 @@ def build_container(
 def _wire(container: Container) -> None:
     """What is built on the carrier, the clock and the settings: the callback URLs, what outbound
     calls are written with, the after-commit carrier actions, the dialer and the job catalogue."""
-    from dialer.jobs import jobs_for  # the catalogue reads the container it is part of
-
     container.urls = CallbackUrls(container.settings.public_base_url)
     container.outbound = Outbound.of(container.carrier, container.settings)
     container.actions = actions = CarrierActions(
@@ -104,7 +103,8 @@ def _wire(container: Container) -> None:
         urls=container.urls, clock=container.clock)
     container.dialer = Dialer(sessions=container.sessions, write_sessions=container.write_sessions,
                               clock=container.clock, outbound=container.outbound, actions=actions)
-    container.jobs = jobs_for(container)
+    container.jobs = jobs_for(carrier=container.carrier, storage=container.storage, actions=actions,
+                              capture_every=dt.timedelta(seconds=container.settings.recording_capture_every_s))
 
 
 def build_carrier(settings: Settings) -> Carrier | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,21 +11,20 @@ from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.reconcile import reconcile_job
 from dialer.telephony.carrier import Carrier
 from recordings.jobs import capture_job
+from recordings.storage import RecordingStorage
 from scheduling.jobs import JOBS, AfterCommit, JobSpec
 
-if TYPE_CHECKING:
-    from dialer.container import Container
 
-
-def jobs_for(container: Container) -> tuple[JobSpec, ...]:
+def jobs_for(
+    *, carrier: Carrier | None, storage: RecordingStorage, actions: CarrierActions, capture_every: dt.timedelta,
+) -> tuple[JobSpec, ...]:
     """Every scheduled job; those that talk to the carrier exist when a carrier is configured."""
-    if container.carrier is None:
+    if carrier is None:
         return JOBS
     return (
         *JOBS,
-        JobSpec("recordings", partial(capture_job, source=container.carrier, storage=container.storage),
-                dt.timedelta(seconds=container.settings.recording_capture_every_s)),
-        JobSpec("calls_reconcile", partial(calls_reconcile, carrier=container.carrier, actions=container.actions),
+        JobSpec("recordings", partial(capture_job, source=carrier, storage=storage), capture_every),
+        JobSpec("calls_reconcile", partial(calls_reconcile, carrier=carrier, actions=actions),
                 dt.timedelta(minutes=1)),
     )
 

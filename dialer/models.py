@@ -1,18 +1,19 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic and tests use this)."""
 
-from dialer.agents.models import CaseSkip
+from dialer.agents.models import AgentSession
 from dialer.audit.models import AuditEntry
 from dialer.auth.models import ApiKey, User
 from dialer.calls.models import Call, Recording
+from dialer.campaigns.models import Campaign
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, ClientReportItem, Consent, Decision, StopContact
-from dialer.dialing.models import Campaign
 from dialer.imports.models import ImportBatch
 from dialer.kit.db import Base
 from dialer.notes.models import Payment, PromiseToPay, WrapUpNote
-from dialer.seats.models import AgentSession, Seat
+from dialer.seats.models import Seat
 from dialer.tasks.models import Task
+from dialer.worklist.models import CaseSkip
 from webhooks.models import CarrierEvent, OutboxMessage, WebhookEndpoint
 
 __all__ = [

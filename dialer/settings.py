@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dialer.kit.zones import AGENCY_ZONE, check_zone
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,6 +45,8 @@ class Settings(BaseSettings):
     run_dialer: bool = Field(default=True, description="Run the progressive engine (when a carrier is configured).")
     recording_capture_every_s: float = Field(default=30.0, gt=0, le=3600,
                                              description="How often finished recordings are fetched into storage.")
+    default_time_zone: str = Field(
+        default=AGENCY_ZONE, description="The zone the daily statistics count a day in unless the request names one.")
     company_name: str = Field(default="催收服务公司", description="The agency's own name, stated on every call.")
     log_level: str = "INFO"
 
@@ -56,3 +60,8 @@ class Settings(BaseSettings):
         if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
             raise ValueError("database_url must be sqlite+aiosqlite:///… or postgresql+asyncpg://…")
         return value
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_zone(value)

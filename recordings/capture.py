@@ -16,8 +16,7 @@ from typing import Protocol
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.models import Call, CallOutcome
-from dialer.calls.models import Recording, RecordingStatus
+from dialer.calls.models import Call, CallOutcome, Recording, RecordingStatus
 from recordings.storage import RecordingStorage
 
 log = logging.getLogger("dialer.recordings")

@@ -13,16 +13,23 @@ from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.compliance.localtime import zone
 from dialer.kit.clock import Clock
+from dialer.settings import Settings
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import InvalidInput, NotFound
 from dialer.kit.schemas import Page, TimeZoneName, page_of
-from scheduling import payments, service, stats
 from dialer.tasks.models import TaskKind, TaskStatus
-from scheduling.payment_rows import PaymentRow
+from scheduling import payments, service, stats
 from scheduling.jobs import JobSpec
+from scheduling.payment_rows import PaymentRow
 from scheduling.runner import run_job
 from scheduling.schemas import (
-    DailyReportOut, JobRunOut, PaymentImport, PaymentImportOut, TaskOut, TaskUpdate, UnderMinimumOut,
+    DailyReportOut,
+    JobRunOut,
+    PaymentImport,
+    PaymentImportOut,
+    TaskOut,
+    TaskUpdate,
+    UnderMinimumOut,
 )
 
 router = APIRouter(tags=["scheduling"])
@@ -32,7 +39,8 @@ Supervisors = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))
 Importers = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATION))]
 Admins = Annotated[Principal, Depends(require(Role.ADMIN))]
 Day = Annotated[dt.date | None, Query(description="Local calendar day (YYYY-MM-DD); today when absent")]
-Zone = Annotated[TimeZoneName, Query(description="The zone the day is counted in")]
+Zone = Annotated[TimeZoneName | None, Query(description="The zone the day is counted in (default: the service's, DIALER_DEFAULT_TIME_ZONE)")]
+SettingsDep = Annotated[Settings, Depends(provided("settings"))]
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -71,9 +79,10 @@ async def under_minimum(
 @router.get("/reports/daily", response_model=DailyReportOut,
             summary="Daily statistics (催收记录统计表) and KPIs per agent, team and in total (supervisor, admin)")
 async def daily_report(
-    session: SessionDep, _: Supervisors, now: NowDep, day: Day = None, time_zone: Zone = "Asia/Shanghai",
-    team: str | None = None,
+    session: SessionDep, _: Supervisors, now: NowDep, settings: SettingsDep, day: Day = None,
+    time_zone: Zone = None, team: str | None = None,
 ) -> dict:
+    time_zone = time_zone or settings.default_time_zone
     the_day = day or _today(now, time_zone)
     report = await stats.daily_report(session, day=the_day, now=now, time_zone=time_zone, team=team)
     return report.as_dict()
@@ -83,9 +92,10 @@ async def daily_report(
             responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a byte-order mark"}},
             summary="The daily statistics as CSV (supervisor, admin)")
 async def daily_report_csv(
-    session: SessionDep, _: Supervisors, now: NowDep, day: Day = None, time_zone: Zone = "Asia/Shanghai",
-    team: str | None = None, language: Literal["en", "zh"] = "en",
+    session: SessionDep, _: Supervisors, now: NowDep, settings: SettingsDep, day: Day = None,
+    time_zone: Zone = None, team: str | None = None, language: Literal["en", "zh"] = "en",
 ) -> Response:
+    time_zone = time_zone or settings.default_time_zone
     the_day = day or _today(now, time_zone)
     report = await stats.daily_report(session, day=the_day, now=now, time_zone=time_zone, team=team)
     return Response(

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cases.models import Case, CaseStatus
 from dialer.compliance.localtime import next_opening
+from dialer.tasks.models import Task, TaskKind, TaskStatus
+from dialer.tasks.repository import NewTask, add_tasks, open_tasks_of
 from scheduling import repository
 from scheduling.cadence import callable_from, next_follow_up
 from scheduling.minimums import Shortfall, assess, blocking_reasons, period_for
-from dialer.tasks.models import Task, TaskKind, TaskStatus
 from scheduling.repository import ClientPolicy, OpenCase
-from dialer.tasks.repository import NewTask, add_tasks, open_tasks_of
 
 LOOK_BACK = dt.timedelta(days=32)  # covers the longest period (a month) in any zone
 

@@ -19,6 +19,7 @@ from scheduling.follow_ups import refresh_follow_ups
 from scheduling.promises import plan_promise_tasks, settle_due_promises
 from scheduling.visits import flag_field_visits
 
+
 @dataclass(frozen=True, slots=True)
 class AfterCommit:
     """A run's summary, and what to do once the run has committed (carrier actions its decisions

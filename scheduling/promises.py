@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole
 from dialer.compliance.localtime import next_opening
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
-from scheduling import repository
 from dialer.tasks.models import TaskStatus
-from scheduling.reminders import due_key_prefix, plan_promise_tasks as plan, reminder_key, settle
-from scheduling.repository import ClientPolicy
 from dialer.tasks.repository import NewTask, add_tasks, close_open_tasks
+from scheduling import repository
+from scheduling.reminders import due_key_prefix, reminder_key, settle
+from scheduling.reminders import plan_promise_tasks as plan
+from scheduling.repository import ClientPolicy
 
 PLAN_AHEAD = dt.timedelta(days=14)
 """Tasks are planned for promises due within this horizon; later ones in a later run."""

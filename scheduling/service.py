@@ -11,8 +11,8 @@ from dialer.auth.deps import Principal
 from dialer.auth.models import Role
 from dialer.kit.errors import Conflict, NotFound
 from dialer.kit.queries import keyset_page, where_given
-from scheduling.follow_ups import assess_cases
 from dialer.tasks.models import Task, TaskKind, TaskStatus
+from scheduling.follow_ups import assess_cases
 from scheduling.schemas import ReasonOut, UnderMinimumOut
 
 

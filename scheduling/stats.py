@@ -29,14 +29,15 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents.models import AgentSession
 from dialer.auth.models import Role, User
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, CaseStatus
 from dialer.compliance.localtime import local_instant, zone
 from dialer.compliance.models import Decision
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
+from dialer.kit.zones import AGENCY_ZONE
 from dialer.policy.document import RULE_IDS
-from dialer.seats.models import AgentSession
 
 CENT = Decimal("0.01")
 COUNTS = ("calls", "connects", "talk_seconds", "cases_called", "assigned_cases", "promises", "kept", "broken",
@@ -102,7 +103,7 @@ def _rule_order(rules: Iterable[str]) -> list[str]:
 
 
 async def daily_report(
-    session: AsyncSession, *, day: dt.date, now: dt.datetime, time_zone: str = "Asia/Shanghai", team: str | None = None,
+    session: AsyncSession, *, day: dt.date, now: dt.datetime, time_zone: str = AGENCY_ZONE, team: str | None = None,
 ) -> DailyReport:
     """Agent rows (ordered by team, then name), a row per team, and a total row last."""
     tz = zone(time_zone)

@@ -12,10 +12,10 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.compliance.localtime import local_instant
-from scheduling import repository
-from scheduling.cadence import needs_field_visit, no_contact_streak
 from dialer.tasks.models import TaskKind
 from dialer.tasks.repository import NewTask, add_tasks
+from scheduling import repository
+from scheduling.cadence import needs_field_visit, no_contact_streak
 
 PRIORITY_FIELD_VISIT = 40
 

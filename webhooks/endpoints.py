@@ -17,8 +17,8 @@ from dialer.dialing.carrier_actions import CarrierActions
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import Unavailable
 from dialer.settings import Settings
-from webhooks.inbox import Inbox
 from webhooks import twiml
+from webhooks.inbox import Inbox
 from webhooks.legs import Leg
 from webhooks.signatures import BadSignature, is_valid, public_url
 

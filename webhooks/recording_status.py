@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.models import Call
+from dialer.calls.models import Call, Recording, RecordingStatus
 from dialer.kit.db import insert_once
-from dialer.calls.models import Recording, RecordingStatus
 from webhooks.events import Handled, StoredEvent
 from webhooks.legs import Leg, find_leg
 

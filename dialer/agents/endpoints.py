@@ -1,20 +1,26 @@
-"""The agent's own API (session at a seat, states, mode, preview) and the supervisors' board."""
+"""The agent's own API (session at a seat, states, mode) and the supervisors' board."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 
-from dialer.agents import preview, service
+from dialer.agents import service
+from dialer.agents.models import AgentState
 from dialer.agents.schemas import (
-    BoardRow, CaseCard, ForceLogoutIn, LoginIn, ModeIn, SeatBrief, SessionOut, SkipIn, StateIn,
+    BoardRow,
+    ForceLogoutIn,
+    LoginIn,
+    ModeIn,
+    SeatBrief,
+    SessionOut,
+    StateIn,
 )
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.kit.deps import NowDep, SessionDep, WakeDep
 from dialer.kit.schemas import Page
-from dialer.seats.models import AgentState
 
 router = APIRouter(tags=["agent"])
 
@@ -76,26 +82,6 @@ async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep,
     if view.agent.state is AgentState.READY:
         after.add_task(wake, actor.user_id)
     return _out(view)
-
-
-@router.get("/agent/case", response_model=CaseCard | None,
-            summary="The card of the case I am working (held, or my current call's), read only (agent, supervisor)")
-async def current_case(session: SessionDep, actor: Agent, now: NowDep) -> CaseCard | None:
-    return await preview.current_card(session, actor=actor, now=now)
-
-
-@router.get("/agent/next", response_model=CaseCard | None,
-            summary="Hand me the next case the policy allows now and hold it; null when none (agent, supervisor)")
-async def next_case(
-    session: SessionDep, actor: Agent, now: NowDep, campaign_id: Annotated[int | None, Query(ge=1)] = None,
-) -> CaseCard | None:
-    return await preview.next_card(session, actor=actor, now=now, campaign_id=campaign_id)
-
-
-@router.post("/agent/cases/{case_id}/skip", status_code=status.HTTP_204_NO_CONTENT,
-             summary="Pass over the case I hold, with the reason; it is given back (agent, supervisor)")
-async def skip_case(case_id: int, body: SkipIn, session: SessionDep, actor: Agent, now: NowDep) -> None:
-    await preview.skip(session, actor=actor, case_id=case_id, reason=body.reason, now=now)
 
 
 @router.get("/agents", response_model=Page[BoardRow],

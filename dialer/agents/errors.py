@@ -33,13 +33,5 @@ class WrongMode(Conflict):
     code = "wrong_mode"
 
 
-class CaseNotHeld(Conflict):
-    code = "case_not_held"
-
-
-class CampaignNotRunning(Conflict):
-    code = "campaign_not_running"
-
-
 class AgentBusy(Conflict):
     code = "agent_busy"

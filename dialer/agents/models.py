@@ -1,26 +1,64 @@
-"""What the work queue records besides the case's own columns: the cases agents skipped."""
+"""An agent's session at a seat, and the states and reasons it moves through."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.kit.columns import created_at, fk, pk
-from dialer.kit.db import Base
+from dialer.kit.db import Base, str_enum
+from dialer.kit.types import UTCDateTime
 
 
-class CaseSkip(Base):
-    """An agent passed over a previewed case, with the reason. The same agent is not offered the
-    case again for a while (``dialer.agents.queue.SKIP_COOLDOWN``); other agents may be."""
+class NotReadyReason(enum.StrEnum):
+    """Why an agent is not ready: the fixed list the board and the statistics count by."""
 
-    __tablename__ = "case_skips"
-    __table_args__ = (Index("ix_case_skips_agent_at", "agent_id", "created_at"),)
+    BREAK = "break"
+    LUNCH = "lunch"
+    TRAINING = "training"
+    MEETING = "meeting"
+    COACHING = "coaching"
+    ADMIN = "admin"
+    TECHNICAL = "technical"
+    PERSONAL = "personal"
+    END_OF_SHIFT = "end_of_shift"
+
+
+class AgentState(enum.StrEnum):
+    OFFLINE = "offline"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    RESERVED = "reserved"
+    DIALING = "dialing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+
+
+class AgentSession(Base):
+    """One agent logged in at one seat. At most one open session per agent and per seat."""
+
+    __tablename__ = "agent_sessions"
+    __table_args__ = (
+        Index(
+            "uq_agent_sessions_open_agent", "agent_id", unique=True,
+            sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "uq_agent_sessions_open_seat", "seat_id", unique=True,
+            sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = pk()
-    case_id: Mapped[int] = fk("cases.id")
     agent_id: Mapped[int] = fk("users.id", index=False)
-    seat_id: Mapped[int | None] = fk("seats.id", nullable=True, index=False)
-    reason: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[dt.datetime] = created_at()
+    seat_id: Mapped[int] = fk("seats.id", index=False)
+    state: Mapped[AgentState] = mapped_column(str_enum(AgentState), default=AgentState.NOT_READY)
+    state_reason: Mapped[str | None] = mapped_column(String(64))
+    state_since: Mapped[dt.datetime] = created_at()
+    mode: Mapped[str] = mapped_column(String(16), default="preview")
+    current_call_id: Mapped[int | None] = fk("calls.id", nullable=True, index=False)
+    started_at: Mapped[dt.datetime] = created_at()
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,19 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dialer.calls.models import CallOutcome, CallState, Direction
-from dialer.cases.models import Bucket, CaseStatus, Contactability, NumberKind, PartyRole, Relation
-from dialer.compliance.schemas import ViolationOut
-from dialer.dialing.models import DialMode
+from dialer.agents.models import AgentState, NotReadyReason
+from dialer.campaigns.models import DialMode
 from dialer.kit.schemas import Schema
-from dialer.notes.models import Disposition, PromiseStatus
-from dialer.seats.models import AgentState, NotReadyReason
-
 
 # --- session, state, mode ---------------------------------------------------------------------
 
@@ -81,109 +75,3 @@ class BoardRow(Schema):
 
 
 # --- preview: the case card --------------------------------------------------------------------
-
-class SkipIn(Schema):
-    reason: str = Field(min_length=2, max_length=500, description="Why the case is passed over (recorded)")
-
-
-class NumberCard(Schema):
-    id: int
-    e164: str
-    kind: NumberKind
-    valid: bool
-    allowed: bool
-    violations: list[ViolationOut]
-    next_allowed_at: dt.datetime | None = Field(description="Now when allowed; null when only a person can lift the block")
-
-
-class PartyCard(Schema):
-    id: int
-    role: PartyRole
-    relation: Relation
-    name: str
-    time_zone: str | None
-    debt_related: bool
-    allowed: bool
-    next_allowed_at: dt.datetime | None
-    numbers: list[NumberCard]
-
-
-class CaseSummary(Schema):
-    id: int
-    client_id: int
-    client_name: str
-    account_ref: str
-    product: str | None
-    currency: str
-    principal: Decimal
-    interest_fees: Decimal
-    total_owed: Decimal
-    overdue_days: int
-    overdue_as_of: dt.date
-    bucket: Bucket
-    status: CaseStatus
-    contactability: Contactability
-    team: str | None
-    assigned_agent_id: int | None
-    next_follow_up_at: dt.datetime | None
-    last_contact_at: dt.datetime | None
-
-
-class CallLine(Schema):
-    id: int
-    direction: Direction
-    state: CallState
-    outcome: CallOutcome | None
-    party_id: int | None
-    number_id: int | None
-    to_e164: str | None
-    agent_id: int | None
-    conversation: bool
-    requested_at: dt.datetime
-    answered_at: dt.datetime | None
-    ended_at: dt.datetime | None
-    talk_s: int | None
-
-
-class NoteLine(Schema):
-    id: int
-    call_id: int
-    party_id: int | None
-    agent_id: int
-    disposition: Disposition
-    contact_name: str | None
-    contact_number: str | None
-    contact_status: str | None
-    arrears_reason: str | None
-    result: str | None
-    assessment: str | None
-    recovery_likelihood: str | None
-    next_action: str | None
-    next_follow_up_date: dt.date | None
-    special_notes: str | None
-    created_at: dt.datetime
-
-
-class PromiseLine(Schema):
-    id: int
-    party_id: int | None
-    amount: Decimal
-    reduction: Decimal
-    due_date: dt.date
-    status: PromiseStatus
-    paid_amount: Decimal
-    created_at: dt.datetime
-
-
-class CaseCard(Schema):
-    """What the agent sees before dialing: the case, whom they may call now and when next, history."""
-
-    case: CaseSummary
-    tier: Literal["promise_due", "follow_up_due", "backlog"] = Field(description="Why this case comes first")
-    held_until: dt.datetime
-    policy_version: int
-    allowed: bool = Field(description="Some number of the case may be called now")
-    parties: list[PartyCard]
-    calls: list[CallLine] = Field(description="Recent calls, newest first")
-    notes: list[NoteLine] = Field(description="Previous wrap-up notes, newest first")
-    promises: list[PromiseLine]

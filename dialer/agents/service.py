@@ -13,21 +13,31 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.agents import repository
+from dialer.agents import repository, wrap_up
 from dialer.agents import state as agents
-from dialer.agents import wrap_up
 from dialer.agents.errors import (
-    AgentBusy, AlreadyLoggedIn, NotLoggedIn, ReasonRequired, SeatInactive, SeatTaken, WrapUpPending,
+    AgentBusy,
+    AlreadyLoggedIn,
+    NotLoggedIn,
+    ReasonRequired,
+    SeatInactive,
+    SeatTaken,
+    WrapUpPending,
 )
+from dialer.agents.models import AgentSession, AgentState
 from dialer.agents.states import LIVE
-from dialer.cases import holds
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import User
-from dialer.dialing.models import DialMode
-from dialer.kit.db import begin_write
+from dialer.campaigns.models import DialMode
+from dialer.cases import holds
+from dialer.kit.db import begin_write, violated_unique
 from dialer.kit.errors import NotFound
-from dialer.seats.models import AgentSession, AgentState, Seat
+from dialer.seats.models import Seat
+
+
+SEAT_TAKEN = "uq_agent_sessions_open_seat"
+"""The index that keeps one open session per seat (``agents.models.AgentSession``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +85,7 @@ async def login(
     try:
         await agents.start_session(session, agent, now=now, actor=actor)
     except IntegrityError as exc:  # a concurrent login won the race (partial unique indexes)
-        if "seat" in str(exc.orig):
+        if violated_unique(exc, AgentSession.__table__) == SEAT_TAKEN:
             raise SeatTaken(f"seat {code} is in use by another agent", seat_id=seat_ref) from exc
         raise AlreadyLoggedIn("already logged in at another seat; log out first") from exc
     await audit.record(session, action="agent.login", actor=actor, entity="agent_session", entity_id=agent.id,
@@ -186,7 +196,7 @@ async def _require_noted(session: AsyncSession, agent: AgentSession) -> None:
 
 
 async def _held(session: AsyncSession, agent: AgentSession, now: dt.datetime) -> int | None:
-    case = await repository.held_case(session, agent_id=agent.agent_id, now=now, lock=False)
+    case = await holds.held_case(session, agent_id=agent.agent_id, now=now, lock=False)
     return case.id if case is not None else None
 
 

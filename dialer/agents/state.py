@@ -16,11 +16,11 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import repository
+from dialer.agents.models import AgentSession, AgentState
 from dialer.agents.states import can_move, move
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.calls.models import Call
-from dialer.seats.models import AgentSession, AgentState
 
 
 async def transition(

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dialer.agents.models import AgentSession, AgentState
 from dialer.kit.errors import Conflict
-from dialer.seats.models import AgentSession, AgentState
 
 A = AgentState
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Exists, ScalarSelect, exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents.models import AgentSession, AgentState
 from dialer.calls.models import Call, CallState
+from dialer.kit.sql import constant
 from dialer.notes.models import WrapUpNote
-from dialer.seats.models import AgentSession, AgentState
 
 UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
 """Calls that never reached the carrier: nobody was called, nothing to note before dialing again."""
@@ -22,9 +23,9 @@ UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
 
 def _placed_by(agent_id: ColumnElement | int) -> tuple[ColumnElement, ...]:
     # The states are written into the SQL, not bound: the reservation's prepared statement keeps
-    # one generic plan on PostgreSQL (``compliance.repository._constant``).
+    # one generic plan on PostgreSQL (``dialer.kit.sql``).
     return (Call.agent_id == agent_id, Call.carrier_call_id.is_not(None),
-            *(Call.state != literal_column(f"'{state.value}'") for state in UNPLACED))
+            *(Call.state != constant(state.value) for state in UNPLACED))
 
 
 def last_placed_call(agent_id: ColumnElement) -> ScalarSelect:

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Depends, Query, status
 from dialer.auth import service
 from dialer.auth.deps import Principal, current_principal, require
 from dialer.auth.models import Role
-from dialer.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TokenOut, TokenRequest, UserCreate, UserOut, UserUpdate
+from dialer.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    TokenOut,
+    TokenRequest,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from dialer.auth.tokens import TokenSigner
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.schemas import Page, page_of

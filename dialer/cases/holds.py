@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.cases.models import Case
+from dialer.cases.models import Case, CaseStatus
 
 HOLD = dt.timedelta(minutes=15)
 """How long a handed-out case stays with its agent unless released (a crashed desktop frees it);
@@ -62,3 +62,14 @@ async def release_all(session: AsyncSession, *, agent_id: int, not_before: dt.da
     await session.execute(
         update(Case).where(Case.held_by_agent_id == agent_id).values(held_by_agent_id=None, held_until=not_before)
     )
+
+
+async def held_case(session: AsyncSession, *, agent_id: int, now: dt.datetime, lock: bool = True) -> Case | None:
+    """The open case this agent holds now (locked unless ``lock`` is false)."""
+    query = (
+        select(Case).where(Case.held_by_agent_id == agent_id, Case.held_until > now, Case.status == CaseStatus.OPEN)
+        .order_by(Case.held_until.desc()).limit(1)
+    )
+    if lock:
+        query = query.with_for_update(of=Case)
+    return (await session.execute(query)).scalar_one_or_none()

@@ -9,6 +9,7 @@ from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.kit.columns import created_at, fk, pk
+from dialer.kit.zones import AGENCY_ZONE
 from dialer.kit.db import Base, JSONDoc
 
 
@@ -19,7 +20,7 @@ class Client(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
-    default_time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    default_time_zone: Mapped[str] = mapped_column(String(64), default=AGENCY_ZONE)
     working_calendar: Mapped[str] = mapped_column(String(16), default="cn")
     whisper_template: Mapped[str | None] = mapped_column(Text)
     policy_version: Mapped[int] = mapped_column(Integer, default=1)

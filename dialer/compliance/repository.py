@@ -7,21 +7,30 @@ import functools
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, Row, Select, and_, bindparam, case, exists, func, literal_column, select
+from sqlalchemy import Engine, Row, Select, and_, bindparam, case, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents import wrap_up
+from dialer.agents.models import AgentSession
 from dialer.cases.models import Case, Contactability, Party, PartyRole, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, Consent, ConsentKind, StopContact
 from dialer.compliance.rules import CONSENT_FRESH, lookback
 from dialer.compliance.snapshot import (
-    AgentFact, AttemptFact, CallbackFact, DebtorReach, NumberFact, PartyFact, Snapshot, StopFact,
+    AgentFact,
+    AttemptFact,
+    CallbackFact,
+    DebtorReach,
+    NumberFact,
+    PartyFact,
+    Snapshot,
+    StopFact,
 )
-from dialer.agents import wrap_up
 from dialer.kit.errors import NotFound
+from dialer.kit.sql import constant as _constant
 from dialer.kit.phones import parse_phone
 from dialer.policy.document import PolicyDocument
-from dialer.seats.models import AgentSession, Seat
+from dialer.seats.models import Seat
 
 
 class _PolicyCache:
@@ -100,14 +109,6 @@ async def policy_for(session: AsyncSession, client: Client) -> PolicyDocument:
 
 _P, _C, _CL = Party.__table__, Case.__table__, Client.__table__
 _N, _S, _A = PhoneNumber.__table__, StopContact.__table__, Attempt.__table__
-
-
-def _constant(value: str) -> ColumnElement:
-    """A constant written into the SQL rather than bound: with only the real parameters bound,
-    PostgreSQL settles on one generic plan of the prepared statement instead of planning the
-    statement again at every execution."""
-    assert "'" not in value
-    return literal_column(f"'{value}'")
 
 
 def _agent_columns() -> list:

@@ -22,13 +22,14 @@ from dialer.demo.agents import Shift, work_shift
 from dialer.demo.portfolio import PASSWORD, Seeded, seed
 from dialer.kit.db import create_engine, session_factory
 from dialer.kit.migrations import upgrade_to_head
+from dialer.kit.zones import AGENCY_ZONE
 from dialer.settings import Settings
 from twilio_emulator import Scenario
 from twilio_emulator.app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from twilio_emulator.clock import SimClock
 from twilio_emulator.server import EmulatorServer
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = ZoneInfo(AGENCY_ZONE)
 AGENCY_NUMBER = "+862161230000"
 # How the called numbers behave: roughly what a collections floor sees.
 MIX = (("answer", 0.42), ("no_answer", 0.30), ("busy", 0.10), ("reject", 0.06), ("voicemail", 0.07), ("fail", 0.05))
@@ -109,7 +110,7 @@ async def run_demo(opts: DemoOptions) -> table.Figures:
                 await asyncio.sleep(0.05)
             out(f"service at {settings.public_base_url} (SQLite {opts.data_dir / 'demo.db'}), "
                 f"Twilio emulator at {emulator.url}; simulated clock starts "
-                f"{clock.now().astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai, x{opts.speed:g}")
+                f"{clock.now().astimezone(SHANGHAI):%Y-%m-%d %H:%M} {AGENCY_ZONE}, x{opts.speed:g}")
             figures = await _shift(opts, settings.public_base_url, seeded, engine, clock)
             out(table.summary(figures))
             out(f"\nagent desktop  {settings.public_base_url}/desktop   (demo-agent-1 … demo-agent-{opts.agents}, "

@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.models import Call
+from dialer.agents.models import AgentSession
+from dialer.calls.models import Call, Recording, RecordingStatus
 from dialer.cases.models import Case
 from dialer.compliance.models import Decision
 from dialer.notes.models import PromiseToPay
-from dialer.seats.models import AgentSession
-from dialer.calls.models import Recording, RecordingStatus
 
 OUTCOMES = ("answered", "no_answer", "busy", "rejected", "failed", "voicemail", "canceled", "missed")
 

@@ -27,14 +27,15 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialer.agents.models import AgentSession
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.calls.models import Call
+from dialer.calls.schemas import CallOut
 from dialer.cases.models import Case, CaseStatus
-from dialer.dialing.schemas import CallOut
 from dialer.kit.clock import Clock
 from dialer.kit.deps import provided
-from dialer.seats.models import AgentSession, Seat
+from dialer.seats.models import Seat
 
 POLL_S = 0.3
 """How often the stream looks at the database."""

@@ -7,10 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents import repository as agents_repository
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
-from dialer.agents import repository as agents_repository
 from dialer.calls import state
 from dialer.calls.effects import Effect, HangUp
 from dialer.calls.lifecycle import ENDS

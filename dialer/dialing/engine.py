@@ -26,18 +26,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialer.agents import queue
 from dialer.agents import state as agents
+from dialer.agents.models import AgentSession, AgentState
 from dialer.calls.models import Call
+from dialer.campaigns.models import DialMode
 from dialer.cases.holds import WORKED_REST
 from dialer.dialing import service
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.floor import Floor, Running, floor_of
-from dialer.dialing.models import DialMode
 from dialer.dialing.service import Outbound
 from dialer.kit.clock import Clock
 from dialer.kit.db import begin_write
-from dialer.seats.models import AgentSession, AgentState
+from dialer.worklist import queue
 
 log = logging.getLogger("dialer.engine")
 

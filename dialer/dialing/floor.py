@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, literal_column, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from dialer.agents.models import AgentSession
 from dialer.auth.models import User
+from dialer.campaigns.models import Campaign, CampaignStatus, DialMode
 from dialer.clients.models import Client
-from dialer.dialing.models import Campaign, CampaignStatus, DialMode
-from dialer.seats.models import AgentSession, Seat
+from dialer.kit.sql import constant as _constant
+from dialer.seats.models import Seat
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +42,6 @@ class Floor:
 
 _SESSION = AgentSession.__table__
 _SESSION_COLUMNS = tuple(column.key for column in _SESSION.columns)
-
-
-def _constant(value: str):
-    return literal_column(f"'{value}'")
 
 
 def _statement():

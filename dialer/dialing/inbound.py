@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import state as agents
+from dialer.agents.models import AgentSession, AgentState
 from dialer.calls import state
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.kit.phones import PhoneNumberError, parse_phone
-from dialer.seats.models import AgentSession, AgentState, Seat
+from dialer.seats.models import Seat
 from dialer.tasks.models import TaskKind
 from dialer.tasks.repository import NewTask, add_tasks
 

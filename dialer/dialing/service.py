@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -22,18 +21,18 @@ from sqlalchemy.orm import make_transient_to_detached
 from dialer.agents import repository as agents_repository
 from dialer.agents import state as agents
 from dialer.agents.errors import WrongMode
-from dialer.agents.queue import Dialable, held_for_dial
+from dialer.agents.models import AgentSession, AgentState
 from dialer.agents.states import IllegalTransition
-from dialer.calls.models import Call, CallState, Direction
+from dialer.calls.models import Call
+from dialer.calls.rows import NewOutboundCall
+from dialer.campaigns.models import DialMode
 from dialer.cases.holds import hold_for_call
 from dialer.compliance import service as compliance
 from dialer.compliance.service import Checked
-from dialer.dialing.models import DialMode
 from dialer.kit.errors import Conflict, Unavailable
-from dialer.kit.types import utcnow
-from dialer.seats.models import AgentSession, AgentState
 from dialer.settings import Settings
 from dialer.telephony.carrier import Carrier
+from dialer.worklist.queue import Dialable, held_for_dial
 
 log = logging.getLogger("dialer.dialing")
 
@@ -113,20 +112,13 @@ def _require_ready(agent: AgentSession | None) -> None:
         raise AgentNotReady(f"an agent who is {agent.state.value} cannot dial", state=agent.state.value)
 
 
-_CALL_COLUMNS = tuple(column.key for column in Call.__table__.columns if column.key not in ("id", "decision_id"))
-
-
 def _call_row(
     carrier: str, agent: AgentSession, caller_id: str, campaign_id: int | None, now: dt.datetime,
 ) -> dict[str, Any]:
     """The new call's columns but the party's (the reservation adds those): every column given, so
     the row written and the instance made of it (:func:`_dialing`) agree without a read."""
-    return {
-        **dict.fromkeys(_CALL_COLUMNS), "direction": Direction.OUTBOUND, "carrier": carrier,
-        "state": CallState.REQUESTED, "agent_id": agent.agent_id, "seat_id": agent.seat_id,
-        "campaign_id": campaign_id, "from_e164": caller_id, "conversation": False, "recording_missing": False,
-        "requested_at": now, "updated_at": utcnow(),
-    }
+    return NewOutboundCall(carrier=carrier, agent_id=agent.agent_id, seat_id=agent.seat_id, campaign_id=campaign_id,
+                           from_e164=caller_id, requested_at=now).row()
 
 
 async def _dialing(session: AsyncSession, agent: AgentSession, checked: Checked, *, now: dt.datetime) -> Call:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
-
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.kit.deps import provided

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import re
 import time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, Enum, Integer, MetaData, Table, UniqueConstraint, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -141,3 +143,28 @@ async def begin_write(session: AsyncSession) -> None:
             raise RuntimeError("a SQLite write transaction must begin with begin_write() before any read")
         return
     await session.connection(execution_options={"sqlite_immediate": True})
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<columns>[\w.]+(?:, [\w.]+)*)")
+
+
+def violated_unique(exc: IntegrityError, table: Table) -> str | None:
+    """The name of the unique constraint or index of ``table`` that ``exc`` broke, or None (another
+    kind of violation, or another table). PostgreSQL names it (asyncpg's ``constraint_name``);
+    SQLite names the columns, matched here against the table's unique indexes and constraints."""
+    cause = getattr(exc.orig, "__cause__", None)
+    name = getattr(cause, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
+    if name is not None:
+        return name
+    found = _SQLITE_UNIQUE.search(str(exc.orig))
+    if found is None:
+        return None
+    columns = []
+    for qualified in found["columns"].split(", "):
+        owner, _, column = qualified.rpartition(".")
+        if owner != table.name:
+            return None
+        columns.append(column)
+    uniques = [(index.name, [c.name for c in index.columns]) for index in table.indexes if index.unique]
+    uniques += [(c.name, [col.name for col in c.columns]) for c in table.constraints if isinstance(c, UniqueConstraint)]
+    return next((str(name) for name, cols in uniques if name and cols == columns), None)

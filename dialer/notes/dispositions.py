@@ -26,8 +26,8 @@ from dialer.compliance.decide import decide_number, decide_party
 from dialer.compliance.localtime import local_instant, next_opening
 from dialer.compliance.models import ClientReportItem, Consent, ConsentKind, StopContact, StopSource
 from dialer.compliance.rules import check_waiver
-from dialer.compliance.snapshot import CallbackFact
 from dialer.compliance.service import violation_body
+from dialer.compliance.snapshot import CallbackFact
 from dialer.compliance.stops import add_stop
 from dialer.kit.errors import InvalidInput
 from dialer.notes.models import Disposition, PromiseToPay, WrapUpNote

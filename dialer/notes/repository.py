@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.calls.models import Call
+from dialer.calls.models import Call, Recording, RecordingStatus
 from dialer.cases.models import Party, PartyRole
 from dialer.compliance.models import Consent, ConsentKind
 from dialer.notes.models import PromiseToPay, WrapUpNote
-from dialer.calls.models import Recording, RecordingStatus
 from dialer.tasks.models import Task
+
 
 async def lock_call(session: AsyncSession, call_id: int) -> Call | None:
     """The call, locked (PostgreSQL) so two saves of its note take turns."""

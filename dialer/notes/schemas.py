@@ -15,11 +15,10 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from dialer.calls.models import CallOutcome, CallState, Direction
-from dialer.notes.models import Disposition, PromiseStatus
+from dialer.agents.models import AgentState, NotReadyReason
+from dialer.calls.models import CallOutcome, CallState, Direction, RecordingStatus
 from dialer.kit.schemas import AwareDatetime, Schema
-from dialer.seats.models import AgentState, NotReadyReason
-from dialer.calls.models import RecordingStatus
+from dialer.notes.models import Disposition, PromiseStatus
 
 D = Disposition
 

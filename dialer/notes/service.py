@@ -13,14 +13,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.cases import holds
 from dialer.agents import repository as agents_repository
 from dialer.agents import state as agents
+from dialer.agents.models import AgentSession, AgentState
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
 from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call, Direction
+from dialer.cases import holds
 from dialer.cases import repository as cases
 from dialer.cases.models import Case, Party, PartyRole, PhoneNumber
 from dialer.cases.service import default_region
@@ -35,9 +36,16 @@ from dialer.notes.dispositions import DISPOSITIONS, Context, Effects, answered
 from dialer.notes.models import WrapUpNote
 from dialer.notes.repository import Linked
 from dialer.notes.schemas import (
-    CONVERSATIONS, CallRef, ConsentOut, NoteOut, PromiseOut, RecordingRef, TaskRef, WrapUpIn, WrapUpOut,
+    CONVERSATIONS,
+    CallRef,
+    ConsentOut,
+    NoteOut,
+    PromiseOut,
+    RecordingRef,
+    TaskRef,
+    WrapUpIn,
+    WrapUpOut,
 )
-from dialer.seats.models import AgentSession, AgentState
 
 LEASE_WORDS = ("lease", "leasing", "租赁")
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from dialer.kit.zones import AGENCY_ZONE
+
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
@@ -85,7 +87,7 @@ def _known_zones() -> frozenset[str]:
 
 def _check_zone(value: str) -> str:
     if value not in _known_zones():
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai'")
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as {AGENCY_ZONE!r}")
     return value
 
 
@@ -307,7 +309,7 @@ class PolicyDocument(_Frozen):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
     description: str = ""
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "zh-CN"
-    default_time_zone: TimeZoneName = "Asia/Shanghai"
+    default_time_zone: TimeZoneName = AGENCY_ZONE
     holiday_calendar: Literal["cn", "none"] = "cn"
     """Public holidays and working days ("cn": Chinese statutory calendar with adjusted workdays)."""
     rules: Switches = Switches()

@@ -22,7 +22,13 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from twilio.rest import Client
 
 from .carrier import (
-    CallInfo, CallStatus, CarrierRateLimited, CarrierRejected, PlaceCall, PlacedCall, SupervisorMode,
+    CallInfo,
+    CallStatus,
+    CarrierRateLimited,
+    CarrierRejected,
+    PlaceCall,
+    PlacedCall,
+    SupervisorMode,
 )
 from .pacing import ConcurrencyLimiter, Sleep, TokenBucket
 from .twilio_http import TWILIO_API_BASE_URL, TwilioApiHttpClient, to_carrier_error

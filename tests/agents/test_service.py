@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from dialer.agents import service
 from dialer.agents.errors import SeatTaken
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
-from dialer.kit.db import session_factory
-from tests.agents.helpers import NOW
+from dialer.agents.models import AgentSession, AgentState
+from dialer.kit.db import session_factory, violated_unique
+from tests.worklist.helpers import NOW
 from tests.factories import make_seat, make_user
 
 
@@ -31,3 +33,21 @@ async def test_given_a_login_in_flight_at_the_seat_then_the_other_waits_and_gets
         await winner.commit()
         with pytest.raises(SeatTaken):
             await asyncio.wait_for(racing, timeout=10)
+
+
+@pytest.mark.parametrize("same", ["seat", "agent"])
+async def test_given_a_second_open_session_then_the_violated_index_is_named(session, same: str) -> None:
+    """A lost login race is told apart by the index it broke, by name on both databases
+    (``kit.db.violated_unique``), not by the wording of the driver's message."""
+    seat, other_seat = await make_seat(session), await make_seat(session)
+    agent, other_agent = await make_user(session, username="b1"), await make_user(session, username="b2")
+    session.add(AgentSession(agent_id=agent.id, seat_id=seat.id, state=AgentState.NOT_READY, mode="preview"))
+    await session.flush()
+    session.add(AgentSession(agent_id=other_agent.id if same == "seat" else agent.id,
+                             seat_id=seat.id if same == "seat" else other_seat.id,
+                             state=AgentState.NOT_READY, mode="preview"))
+    with pytest.raises(IntegrityError) as raised:
+        await session.flush()
+    expected = service.SEAT_TAKEN if same == "seat" else "uq_agent_sessions_open_agent"
+    assert violated_unique(raised.value, AgentSession.__table__) == expected
+    await session.rollback()

@@ -8,13 +8,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from dialer.cases.holds import WORKED_REST
+from dialer.agents.models import AgentSession, AgentState
 from dialer.audit.models import AuditEntry
 from dialer.calls.models import Call, CallState, Direction
+from dialer.cases.holds import WORKED_REST
 from dialer.cases.models import Case
 from dialer.notes.models import Disposition, WrapUpNote
-from dialer.seats.models import AgentSession, AgentState, Seat
-from tests.agents.helpers import NOW
+from dialer.seats.models import Seat
+from tests.worklist.helpers import NOW
 from tests.factories import make_case, make_seat, make_user
 
 

@@ -2,8 +2,9 @@ import datetime as dt
 
 import pytest
 
+from dialer.agents.models import AgentSession
+from dialer.agents.models import AgentState as A
 from dialer.agents.states import LIVE, NEXT, IllegalTransition, can_move, move
-from dialer.seats.models import AgentSession, AgentState as A
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialer.agents import repository as queue_repository
+from dialer.worklist import repository as queue_repository
 
 
 async def _client(api, headers):

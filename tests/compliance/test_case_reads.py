@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from dialer.agents.models import AgentSession
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import PartyRole, Relation
 from dialer.compliance import repository, service
 from dialer.compliance.decide import decide_number
 from dialer.compliance.models import Attempt, AttemptSource, Decision
 from dialer.kit.errors import PolicyBlocked
-from dialer.seats.models import AgentSession
 from tests.factories import make_case, make_client, make_party, make_seat, make_user
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from dialer.agents.models import AgentSession
 from dialer.cases.models import PartyRole, PhoneNumber, Relation
 from dialer.compliance import service
 from dialer.compliance.models import Attempt, Decision
 from dialer.kit.db import create_engine, session_factory
 from dialer.kit.errors import PolicyBlocked
-from dialer.seats.models import AgentSession
 from tests.factories import make_case, make_client, make_party, make_seat, make_user
 
 SH = ZoneInfo("Asia/Shanghai")

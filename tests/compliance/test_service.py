@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from dialer.agents.models import AgentSession
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
 from dialer.cases.models import Party, PartyRole, PhoneNumber, Relation
@@ -18,7 +19,6 @@ from dialer.compliance import service
 from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
 from dialer.kit.db import session_factory
 from dialer.kit.errors import PolicyBlocked
-from dialer.seats.models import AgentSession
 from tests.factories import make_case, make_client, make_party, make_seat, make_user
 
 SH = ZoneInfo("Asia/Shanghai")

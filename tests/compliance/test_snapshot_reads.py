@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
+from dialer.agents.models import AgentSession
 from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, Party, PartyRole, PhoneNumber, Relation
 from dialer.clients.models import Client
 from dialer.compliance import repository, service
 from dialer.compliance.models import Attempt, AttemptSource, Decision, StopContact, StopSource
-from dialer.seats.models import AgentSession
 from tests.factories import make_case, make_client, make_party, make_seat, make_user
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
+from dialer.agents.models import AgentSession, AgentState
 from dialer.auth.models import Role
-from dialer.seats.models import AgentSession, AgentState
 from tests.desktop.conftest import open_desktop
 from tests.e2e.conftest import PASSWORD
 from tests.factories import make_seat, make_user

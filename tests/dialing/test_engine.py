@@ -10,17 +10,17 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
+from dialer.agents.models import AgentSession, AgentState
 from dialer.auth.models import Role
 from dialer.calls.models import Call
+from dialer.campaigns.models import Campaign, CampaignStatus, DialMode
+from dialer.cases.holds import HOLD
 from dialer.cases.models import Case
 from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
 from dialer.container import Container, build_container
-from dialer.cases.holds import HOLD
 from dialer.dialing.engine import dial_next
-from dialer.dialing.models import Campaign, CampaignStatus, DialMode
 from dialer.kit.clock import system_clock
 from dialer.kit.db import create_engine
-from dialer.seats.models import AgentSession, AgentState
 from dialer.telephony.carrier import CarrierRejected, PlaceCall, PlacedCall
 from dialer.telephony.fake import FakeCarrier
 from tests.factories import make_case, make_client, make_seat, make_user

@@ -8,13 +8,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
-from dialer.cases.holds import CALL_HOLD, HOLD
+from dialer.agents.models import AgentSession, AgentState
 from dialer.calls.models import Call, CallState
+from dialer.cases.holds import CALL_HOLD, HOLD
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
-from dialer.seats.models import AgentSession, AgentState
 from dialer.telephony.fake import FakeCarrier
-from tests.agents.helpers import NOW, queued_case
+from tests.worklist.helpers import NOW, queued_case
 from tests.factories import make_client, make_seat, make_user
 
 NOTE = {"disposition": "no_contact", "contact_status": "no_answer", "result": "无人接听"}

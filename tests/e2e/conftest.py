@@ -15,15 +15,16 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from dialer.cases import holds
+from dialer.agents.models import AgentSession, AgentState
 from dialer.app import create_app
 from dialer.auth.models import Role
+from dialer.cases import holds
 from dialer.cases.models import Party, PhoneNumber
 from dialer.kit.types import utcnow
-from dialer.seats.models import AgentSession, AgentState, Seat
+from dialer.seats.models import Seat
+from tests.factories import make_case, make_client, make_seat, make_user
 from twilio_emulator.server import BackgroundServer, EmulatorServer
 from twilio_emulator.testing import twilio_emulator_factory  # noqa: F401
-from tests.factories import make_case, make_client, make_seat, make_user
 
 AGENCY = "+862100000000"
 DEBTOR = "+8613800000001"

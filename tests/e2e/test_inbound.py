@@ -7,10 +7,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from dialer.calls.models import Call
+from dialer.agents.models import AgentState
+from dialer.calls.models import Call, Recording
 from dialer.kit.db import session_factory
-from dialer.seats.models import AgentState
-from dialer.calls.models import Recording
 from dialer.tasks.models import Task, TaskKind
 from tests.e2e.conftest import AGENCY, DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
 

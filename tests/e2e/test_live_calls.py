@@ -9,12 +9,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from dialer.agents.models import AgentState
 from dialer.auth.models import Role
 from dialer.calls.models import Call
 from dialer.compliance.models import Attempt
 from dialer.dialing.reconcile import reconcile_job
 from dialer.kit.db import begin_write, session_factory, writer_engine
-from dialer.seats.models import AgentState
 from dialer.telephony.twilio_carrier import TwilioCarrier
 from tests.e2e.conftest import DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
 from tests.factories import make_seat, make_user

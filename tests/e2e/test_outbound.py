@@ -7,13 +7,12 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from dialer.calls.models import Call
+from dialer.agents.models import AgentState
+from dialer.calls.models import Call, Recording
 from dialer.compliance.models import Attempt
 from dialer.kit.db import begin_write, session_factory, writer_engine
-from dialer.seats.models import AgentState
 from dialer.telephony.twilio_carrier import TwilioCarrier
 from recordings.jobs import capture_job
-from dialer.calls.models import Recording
 from recordings.storage import LocalStorage
 from tests.e2e.conftest import DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
 

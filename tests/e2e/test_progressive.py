@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from dialer.agents.models import AgentState
 from dialer.auth.models import Role
 from dialer.calls.models import Call
 from dialer.kit.db import session_factory
-from dialer.seats.models import AgentState
 from tests.e2e.conftest import ALL_DAY, agent_state, eventually, seat_of
 from tests.factories import make_case, make_client, make_seat, make_user
 

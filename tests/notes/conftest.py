@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from dialer.agents.models import AgentSession, AgentState
 from dialer.auth.models import Role
 from dialer.calls.models import Call, CallOutcome, CallState, Direction
 from dialer.cases.models import Party, PartyRole, PhoneNumber, Relation
-from dialer.seats.models import AgentSession, AgentState
 from tests.factories import make_case, make_client, make_party, make_seat, make_user
 
 SH = ZoneInfo("Asia/Shanghai")

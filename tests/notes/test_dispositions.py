@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from dialer.agents.models import AgentSession, AgentState
 from dialer.calls.models import CallOutcome, CallState
 from dialer.cases.models import Case, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, ClientReportItem, Consent, ConsentKind, StopContact, StopSource
-from dialer.policy.presets import build_policy
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay, WrapUpNote
-from dialer.seats.models import AgentSession, AgentState
+from dialer.policy.presets import build_policy
 from dialer.tasks.models import Task, TaskKind
 from tests.notes.conftest import NOW, SH, add_call
 

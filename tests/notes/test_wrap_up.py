@@ -6,13 +6,12 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from dialer.agents.models import AgentSession, AgentState
+from dialer.agents.wrap_up import pending_wrap_up
 from dialer.audit.models import AuditEntry
-from dialer.calls.models import CallOutcome, CallState
+from dialer.calls.models import CallOutcome, CallState, Recording, RecordingStatus
 from dialer.cases.models import Case
 from dialer.notes.models import Disposition, WrapUpNote
-from dialer.agents.wrap_up import pending_wrap_up
-from dialer.seats.models import AgentSession, AgentState
-from dialer.calls.models import Recording, RecordingStatus
 from tests.notes.conftest import NOW, SH, add_call, other_agent_headers
 
 NOTE = {

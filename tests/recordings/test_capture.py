@@ -9,9 +9,8 @@ import wave
 
 from sqlalchemy import select
 
-from dialer.calls.models import Call, CallOutcome, CallState, Direction
+from dialer.calls.models import Call, CallOutcome, CallState, Direction, Recording, RecordingStatus
 from recordings import capture
-from dialer.calls.models import Recording, RecordingStatus
 from recordings.storage import LocalStorage
 from tests.factories import make_case
 

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from dialer.cases.models import Case, CaseStatus, Contactability, PhoneNumber
 from dialer.notes.models import PromiseStatus
-from scheduling.jobs import field_visits_job, follow_ups_job, promises_job
 from dialer.tasks.models import TaskKind, TaskStatus
+from scheduling.jobs import field_visits_job, follow_ups_job, promises_job
 from scheduling.runner import run_job
 from scheduling.service import under_minimum
 from tests.factories import make_case, make_client, make_user

@@ -12,8 +12,8 @@ from dialer.cases.models import Case
 from dialer.imports.models import ImportBatch, ImportKind
 from dialer.kit.errors import ImportRejected
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
-from scheduling.jobs import promises_job
 from dialer.tasks.models import Task, TaskStatus
+from scheduling.jobs import promises_job
 from scheduling.payment_rows import PaymentRow
 from scheduling.payments import import_payment_file, import_payments
 from scheduling.runner import run_job

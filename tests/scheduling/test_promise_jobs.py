@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from dialer.cases.models import Case
 from dialer.notes.models import PromiseStatus, PromiseToPay
-from scheduling.jobs import promises_job
 from dialer.tasks.models import Task, TaskKind, TaskStatus
+from dialer.tasks.repository import NewTask, add_tasks
+from scheduling.jobs import promises_job
 from scheduling.promises import plan_promise_tasks
 from scheduling.runner import run_job
-from dialer.tasks.repository import NewTask, add_tasks
 from tests.factories import make_case, make_client, make_user
 from tests.scheduling.helpers import FixedClock, count, make_promise, sh, tasks
 

@@ -11,11 +11,11 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from sqlalchemy import select
 
 from dialer.kit.db import create_engine, session_factory
-from scheduling.jobs import JOBS, JobSpec, promises_job
-from dialer.tasks.models import Task, TaskKind
 from dialer.kit.locks import lock_key
-from scheduling.runner import JobRun, build_scheduler, run_all, run_job
+from dialer.tasks.models import Task, TaskKind
 from dialer.tasks.repository import NewTask, add_tasks
+from scheduling.jobs import JOBS, JobSpec, promises_job
+from scheduling.runner import JobRun, build_scheduler, run_all, run_job
 from tests.factories import make_case, make_client
 from tests.scheduling.helpers import FixedClock, count, make_promise, sh
 

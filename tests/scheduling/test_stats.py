@@ -7,10 +7,10 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+from dialer.agents.models import AgentSession
 from dialer.calls.models import CallState
 from dialer.compliance.models import Channel, Decision
 from dialer.notes.models import Payment, PromiseStatus
-from dialer.seats.models import AgentSession
 from scheduling.stats import daily_report, render_csv
 from tests.factories import make_case, make_client, make_seat, make_user
 from tests.scheduling.helpers import make_call, make_promise, sh

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dialer.tasks.models import TaskKind, TaskStatus
-from scheduling.reminders import due_key, due_key_prefix, reminder_key
 from dialer.tasks.repository import NewTask, add_tasks, close_open_tasks
+from scheduling.reminders import due_key, due_key_prefix, reminder_key
 from tests.factories import make_case
 from tests.scheduling.helpers import sh, tasks
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from dialer.calls.models import Call, CallState, Direction
-from dialer.calls.models import Recording, RecordingStatus
+from dialer.calls.models import Call, CallState, Direction, Recording, RecordingStatus
 from tests.factories import make_case
 from tests.webhooks.conftest import PUBLIC, TWILIO_TOKEN
 

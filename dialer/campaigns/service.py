@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
+from dialer.campaigns.models import Campaign, CampaignStatus, DialMode
 from dialer.clients.models import Client
-from dialer.dialing.models import Campaign, CampaignStatus, DialMode
 from dialer.kit.errors import InvalidInput, NotFound
 
 

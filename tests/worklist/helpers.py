@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.agents.models import AgentSession, AgentState
+from dialer.auth.models import Role, User
 from dialer.cases.models import Case, Party
 from dialer.compliance.models import StopContact, StopSource
 from dialer.notes.models import PromiseToPay
-from dialer.seats.models import AgentSession, AgentState
-from dialer.auth.models import Role, User
 from tests.factories import make_case, make_seat
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 
 from dialer.cases.models import Case
 from dialer.notes.models import PromiseStatus, PromiseToPay
-from tests.agents.helpers import NOW, promise_due, queued_case
+from tests.worklist.helpers import NOW, promise_due, queued_case
 
 MONDAY, FRIDAY = NOW.date() - dt.timedelta(days=1), NOW.date() + dt.timedelta(days=3)
 

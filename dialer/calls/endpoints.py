@@ -9,9 +9,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, status
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.calls.effects import RingSeat
+from dialer.calls.schemas import CallOut, DialIn, ModeIn, RecordingOut, SuperviseIn, SupervisorOut
 from dialer.dialing import controls, service
 from dialer.dialing.carrier_actions import CarrierActions
-from dialer.dialing.schemas import CallOut, DialIn, ModeIn, RecordingOut, SuperviseIn, SupervisorOut
 from dialer.dialing.service import Outbound
 from dialer.dialing.urls import CallbackUrls
 from dialer.kit.deps import NowDep, SessionDep, provided

@@ -7,26 +7,26 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.agents import queue, repository
-from dialer.agents.errors import CaseNotHeld, NotLoggedIn, WrongMode
-from dialer.agents.models import CaseSkip
-from dialer.agents.queue import QueueItem
-from dialer.agents.schemas import (
-    CallLine, CaseCard, CaseSummary, NoteLine, NumberCard, PartyCard, PromiseLine,
-)
+from dialer.agents import repository as agents_repository
+from dialer.agents.errors import NotLoggedIn, WrongMode
+from dialer.agents.models import AgentState
 from dialer.agents.service import mine_locked
 from dialer.agents.state import transition
 from dialer.agents.states import IllegalTransition, can_move
 from dialer.audit import service as audit
-from dialer.cases import holds
 from dialer.auth.deps import Principal
 from dialer.calls.models import Call
+from dialer.campaigns.models import DialMode
+from dialer.cases import holds
 from dialer.cases.models import Case
 from dialer.compliance.schemas import ViolationOut
 from dialer.compliance.service import violation_body
-from dialer.dialing.models import DialMode
 from dialer.kit.db import begin_write
-from dialer.seats.models import AgentState
+from dialer.worklist import queue, repository
+from dialer.worklist.errors import CaseNotHeld
+from dialer.worklist.models import CaseSkip
+from dialer.worklist.queue import QueueItem
+from dialer.worklist.schemas import CallLine, CaseCard, CaseSummary, NoteLine, NumberCard, PartyCard, PromiseLine
 
 HISTORY = 20
 """Calls, notes and promises shown on the card, newest first."""
@@ -107,10 +107,10 @@ async def current_card(session: AsyncSession, *, actor: Principal, now: dt.datet
     """The card of the case the agent is working — the one they hold, or their current call's —
     without handing out a new one or renewing the hold (read only: the progressive desktop's view
     of the case the engine dialed). None when they have none."""
-    agent = await repository.open_session(session, agent_id=actor.user_id)
+    agent = await agents_repository.open_session(session, agent_id=actor.user_id)
     if agent is None:
         raise NotLoggedIn("not logged in at a seat")
-    case = await repository.held_case(session, agent_id=agent.agent_id, now=now, lock=False)
+    case = await holds.held_case(session, agent_id=agent.agent_id, now=now, lock=False)
     if case is None and agent.current_call_id is not None:
         call = await session.get(Call, agent.current_call_id)
         case = await session.get(Case, call.case_id) if call is not None and call.case_id else None

@@ -7,20 +7,21 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from dialer.agents import queue, repository
-from dialer.agents.preview import card
-from dialer.agents.errors import CampaignNotRunning
-from dialer.agents.models import CaseSkip
+from dialer.worklist import repository
 from dialer.auth.models import User
-from dialer.agents.queue import RECHECK, SKIP_COOLDOWN, Tier
+from dialer.calls.models import Call, CallState, Direction
+from dialer.campaigns.models import Campaign, CampaignStatus
 from dialer.cases import holds
 from dialer.cases.holds import HOLD
-from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole, Relation
 from dialer.compliance.models import StopContact, StopSource
-from dialer.dialing.models import Campaign, CampaignStatus
 from dialer.kit.db import session_factory
-from tests.agents.helpers import NOW, agent_at_seat, mobile, promise_due, queued_case, stop_debtor
+from dialer.worklist import queue
+from dialer.worklist.errors import CampaignNotRunning
+from dialer.worklist.models import CaseSkip
+from dialer.worklist.preview import card
+from dialer.worklist.queue import RECHECK, SKIP_COOLDOWN, Tier
+from tests.worklist.helpers import NOW, agent_at_seat, mobile, promise_due, queued_case, stop_debtor
 from tests.factories import make_client, make_party, make_user
 
 

@@ -9,8 +9,8 @@ from pydantic import ConfigDict, Field
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.dialing import campaigns
-from dialer.dialing.models import CampaignStatus, DialMode
+from dialer.campaigns import service as campaigns
+from dialer.campaigns.models import CampaignStatus, DialMode
 from dialer.kit.deps import SessionDep, WakeDep
 from dialer.kit.schemas import Schema
 

@@ -9,10 +9,10 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from dialer.agents import queue
 from dialer.cases.models import Case
 from dialer.kit.db import create_engine, session_factory
-from tests.agents.helpers import NOW, agent_at_seat, queued_case
+from dialer.worklist import queue
+from tests.worklist.helpers import NOW, agent_at_seat, queued_case
 from tests.factories import make_client
 
 AGENTS = 20

@@ -34,8 +34,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.agents import repository
-from dialer.agents.errors import CampaignNotRunning, CaseNotHeld
+from dialer.agents.models import AgentSession
+from dialer.campaigns.models import Campaign, CampaignStatus
+from dialer.cases import holds
 from dialer.cases.holds import CALL_HOLD, HOLD, release, release_all
 from dialer.cases.models import Case, CaseStatus, Party, PhoneNumber
 from dialer.clients.models import Client
@@ -43,10 +44,11 @@ from dialer.compliance import repository as policy_facts
 from dialer.compliance.decide import Decision, decide_number, decide_party
 from dialer.compliance.repository import Subject
 from dialer.compliance.snapshot import NumberFact, Snapshot
-from dialer.dialing.models import Campaign, CampaignStatus
 from dialer.kit.db import begin_write
 from dialer.kit.errors import NotFound
-from dialer.seats.models import AgentSession
+from dialer.kit.zones import AGENCY_ZONE
+from dialer.worklist import repository
+from dialer.worklist.errors import CampaignNotRunning, CaseNotHeld
 
 SKIP_COOLDOWN = dt.timedelta(minutes=30)
 """A case an agent skipped is not offered to that same agent again for this long."""
@@ -57,7 +59,6 @@ DUE_CAP = 200
 MAX_EVALUATED = 64
 """At most this many cases are asked about per hand-out; the refused ones are parked, so the next
 hand-out starts further down."""
-DEFAULT_ZONE = "Asia/Shanghai"
 
 
 class Tier(enum.StrEnum):
@@ -191,7 +192,7 @@ async def next_case(
     when the caller has read them already. Flushes; the caller commits."""
     await begin_write(session)
     scope = await _scope(session, agent_session, now=now, campaign_id=campaign_id, teams=teams)
-    held = await repository.held_case(session, agent_id=scope.agent_id, now=now)
+    held = await holds.held_case(session, agent_id=scope.agent_id, now=now)
     if held is not None and (scope.client_id is None or held.client_id == scope.client_id):
         held.held_until = now + HOLD
         client = await session.get(Client, held.client_id)
@@ -219,7 +220,7 @@ async def view_of(
 
 def _day_in(zone: str | None, now: dt.datetime) -> dt.date:
     """The calendar day at ``now`` in ``zone`` (a client's: its promises fall due by it)."""
-    return now.astimezone(ZoneInfo(zone or DEFAULT_ZONE)).date()
+    return now.astimezone(ZoneInfo(zone or AGENCY_ZONE)).date()
 
 
 def _today(client: Client | None, now: dt.datetime) -> dt.date:
@@ -247,7 +248,7 @@ async def _scope(
 ) -> Scope:
     if teams is None:
         teams = await repository.teams_of(session, agent_id=agent.agent_id, seat_id=agent.seat_id)
-    client_id, zone = None, DEFAULT_ZONE
+    client_id, zone = None, AGENCY_ZONE
     if campaign_id is not None:
         campaign = await session.get(Campaign, campaign_id)
         if campaign is None:
@@ -255,7 +256,7 @@ async def _scope(
         if campaign.status is not CampaignStatus.RUNNING:
             raise CampaignNotRunning(f"campaign {campaign.name} is {campaign.status.value}", campaign_id=campaign_id)
         client = await session.get(Client, campaign.client_id)
-        client_id, zone = campaign.client_id, client.default_time_zone if client else DEFAULT_ZONE
+        client_id, zone = campaign.client_id, client.default_time_zone if client else AGENCY_ZONE
     return Scope.of(agent_id=agent.agent_id, teams=teams, client_id=client_id, zone=zone, now=now)
 
 

@@ -8,14 +8,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from dialer.agents.models import CaseSkip
-from dialer.cases.holds import WORKED_REST
+from dialer.agents.models import AgentSession, AgentState
 from dialer.audit.models import AuditEntry
 from dialer.calls.models import Call, CallState, Direction
+from dialer.cases.holds import WORKED_REST
 from dialer.cases.models import Case, Party, PartyRole, Relation
 from dialer.notes.models import Disposition, PromiseToPay, WrapUpNote
-from dialer.seats.models import AgentSession, AgentState
-from tests.agents.helpers import NOW, SH, mobile, promise_due, queued_case, stop_debtor
+from dialer.worklist.models import CaseSkip
+from tests.worklist.helpers import NOW, SH, mobile, promise_due, queued_case, stop_debtor
 from tests.factories import make_client, make_party, make_seat
 
 

@@ -1,0 +1,37 @@
+"""The preview desktop's work list: the case I am working, the next one, and passing one over."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from dialer.auth.deps import Principal, require
+from dialer.auth.models import Role
+from dialer.kit.deps import NowDep, SessionDep
+from dialer.worklist import preview
+from dialer.worklist.schemas import CaseCard, SkipIn
+
+router = APIRouter(tags=["agent"])
+
+Agent = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR))]
+
+
+@router.get("/agent/case", response_model=CaseCard | None,
+            summary="The card of the case I am working (held, or my current call's), read only (agent, supervisor)")
+async def current_case(session: SessionDep, actor: Agent, now: NowDep) -> CaseCard | None:
+    return await preview.current_card(session, actor=actor, now=now)
+
+
+@router.get("/agent/next", response_model=CaseCard | None,
+            summary="Hand me the next case the policy allows now and hold it; null when none (agent, supervisor)")
+async def next_case(
+    session: SessionDep, actor: Agent, now: NowDep, campaign_id: Annotated[int | None, Query(ge=1)] = None,
+) -> CaseCard | None:
+    return await preview.next_card(session, actor=actor, now=now, campaign_id=campaign_id)
+
+
+@router.post("/agent/cases/{case_id}/skip", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Pass over the case I hold, with the reason; it is given back (agent, supervisor)")
+async def skip_case(case_id: int, body: SkipIn, session: SessionDep, actor: Agent, now: NowDep) -> None:
+    await preview.skip(session, actor=actor, case_id=case_id, reason=body.reason, now=now)
