@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             if settings.auto_migrate:
                 await upgrade_to_head(engine, settings.migrations_dir)
             container = app.state.container = build_container(settings, clock=clock, engine=engine)
-            scheduler, running = None, set()
+            scheduler, running = None, set[asyncio.Task[Any]]()
             if settings.run_scheduler:
                 from scheduling.runner import build_scheduler
 

@@ -7,7 +7,7 @@ import datetime as dt
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -51,9 +51,9 @@ def _fail(exc: DialerError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _run(coro: Awaitable[T]) -> T:
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        return asyncio.run(coro)
     except DialerError as exc:
         raise _fail(exc) from None
 

@@ -17,6 +17,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallOutcome, Recording, RecordingStatus
+from dialer.kit.db import rowcount
 from recordings.storage import RecordingStorage
 
 log = logging.getLogger("dialer.recordings")
@@ -80,7 +81,7 @@ async def flag_missing(session: AsyncSession, *, now: dt.datetime, grace: dt.tim
         .where(Call.outcome == CallOutcome.ANSWERED, Call.ended_at <= now - grace, Call.recording_missing.is_(False), ~stored)
         .values(recording_missing=True)
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def _wav_channels(content: bytes) -> int | None:

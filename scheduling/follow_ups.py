@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cases.models import Case, CaseStatus
 from dialer.compliance.localtime import next_opening
+from dialer.kit.db import rowcount
 from dialer.tasks.models import Task, TaskKind, TaskStatus
 from dialer.tasks.repository import NewTask, add_tasks, open_tasks_of
 from scheduling import repository
@@ -129,7 +130,7 @@ async def _retire_closed_cases(session: AsyncSession, *, now: dt.datetime) -> in
         update(Task).where(Task.status == TaskStatus.OPEN, Task.case_id.in_(finished))
         .values(status=TaskStatus.CANCELLED, done_at=now).execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def _min_frequency_tasks(

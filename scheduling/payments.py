@@ -149,8 +149,8 @@ def _match(
 ) -> int | None:
     open_ = [p for p, deadline in candidates if p.created_at <= paid_at and covered[p.id] < p.amount]
     in_time = [p for p, deadline in candidates if p in open_ and paid_at < deadline]
-    chosen = (in_time or open_ or [None])[0]
-    return chosen.id if chosen is not None else None
+    chosen = in_time or open_
+    return chosen[0].id if chosen else None
 
 
 async def _client(session: AsyncSession, client_id: int) -> tuple[Client, dict[int, repository.ClientPolicy]]:

@@ -78,7 +78,7 @@ async def settle_promises(
         session, PromiseToPay.id.in_(list(promise_ids)),
         PromiseToPay.status.in_((PromiseStatus.PENDING, PromiseStatus.BROKEN)), lock=True,
     )
-    paid: dict[int, list[tuple]] = defaultdict(list)
+    paid: dict[int | None, list[tuple[Any, ...]]] = defaultdict(list)
     for promise_id, amount, paid_at in await session.execute(
         select(Payment.promise_id, Payment.amount, Payment.paid_at)
         .where(Payment.promise_id.in_([c.promise.id for c in contexts]))

@@ -117,7 +117,7 @@ async def requested_follow_ups(session: AsyncSession, case_ids: Sequence[int]) -
         select(WrapUpNote.case_id, WrapUpNote.next_follow_up_date)
         .where(WrapUpNote.id.in_(latest), WrapUpNote.next_follow_up_date.is_not(None))
     )
-    return {case_id: day for case_id, day in rows}
+    return {case_id: day for case_id, day in rows if day is not None}  # the query keeps only dated notes
 
 
 async def attempts_since(
@@ -145,7 +145,8 @@ async def inbound_conversations_since(
     )
     found: dict[int, list[dt.datetime]] = defaultdict(list)
     for case_id, at in rows:
-        found[case_id].append(at)
+        if case_id is not None:  # inbound calls of a known case only
+            found[case_id].append(at)
     return found
 
 

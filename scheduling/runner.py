@@ -97,7 +97,7 @@ async def _scheduled(
         log.exception("job %s failed; its work was rolled back and the next run retries it", spec.name)
         raise
     finally:
-        running.discard(task)  # type: ignore[arg-type]
+        running.discard(task)
 
 
 async def stop_scheduler(scheduler: AsyncIOScheduler, running: set[asyncio.Task[Any]], timeout_s: float = 10.0) -> None:

@@ -108,7 +108,7 @@ async def daily_report(
     """Agent rows (ordered by team, then name), a row per team, and a total row last."""
     tz = zone(time_zone)
     start, end = local_instant(day, dt.time(0), tz), local_instant(day, None, tz)
-    agents: dict[int, StatsRow] = defaultdict(lambda: StatsRow("agent"))
+    agents: dict[int | None, StatsRow] = defaultdict(lambda: StatsRow("agent"))  # None: no agent (never kept)
 
     placed = (Call.direction == Direction.OUTBOUND, Call.agent_id.is_not(None), Call.requested_at >= start,
               Call.requested_at < end, Call.state.not_in((CallState.REQUESTED, CallState.BLOCKED)))
@@ -118,7 +118,7 @@ async def daily_report(
             func.count(distinct(Call.case_id)),
         ).where(*placed).group_by(Call.agent_id)
     ):
-        agents[agent_id].counts.update(calls=calls, connects=connects, talk_seconds=int(talk), cases_called=cases)
+        agents[agent_id].counts.update(calls=calls, connects=connects, talk_seconds=int(talk or 0), cases_called=cases)
 
     for agent_id, count, amount in await session.execute(
         select(PromiseToPay.created_by_id, func.count(PromiseToPay.id), func.sum(PromiseToPay.amount))
@@ -171,8 +171,8 @@ async def daily_report(
     return DailyReport(day, time_zone, await _arrange(session, agents, team))
 
 
-async def _arrange(session: AsyncSession, agents: dict[int, StatsRow], team: str | None) -> list[StatsRow]:
-    query = select(User).where(or_(User.id.in_(list(agents)), and_(User.role == Role.AGENT, User.active.is_(True))))
+async def _arrange(session: AsyncSession, agents: dict[int | None, StatsRow], team: str | None) -> list[StatsRow]:
+    query = select(User).where(or_(User.id.in_([agent_id for agent_id in agents if agent_id is not None]), and_(User.role == Role.AGENT, User.active.is_(True))))
     people = (await session.execute(query)).scalars().all()
     rows: list[StatsRow] = []
     for user in people:

@@ -47,7 +47,7 @@ async def flag_field_visits(session: AsyncSession, *, now: dt.datetime) -> int:
                 contacts.add(c.last_contact_at.astimezone(tz).date())
             today = now.astimezone(tz).date()
             streak = no_contact_streak({at.astimezone(tz).date() for at, _ in own}, contacts, today)
-            if not needs_field_visit(streak, client.policy.obligations):
+            if streak is None or not needs_field_visit(streak, client.policy.obligations):
                 continue
             last_day = today - dt.timedelta(days=1)
             wanted.append(NewTask(

@@ -12,6 +12,7 @@ from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dialer.calls.effects import Effect
+from dialer.kit.db import table_of
 from webhooks.models import CarrierEvent
 
 
@@ -75,7 +76,7 @@ def insert_statement(dialect: str) -> Insert:
     dialect and executed with the values as parameters: every callback stores one, so the statement
     is not rebuilt (and its cache key recomputed) per request."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = CarrierEvent.__table__
+    table = table_of(CarrierEvent)
     return (insert(table).values({column: bindparam(column) for column in COLUMNS})
             .on_conflict_do_nothing(index_elements=["carrier", "event_key"]).returning(table.c.id))
 

@@ -36,7 +36,7 @@ from dialer.calls.effects import Effect
 from dialer.calls.models import Call
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.kit.clock import Clock
-from dialer.kit.db import begin_write, writer_engine
+from dialer.kit.db import begin_write, table_of, writer_engine
 from dialer.kit.locks import hold_lock
 from webhooks import call_status, conference_status, events, recording_status
 from webhooks.events import Handled, NotYet, StoredEvent
@@ -58,7 +58,7 @@ APPLY: Mapping[str, Callable[[AsyncSession, StoredEvent], Awaitable[Handled]]] =
 }
 
 _TURN = "webhooks.inbox"  # the processor's advisory lock (dialer.kit.locks)
-_table = CarrierEvent.__table__
+_table = table_of(CarrierEvent)
 _PENDING = (
     select(_table.c.id, _table.c.kind, _table.c.payload, _table.c.call_id, _table.c.leg, _table.c.received_at)
     .where(_table.c.processed_at.is_(None))

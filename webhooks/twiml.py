@@ -18,6 +18,7 @@ from dialer.cases.models import Party
 from dialer.clients.models import Client
 from dialer.compliance.repository import policy_for
 from dialer.dialing.urls import address_of, webhook_url
+from dialer.kit.queries import required
 
 CONFERENCE_EVENTS = "start end join leave"
 
@@ -43,8 +44,8 @@ def _conference(call: Call, callback: str, *, starts: bool) -> Dial:
 
 async def _whisper(session: AsyncSession, call: Call, *, company: str) -> Whisper:
     """The whisper for the call's party, kept on the call (the desktop shows the text)."""
-    party = await session.get(Party, call.party_id)
-    client = await session.get(Client, call.client_id)
+    party = await required(session, Party, call.party_id)
+    client = await required(session, Client, call.client_id)
     policy = await policy_for(session, client)
     whisper = render_whisper(
         policy, party_role=party.role.value, relation=party.relation.value, party_name=party.name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Exists, ScalarSelect, exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from dialer.agents.models import AgentSession, AgentState
 from dialer.calls.models import Call, CallState
@@ -21,14 +22,14 @@ UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
 """Calls that never reached the carrier: nobody was called, nothing to note before dialing again."""
 
 
-def _placed_by(agent_id: ColumnElement | int) -> tuple[ColumnElement, ...]:
+def _placed_by(agent_id: ColumnElement[int] | int) -> tuple[ColumnElement[bool], ...]:
     # The states are written into the SQL, not bound: the reservation's prepared statement keeps
     # one generic plan on PostgreSQL (``dialer.kit.sql``).
     return (Call.agent_id == agent_id, Call.carrier_call_id.is_not(None),
             *(Call.state != constant(state.value) for state in UNPLACED))
 
 
-def last_placed_call(agent_id: ColumnElement) -> ScalarSelect:
+def last_placed_call(agent_id: ColumnElement[int]) -> ScalarSelect[int]:
     """HOT PATH (bench/policy.py, bench/dialer.py: inside every reservation's one read). The id of
     the agent's last placed call, as a scalar subquery on ``agent_id``."""
     return (
@@ -37,7 +38,7 @@ def last_placed_call(agent_id: ColumnElement) -> ScalarSelect:
     )
 
 
-def noted(call_id: ColumnElement) -> Exists:
+def noted(call_id: ColumnElement[int] | InstrumentedAttribute[int]) -> Exists:
     """Whether the call ``call_id`` has its wrap-up note."""
     return exists().where(WrapUpNote.call_id == call_id)
 

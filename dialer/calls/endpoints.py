@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.calls.effects import RingSeat
+from dialer.calls.models import Call
 from dialer.calls.schemas import CallOut, DialIn, ModeIn, RecordingOut, SuperviseIn, SupervisorOut
 from dialer.dialing import controls, service
 from dialer.dialing.carrier_actions import CarrierActions
@@ -28,7 +30,7 @@ CarrierDep = Annotated[Carrier | None, Depends(provided("carrier"))]
 Urls = Annotated[CallbackUrls, Depends(provided("urls"))]
 
 
-async def _out(session, call) -> CallOut:
+async def _out(session: AsyncSession, call: Call) -> CallOut:
     out = CallOut.model_validate(call)
     out.recordings = [RecordingOut.model_validate(r) for r in await controls.recordings_of(session, call.id)]
     return out

@@ -25,6 +25,7 @@ from dialer.calls.lifecycle import ENDS, Move, advance, outcome_of, path
 from dialer.calls.models import Call, CallOutcome, CallState
 from dialer.cases import holds
 from dialer.compliance.models import Attempt, AttemptSource
+from dialer.kit.db import rowcount, table_of
 
 log = logging.getLogger("dialer.calls")
 
@@ -175,12 +176,13 @@ async def claim_party_leg(session: AsyncSession, call: Call, *, now: dt.datetime
         update(Call).where(Call.id == call.id, Call.state == CallState.REQUESTED)
         .values(state=CallState.DIALING, dialing_at=now).execution_options(synchronize_session=False)
     )
-    if result.rowcount:
+    claimed = bool(rowcount(result))
+    if claimed:
         call.state, call.dialing_at = CallState.DIALING, now
-    return bool(result.rowcount)
+    return claimed
 
 
-_CALLS = Call.__table__
+_CALLS = table_of(Call)
 
 
 @functools.cache

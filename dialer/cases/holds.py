@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cases.models import Case, CaseStatus
+from dialer.kit.db import rowcount
 
 HOLD = dt.timedelta(minutes=15)
 """How long a handed-out case stays with its agent unless released (a crashed desktop frees it);
@@ -53,7 +54,7 @@ async def release(
         update(Case).where(Case.id == case_id, Case.held_by_agent_id == agent_id)
         .values(held_by_agent_id=None, held_until=not_before)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def release_all(session: AsyncSession, *, agent_id: int, not_before: dt.datetime | None = None) -> None:

@@ -18,6 +18,7 @@ from dialer.clients import repository as clients
 from dialer.clients.models import Client
 from dialer.kit.errors import Conflict, InvalidInput, NotFound
 from dialer.kit.phones import PhoneNumberError, parse_phone
+from dialer.kit.queries import required
 
 
 def default_region(client: Client) -> str:
@@ -109,7 +110,7 @@ async def add_number(session: AsyncSession, *, party_id: int, data: NumberIn, ac
     party = await session.get(Party, party_id)
     if party is None or await repository.find_case(session, party.case_id, actor) is None:
         raise NotFound(f"party {party_id} not found")
-    case = await session.get(Case, party.case_id)
+    case = await required(session, Case, party.case_id)
     client = await clients.get(session, case.client_id)
     existing = await repository.numbers_of(session, party.id)
     number = _number(party, data, default_region(client), len(existing), field="number")
@@ -128,7 +129,7 @@ async def update_number(
     number = await session.get(PhoneNumber, number_id)
     if number is None:
         raise NotFound(f"phone number {number_id} not found")
-    party = await session.get(Party, number.party_id)
+    party = await required(session, Party, number.party_id)
     if await repository.find_case(session, party.case_id, actor) is None:
         raise NotFound(f"phone number {number_id} not found")
     changes = data.model_dump(exclude_unset=True)

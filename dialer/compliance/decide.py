@@ -50,9 +50,10 @@ def earliest_allowed(s: Snapshot, number: NumberFact, at: dt.datetime) -> dt.dat
         found = _violations(s, number, rules, t)
         if not found:
             return t
-        if any(v.retry_at is None for v in found):
+        retries = [v.retry_at for v in found if v.retry_at is not None]
+        if len(retries) < len(found):
             return None
-        later = max(v.retry_at for v in found)  # type: ignore[type-var]
+        later = max(retries)
         if later <= t:
             return None  # a rule that cannot say when: treat as needing a person
         t = later
@@ -87,7 +88,7 @@ def decide_party(s: Snapshot, at: dt.datetime) -> Decision:
         for violation in decision.violations:
             seen.setdefault((violation.rule, violation.message_en), violation)
     upcoming = [d.next_allowed_at for d in decisions if d.next_allowed_at is not None]
-    merged = {}
+    merged: dict[str, str] = {}
     for decision in decisions:
         for rule, result in decision.rule_results.items():
             if merged.get(rule) != "fail":

@@ -19,10 +19,10 @@ from sqlalchemy.orm import make_transient_to_detached
 from dialer.calls.models import Call
 from dialer.compliance.models import Attempt, AttemptSource
 from dialer.compliance.models import Decision as LedgerEntry
-from dialer.kit.db import is_postgres
+from dialer.kit.db import is_postgres, table_of
 from dialer.kit.types import utcnow
 
-_D, _A = LedgerEntry.__table__, Attempt.__table__
+_D, _A = table_of(LedgerEntry), table_of(Attempt)
 _ENTRY = (
     "client_id", "policy_version", "case_id", "party_id", "number_id", "agent_id", "seat_id", "channel", "at",
     "allowed", "dry_run", "violations", "rule_results", "next_allowed_at", "created_at",
@@ -40,7 +40,7 @@ _ATTEMPT_CONSTANTS = {"call_id": None, "outcome": None, "conversation": False, "
 
 def _insert_attempt(*, linked: bool) -> Insert:
     """SQLite: the attempt in a second statement (``linked``: a third, after the call a dial wrote)."""
-    values = {name: bindparam(name) for name in _ATTEMPT_FROM_ENTRY}
+    values: dict[str, Any] = {name: bindparam(name) for name in _ATTEMPT_FROM_ENTRY}
     values["call_id"] = bindparam("call_id") if linked else null()
     return insert(_A).values(values).values(
         outcome=null(), conversation=false(), direction=literal("outbound"), source=literal(AttemptSource.DIALER.value),
@@ -79,7 +79,7 @@ def _insert_both():
 
 _INSERT_BOTH = _insert_both()
 
-_CALL = Call.__table__
+_CALL = table_of(Call)
 
 
 @functools.cache

@@ -26,9 +26,10 @@ from dialer.compliance.snapshot import (
     Snapshot,
     StopFact,
 )
+from dialer.kit.db import table_of
 from dialer.kit.errors import NotFound
-from dialer.kit.sql import constant as _constant
 from dialer.kit.phones import parse_phone
+from dialer.kit.sql import constant as _constant
 from dialer.policy.document import PolicyDocument
 from dialer.seats.models import Seat
 
@@ -62,7 +63,10 @@ _caches: weakref.WeakKeyDictionary[Engine, _PolicyCache] = weakref.WeakKeyDictio
 
 def _policies(session: AsyncSession) -> _PolicyCache:
     """The cache of the database this session talks to (ids are only unique per database)."""
-    engine = session.bind.sync_engine
+    bind = session.bind
+    if bind is None:
+        raise RuntimeError("the session is bound to no engine")
+    engine = bind.sync_engine
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = _PolicyCache()
@@ -107,8 +111,8 @@ async def policy_for(session: AsyncSession, client: Client) -> PolicyDocument:
 #    statement sees what was committed when it started, so only a statement begun after the lock
 #    was granted sees the attempt the previous holder reserved.
 
-_P, _C, _CL = Party.__table__, Case.__table__, Client.__table__
-_N, _S, _A = PhoneNumber.__table__, StopContact.__table__, Attempt.__table__
+_P, _C, _CL = table_of(Party), table_of(Case), table_of(Client)
+_N, _S, _A = table_of(PhoneNumber), table_of(StopContact), table_of(Attempt)
 
 
 def _agent_columns() -> list:

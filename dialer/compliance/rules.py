@@ -168,9 +168,10 @@ def _common_opening(s: Snapshot, zones: tuple[str, ...], at: dt.datetime) -> dt.
     t = at
     while t <= horizon:  # t only moves forward, from one opening to a later one
         openings = [next_opening(s.policy, t, zone(z)) for z in zones]
-        if any(o is None for o in openings):
+        known = [o for o in openings if o is not None]
+        if len(known) < len(openings):
             return None
-        latest = max(openings)  # type: ignore[type-var]
+        latest = max(known)
         if latest == t:
             return t
         t = latest

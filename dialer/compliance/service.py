@@ -126,7 +126,8 @@ async def _reserve(
     if decision.allowed and call is not None:
         call = {**call, "client_id": subject.client_id, "case_id": subject.case_id, "party_id": subject.party_id,
                 "number_id": number_id, "to_e164": number.e164}
-        entry, attempt, call_id = await ledger.record_dial(session, values=values, call=call)
+        entry, dialed, call_id = await ledger.record_dial(session, values=values, call=call)
+        attempt: Attempt | None = dialed
         call = {**call, "id": call_id, "decision_id": entry.id}
     else:
         entry, attempt = await ledger.record(session, values=values, reserve=decision.allowed)

@@ -13,7 +13,7 @@ from dialer.auth.deps import Principal
 from dialer.cases.models import Case, Party, PartyRole, PhoneNumber
 from dialer.compliance.models import ClientReportItem, ReportStatus, StopContact, StopSource
 from dialer.kit.errors import Conflict, InvalidInput
-from dialer.kit.queries import get_or_404, keyset_page, where_given
+from dialer.kit.queries import get_or_404, keyset_page, required, where_given
 
 
 async def add_stop(
@@ -21,7 +21,7 @@ async def add_stop(
     actor: Principal, call_id: int | None = None,
 ) -> tuple[StopContact, ClientReportItem | None]:
     party = await get_or_404(session, Party, party_id, "party")
-    case = await session.get(Case, party.case_id)
+    case = await required(session, Case, party.case_id)
     e164 = None
     if number_id is not None:
         number = await session.get(PhoneNumber, number_id)

@@ -153,8 +153,8 @@ async def _shift(opts: DemoOptions, base: str, seeded: Seeded, engine, clock: Si
             async with sessions() as session:
                 opts.out(table.render(await table.figures(session), elapsed_s=elapsed, total_s=opts.seconds))
             for worker in workers:
-                if worker.done() and worker.exception():
-                    raise worker.exception()
+                if worker.done() and (failure := worker.exception()) is not None:
+                    raise failure
         opts.out("stopping the campaigns; agents finish their calls and notes …")
         for campaign_id in campaigns:
             await http.post(f"/v1/campaigns/{campaign_id}/status", json={"status": "stopped"})

@@ -57,6 +57,7 @@ async def figures(session: AsyncSession) -> Figures:
     ):
         out.agents[str(state)] += count
     for (rules,) in await session.execute(select(Case.blocked_rules).where(Case.blocked_rules.is_not(None))):
+        rules = rules or ""
         out.parked += 1  # the work queue asked the policy and set the case aside until it allows a call
         out.refusals.update(rule for rule in rules.split(",") if rule)
     out.promises = (await session.execute(select(func.count()).select_from(PromiseToPay))).scalar_one()

@@ -19,6 +19,7 @@ from dialer.agents.models import AgentSession
 from dialer.auth.models import User
 from dialer.campaigns.models import Campaign, CampaignStatus, DialMode
 from dialer.clients.models import Client
+from dialer.kit.db import table_of
 from dialer.kit.sql import constant as _constant
 from dialer.seats.models import Seat
 
@@ -40,12 +41,12 @@ class Floor:
     campaigns: tuple[Running, ...]  # by id
 
 
-_SESSION = AgentSession.__table__
+_SESSION = table_of(AgentSession)
 _SESSION_COLUMNS = tuple(column.key for column in _SESSION.columns)
 
 
 def _statement():
-    seat, user, campaign, client = Seat.__table__, User.__table__, Campaign.__table__, Client.__table__
+    seat, user, campaign, client = table_of(Seat), table_of(User), table_of(Campaign), table_of(Client)
     open_to = or_(
         campaign.c.team.is_(None),
         and_(user.c.team.is_not(None), user.c.team != "", campaign.c.team == user.c.team),

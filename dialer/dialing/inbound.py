@@ -76,7 +76,7 @@ async def route(session: AsyncSession, *, call_sid: str, from_number: str, to_nu
     caller = await identify(session, from_number)
     call = Call(direction=Direction.INBOUND, carrier="twilio", carrier_call_id=call_sid, state=CallState.REQUESTED,
                 from_e164=from_number, to_e164=to_number, requested_at=now)
-    if caller.case is not None:
+    if caller.case is not None and caller.party is not None and caller.number is not None:  # found together
         call.client_id, call.case_id = caller.case.client_id, caller.case.id
         call.party_id, call.number_id = caller.party.id, caller.number.id
     state.start_ringing(call, now)

@@ -208,9 +208,9 @@ def _contact(r: RowReader, group: int) -> ContactRow | None:
     col = {name: f"contact{group}_{name}" for name in CONTACT_FIELDS}
     if not any(r.has(c) for c in col.values()):
         return None
-    for name in CONTACT_REQUIRED:
-        if not r.has(col[name]) and r.knows(col[name]):
-            r.error(col[name], f"{col[name]} is required when contact {group} is given")
+    for field in CONTACT_REQUIRED:
+        if not r.has(col[field]) and r.knows(col[field]):
+            r.error(col[field], f"{col[field]} is required when contact {group} is given")
     name = r.text(col["name"], max_length=MAX_NAME)
     relation = r.parse(col["relation"], relation_of)
     numbers = r.phones(col["numbers"])

@@ -105,13 +105,14 @@ def read_table(filename: str, content: bytes, resolve: Callable[[str], str | Non
         slots.append(canonical)
     table.columns = tuple(seen)
 
-    for line, raw in enumerate(raw_rows, start=HEADER_LINE + 1):
-        if not any(raw):
+    for line, values in enumerate(raw_rows, start=HEADER_LINE + 1):
+        if not any(values):
             continue
         cells: dict[str, str] = {}
-        for index, value in enumerate(raw):
-            if index < len(slots) and slots[index] is not None:
-                cells[slots[index]] = value  # type: ignore[index]
+        for index, value in enumerate(values):
+            slot = slots[index] if index < len(slots) else None
+            if slot is not None:
+                cells[slot] = value
             elif value and (index >= len(header) or not header[index]):
                 table.errors.append(
                     RowError(line, None, f"value {value!r} in column {index + 1}, which has no header "

@@ -19,11 +19,12 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from dialer.audit.service import record
 from dialer.auth.models import Role, User
@@ -216,7 +217,8 @@ async def _client(session: AsyncSession, client_id: int) -> Client:
 
 
 async def _select_in(
-    session: AsyncSession, statement: Select[Any], column: ColumnElement[Any], values: Iterable[Any],
+    session: AsyncSession, statement: Select[Unpack[tuple[Any, ...]]], column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    values: Iterable[Any],
 ) -> list[Any]:
     wanted = sorted(set(values))
     rows: list[Any] = []

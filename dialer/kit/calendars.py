@@ -33,7 +33,7 @@ def is_working_day(calendar: str, day: dt.date) -> bool:
     """Working day: Chinese calendar with adjusted weekend workdays for ``cn``; Mon–Fri otherwise."""
     if calendar == "cn":
         try:
-            return chinese_calendar.is_workday(day)
+            return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
             log.warning("no Chinese calendar data for %s; using Monday-Friday", day.isoformat())
     return day.weekday() < 5

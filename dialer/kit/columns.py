@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,7 +16,7 @@ def pk() -> Mapped[int]:
     return mapped_column(BigIntPK, primary_key=True, autoincrement=True)
 
 
-def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None) -> Mapped:
+def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None) -> Mapped[Any]:
     return mapped_column(BigIntPK, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Enum, Integer, MetaData, Table, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, CursorResult, Enum, Integer, MetaData, Result, Table, UniqueConstraint, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -114,18 +114,38 @@ async def insert_once(session: AsyncSession, model: type[Base], values: dict[str
     One statement on both databases (``INSERT … ON CONFLICT DO NOTHING RETURNING id``)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
-    return (await session.execute(statement.returning(model.id))).scalar_one_or_none()
+    table = table_of(model)
+    dialect = postgresql if is_postgres(session) else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return cast(int | None, (await session.execute(statement.returning(table.c.id))).scalar_one_or_none())
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as one (SQLAlchemy declares ``__table__`` a ``FromClause``)."""
+    return cast(Table, model.__table__)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an ``UPDATE``/``DELETE`` executed through a session matched."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def dialect_of(engine_or_session: AsyncEngine | AsyncSession) -> str:
+    """The database's dialect name (``postgresql`` or ``sqlite``)."""
+    if isinstance(engine_or_session, AsyncEngine):
+        return engine_or_session.dialect.name
+    bind = engine_or_session.bind
+    if bind is None:
+        raise RuntimeError("the session is bound to no engine")
+    return bind.dialect.name
+
+
 def is_postgres(engine_or_session: AsyncEngine | AsyncSession) -> bool:
-    bind = engine_or_session.bind if isinstance(engine_or_session, AsyncSession) else engine_or_session
-    return bind.dialect.name == "postgresql"
+    return dialect_of(engine_or_session) == "postgresql"
 
 
 async def begin_write(session: AsyncSession) -> None:
@@ -135,11 +155,12 @@ async def begin_write(session: AsyncSession) -> None:
     if another writer committed in between; beginning with ``BEGIN IMMEDIATE`` takes the write
     lock up front, so writers queue (busy timeout) instead of failing. No-op on PostgreSQL.
     """
-    if session.bind.dialect.name != "sqlite":
+    if dialect_of(session) != "sqlite":
         return
     if session.in_transaction():
         connection = await session.connection()
-        if not connection.sync_connection.get_execution_options().get("sqlite_immediate"):
+        sync = connection.sync_connection
+        if sync is None or not sync.get_execution_options().get("sqlite_immediate"):
             raise RuntimeError("a SQLite write transaction must begin with begin_write() before any read")
         return
     await session.connection(execution_options={"sqlite_immediate": True})
@@ -155,7 +176,7 @@ def violated_unique(exc: IntegrityError, table: Table) -> str | None:
     cause = getattr(exc.orig, "__cause__", None)
     name = getattr(cause, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
     if name is not None:
-        return name
+        return str(name)
     found = _SQLITE_UNIQUE.search(str(exc.orig))
     if found is None:
         return None
@@ -165,6 +186,7 @@ def violated_unique(exc: IntegrityError, table: Table) -> str | None:
         if owner != table.name:
             return None
         columns.append(column)
-    uniques = [(index.name, [c.name for c in index.columns]) for index in table.indexes if index.unique]
+    uniques: list[tuple[object, list[str]]] = [
+        (index.name, [c.name for c in index.columns]) for index in table.indexes if index.unique]
     uniques += [(c.name, [col.name for col in c.columns]) for c in table.constraints if isinstance(c, UniqueConstraint)]
     return next((str(name) for name, cols in uniques if name and cols == columns), None)

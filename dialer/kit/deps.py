@@ -53,7 +53,8 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_now(request: Request) -> dt.datetime:
-    return request.app.state.container.clock()
+    now: dt.datetime = request.app.state.container.clock()
+    return now
 
 
 NowDep = Annotated[dt.datetime, Depends(get_now)]

@@ -16,14 +16,14 @@ from sqlalchemy import ColumnElement, literal_column
 _WORD = re.compile(r"[A-Za-z0-9_]*")
 
 
-def constant(value: str) -> ColumnElement:
+def constant(value: str) -> ColumnElement[str]:
     """``'value'`` in the SQL; ``value`` may hold only letters, digits and underscores (or be empty)."""
     if not isinstance(value, str) or _WORD.fullmatch(value) is None:
         raise ValueError(f"not a safe SQL string constant: {value!r}")
     return literal_column(f"'{value}'")
 
 
-def integer(value: int) -> ColumnElement:
+def integer(value: int) -> ColumnElement[int]:
     """An integer in the SQL (a LIMIT, say)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"not an integer: {value!r}")

@@ -65,14 +65,17 @@ async def linked(session: AsyncSession, call_ids: Sequence[int]) -> Linked:
     for promise in (await session.execute(
         select(PromiseToPay).where(PromiseToPay.call_id.in_(ids)).order_by(PromiseToPay.id.desc())
     )).scalars():
-        out.promises[promise.call_id] = promise
+        if promise.call_id is not None:  # selected by call id
+            out.promises[promise.call_id] = promise
     for consent in (await session.execute(
         select(Consent).where(Consent.source_call_id.in_(ids), Consent.kind == ConsentKind.CALLBACK)
         .order_by(Consent.id.desc())
     )).scalars():
-        out.callbacks[consent.source_call_id] = consent
+        if consent.source_call_id is not None:
+            out.callbacks[consent.source_call_id] = consent
     for task in (await session.execute(
         select(Task).where(Task.source_call_id.in_(ids)).order_by(Task.id)
     )).scalars():
-        out.tasks.setdefault(task.source_call_id, []).append(task)
+        if task.source_call_id is not None:
+            out.tasks.setdefault(task.source_call_id, []).append(task)
     return out

@@ -147,7 +147,7 @@ class WrapUpIn(Schema):
         disposition = info.data.get("disposition")
         if disposition is None:  # the disposition itself is invalid: that error suffices
             return value
-        name = info.field_name
+        name = info.field_name or ""
         if value is None and name in REQUIRED[disposition]:
             raise PydanticCustomError("required_for_disposition", "required when the disposition is {disposition}",
                                       {"disposition": disposition.value})

@@ -31,6 +31,7 @@ from dialer.compliance.localtime import zone
 from dialer.kit.db import begin_write
 from dialer.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dialer.kit.phones import PhoneNumberError, parse_phone
+from dialer.kit.queries import required
 from dialer.notes import repository
 from dialer.notes.dispositions import DISPOSITIONS, Context, Effects, answered
 from dialer.notes.models import WrapUpNote
@@ -178,8 +179,8 @@ async def _may_read(session: AsyncSession, call: Call, actor: Principal) -> None
 
 
 async def _context(session: AsyncSession, call: Call, *, actor: Principal, now: dt.datetime) -> Context:
-    case = await session.get(Case, call.case_id)
-    client = await session.get(Client, case.client_id)
+    case = await required(session, Case, call.case_id)
+    client = await required(session, Client, case.client_id)
     party = await session.get(Party, call.party_id) if call.party_id is not None else None
     number = await session.get(PhoneNumber, call.number_id) if call.number_id is not None else None
     policy = await compliance_repository.policy_for(session, client)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import typing
 import re
 import string
 import zoneinfo
@@ -50,8 +51,8 @@ RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
 """Every rule id a decision can cite; the first 13 are DESIGN.md's table, in its order."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
-OUTCOMES = ("answered", "no_answer", "busy", "rejected", "failed", "voicemail", "canceled")
 Outcome = Literal["answered", "no_answer", "busy", "rejected", "failed", "voicemail", "canceled"]
+OUTCOMES: tuple[Outcome, ...] = typing.get_args(Outcome)
 WHISPER_PLACEHOLDERS = frozenset({"party_role", "relation", "party_name", "client", "company", "agent_identity"})
 
 DEFAULT_WHISPER = "本次通话对象：{party_role}（{relation}）{party_name}。您是受{client}委托的{company}工作人员，请以“{agent_identity}”身份表明来意。"
@@ -248,7 +249,7 @@ class Caps(_Frozen):
     debtor_conversation_daily_cap: Limit = 3
 
 
-def _canonical_outcomes(outcomes: tuple[str, ...]) -> tuple[str, ...]:
+def _canonical_outcomes(outcomes: tuple[Outcome, ...]) -> tuple[Outcome, ...]:
     return tuple(outcome for outcome in OUTCOMES if outcome in outcomes)
 
 

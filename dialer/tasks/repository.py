@@ -11,12 +11,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.kit.db import is_postgres
+from dialer.kit.db import is_postgres, rowcount
 from dialer.tasks.models import Task, TaskKind, TaskStatus
 
 _ROWS_PER_STATEMENT = 500  # 14 columns each: well under SQLite's and asyncpg's parameter limits
@@ -50,7 +50,7 @@ async def add_tasks(session: AsyncSession, tasks: Sequence[NewTask], *, now: dt.
             for t in tasks[start:start + _ROWS_PER_STATEMENT]
         ]
         statement = insert(Task).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        created += (await session.execute(statement)).rowcount
+        created += rowcount(await session.execute(statement))
     return created
 
 
@@ -59,7 +59,7 @@ async def close_open_tasks(
     now: dt.datetime,
 ) -> int:
     """Close every open task whose dedupe key is one of ``keys`` or starts with one of ``prefixes``."""
-    matches = [Task.dedupe_key.in_(list(keys))] if keys else []
+    matches: list[ColumnElement[bool]] = [Task.dedupe_key.in_(list(keys))] if keys else []
     matches += [Task.dedupe_key.startswith(prefix, autoescape=True) for prefix in prefixes]
     if not matches:
         return 0
@@ -69,7 +69,7 @@ async def close_open_tasks(
         .values(status=status, done_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def open_tasks_of(session: AsyncSession, *, kind: TaskKind, case_ids: Sequence[int]) -> list[Task]:

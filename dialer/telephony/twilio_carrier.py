@@ -40,7 +40,7 @@ RECORDING_EVENTS = ["completed", "absent"]
 
 
 def _int(value: str | int | None) -> int | None:
-    return None if value in (None, "") else int(value)  # type: ignore[arg-type]
+    return None if value is None or value == "" else int(value)
 
 
 def _mode_params(mode: SupervisorMode, agent_call_id: str) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from dialer.kit.errors import NotFound
 from dialer.kit.zones import AGENCY_ZONE
 from dialer.worklist import repository
 from dialer.worklist.errors import CampaignNotRunning, CaseNotHeld
+from dialer.kit.queries import required
 
 SKIP_COOLDOWN = dt.timedelta(minutes=30)
 """A case an agent skipped is not offered to that same agent again for this long."""
@@ -195,7 +196,7 @@ async def next_case(
     held = await holds.held_case(session, agent_id=scope.agent_id, now=now)
     if held is not None and (scope.client_id is None or held.client_id == scope.client_id):
         held.held_until = now + HOLD
-        client = await session.get(Client, held.client_id)
+        client = await required(session, Client, held.client_id)
         tier = Tier(await repository.tier_of(session, case=held, now=now, today=_today(client, now)))
         return await _item(_CaseFacts(session, held, client, agent_session, now), tier)
 
@@ -204,7 +205,7 @@ async def next_case(
         return None
     case = await session.get(Case, claim.case_id, populate_existing=True)
     assert case is not None
-    client = await session.get(Client, case.client_id)
+    client = await required(session, Client, case.client_id)
     return await _item(_CaseFacts(session, case, client, agent_session, now, claim.parties), claim.tier)
 
 
@@ -213,7 +214,7 @@ async def view_of(
 ) -> QueueItem:
     """The case with what the policy allows now for each number, as this agent would get it —
     without handing it out or touching its hold (read only)."""
-    client = await session.get(Client, case.client_id)
+    client = await required(session, Client, case.client_id)
     tier = Tier(await repository.tier_of(session, case=case, now=now, today=_today(client, now)))
     return await _item(_CaseFacts(session, case, client, agent_session, now), tier)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Any
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.auth.models import User
 from dialer.calls.models import Call
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole, PhoneNumber
+from dialer.kit.db import table_of
 from dialer.kit.sql import constant, integer
 from dialer.kit.types import UTCDateTime
 from dialer.notes.models import PromiseStatus, PromiseToPay, WrapUpNote
@@ -59,8 +61,8 @@ async def teams_of(session: AsyncSession, *, agent_id: int, seat_id: int) -> tup
 # there are, without reading their rows. (The same text works on SQLite, where the column holds
 # an ISO string and '-infinity' sorts before every one.)
 
-_CASES = Case.__table__
-_NEVER = literal_column("'-infinity'")
+_CASES = table_of(Case)
+_NEVER: ColumnElement[Any] = literal_column("'-infinity'")
 _DAWN = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
 _NOW = bindparam("now", type_=UTCDateTime())
 
