@@ -47,7 +47,6 @@ import multiprocessing
 import os
 import random
 import resource
-import secrets
 import statistics
 import sys
 import time
@@ -58,7 +57,6 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -290,10 +288,10 @@ class _Floor:
     def __init__(self, url: str, agents: int, ready_at) -> None:
         engine = create_engine(url)  # the service's own engine settings (pool, pre-ping when idle)
         settings = Settings(database_url=url, twilio_caller_id="+862161230000",
-                            public_base_url="https://dialer.example.com",
-                            secret_key=SecretStr(secrets.token_urlsafe(48)))  # tokens are not used here
+                            public_base_url="https://dialer.example.com")
         self.carrier = _StampingCarrier(self._placed)
-        self.container = build_container(settings, clock=system_clock, engine=engine, carrier=self.carrier)
+        self.container = build_container(settings, clock=system_clock, engine=engine, carrier=self.carrier,
+                                         sign_tokens=False)
         self.engine = _CountingEngine(self.container, self)
         self.container.dialer_engine = self.engine
         self.dsn = url.replace("postgresql+asyncpg://", "postgresql://")

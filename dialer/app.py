@@ -1,5 +1,6 @@
-"""The application factory. Its lifespan is the composition root: settings, engine, token signer
-and (as they arrive) carriers, scheduler and event bus are built here and handed down."""
+"""The application factory. Its lifespan runs the composition root: migrations, then everything
+built from the settings (``dialer.container.build_container``), then the scheduler, the progressive
+engine and the carrier events inbox, stopped in the reverse order."""
 
 from __future__ import annotations
 

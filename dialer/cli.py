@@ -291,7 +291,7 @@ def worker() -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            container = build_container(settings, clock=system_clock, engine=engine)
+            container = build_container(settings, clock=system_clock, engine=engine, sign_tokens=False)
             try:
                 await run_worker(container.write_sessions, clock=system_clock, stop=stop, jobs=container.jobs)
             finally:

@@ -1,14 +1,13 @@
 """The composition root's product: everything the service's requests, jobs and background tasks
 use, built once by :func:`build_container` — the one builder the app, the worker, the demo and
-the CLI share. Only the composition root (``dialer.app``, ``dialer.cli``, ``dialer.demo``,
-``dialer.jobs``) knows this class; endpoints ask for one collaborator each
-(``dialer.kit.deps.provided``) and functions take the collaborators they use.
+the CLI share. Only the composition root (``dialer.app``, ``dialer.cli``, ``dialer.demo``) knows
+this class; endpoints ask for one collaborator each (``dialer.kit.deps.provided``) and functions
+take the collaborators they use.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,39 +28,78 @@ from scheduling.jobs import JobSpec
 from webhooks.inbox import Inbox
 
 
-@dataclass(slots=True)
+class ForwardingClock:
+    """The one clock object every collaborator holds; its source can be swapped (a test's frozen
+    clock, the demo's simulated one) and every holder sees the new time at once."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: Clock) -> None:
+        self.source = source
+
+    def __call__(self) -> dt.datetime:
+        return self.source()
+
+
 class Container:
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    write_sessions: async_sessionmaker[AsyncSession]  # transactions begin as writers (SQLite: IMMEDIATE)
-    tokens: TokenSigner
-    clock: Clock
-    schema_heads: frozenset[str]
-    carrier: Carrier | None  # None until a carrier is configured
-    storage: RecordingStorage  # where recordings are kept (local directory by default)
-    urls: CallbackUrls = field(init=False)
-    outbound: Outbound = field(init=False)
-    actions: CarrierActions = field(init=False)  # the after-commit side: carrier actions, ringing, placing
-    dialer: Dialer = field(init=False)  # what the progressive engine dials with
-    jobs: tuple[JobSpec, ...] = field(init=False)  # the scheduled jobs (dialer.jobs.jobs_for)
-    dialer_engine: ProgressiveEngine | None = None  # running when a carrier is configured
-    inbox: Inbox | None = None  # the carrier events inbox, when carrier webhooks are accepted
+    """What the composition root built. ``clock`` and ``carrier`` may be swapped after the build
+    (assigned, or :meth:`use`): whatever is built on them follows, the running inbox and engine too."""
+
+    urls: CallbackUrls
+    outbound: Outbound
+    actions: CarrierActions  # the after-commit side: carrier actions, ringing, placing
+    dialer: Dialer  # what the progressive engine dials with
+    jobs: tuple[JobSpec, ...]  # the scheduled jobs (dialer.jobs.jobs_for)
+
+    def __init__(
+        self, *, settings: Settings, engine: AsyncEngine, tokens: TokenSigner | None, clock: Clock,
+        schema_heads: frozenset[str], carrier: Carrier | None, storage: RecordingStorage,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        self.write_sessions: async_sessionmaker[AsyncSession] = session_factory(writer_engine(engine))  # writers
+        self.tokens = tokens  # None where nothing signs tokens (the worker, a benchmark)
+        self.schema_heads = schema_heads
+        self.storage = storage
+        self._clock = ForwardingClock(clock)
+        self._carrier = carrier
+        self.dialer_engine: ProgressiveEngine | None = None  # running when a carrier is configured
+        self.inbox: Inbox | None = None  # the carrier events inbox, when carrier webhooks are accepted
+        self._wire()
+
+    @property
+    def clock(self) -> Clock:
+        """The service's clock (what collaborators hold forwards to it)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, source: Clock) -> None:
+        self._clock.source = source.source if isinstance(source, ForwardingClock) else source
+
+    @property
+    def carrier(self) -> Carrier | None:
+        return self._carrier
+
+    @carrier.setter
+    def carrier(self, carrier: Carrier | None) -> None:
+        self._carrier = carrier
+        self._wire()
+
+    def use(self, *, carrier: Carrier | None = None, clock: Clock | None = None) -> None:
+        """Swap the carrier and/or the clock (a test's fake, say)."""
+        if clock is not None:
+            self.clock = clock
+        if carrier is not None:
+            self.carrier = carrier
 
     def wake_engine(self, agent_id: int | None = None) -> None:
         """Tell the progressive engine an agent became ready (or a campaign started)."""
         if self.dialer_engine is not None:
             self.dialer_engine.wake(agent_id)
 
-    def use(self, *, carrier: Carrier | None = None, clock: Clock | None = None) -> None:
-        """Swap the carrier or the clock (a test's fake, say) and rebuild what is built on them, so
-        no collaborator keeps the old one."""
-        self.carrier = carrier if carrier is not None else self.carrier
-        self.clock = clock if clock is not None else self.clock
-        _wire(self)
-
     def start_inbox(self) -> Inbox:
-        self.inbox = Inbox(engine=self.engine, write_sessions=self.write_sessions, clock=self.clock,
+        self.inbox = Inbox(engine=self.engine, write_sessions=self.write_sessions, clock=self._clock,
                            actions=self.actions)
         return self.inbox
 
@@ -69,42 +107,43 @@ class Container:
         self.dialer_engine = ProgressiveEngine(self.dialer)
         return self.dialer_engine
 
+    def _wire(self) -> None:
+        """What is built on the carrier, the clock and the settings: the callback URLs, what outbound
+        calls are written with, the after-commit carrier actions, the dialer and the job catalogue;
+        the running inbox and engine are pointed at the new ones."""
+        self.urls = CallbackUrls(self.settings.public_base_url)
+        self.outbound = Outbound.of(self._carrier, self.settings)
+        self.actions = CarrierActions(carrier=self._carrier, engine=self.engine, sessions=self.sessions,
+                                      write_sessions=self.write_sessions, urls=self.urls, clock=self._clock)
+        self.dialer = Dialer(sessions=self.sessions, write_sessions=self.write_sessions, clock=self._clock,
+                             outbound=self.outbound, actions=self.actions)
+        self.jobs = jobs_for(carrier=self._carrier, storage=self.storage, actions=self.actions,
+                             capture_every=dt.timedelta(seconds=self.settings.recording_capture_every_s))
+        if self.inbox is not None:
+            self.inbox.actions = self.actions
+        if self.dialer_engine is not None:
+            self.dialer_engine.dialer = self.dialer
+
 
 def build_container(
     settings: Settings, *, clock: Clock, engine: AsyncEngine | None = None, carrier: Carrier | None = None,
-    storage: RecordingStorage | None = None,
+    storage: RecordingStorage | None = None, sign_tokens: bool = True,
 ) -> Container:
     """Everything built from the settings: the database engine (or ``engine``), its session
-    factories, the token signer (the secret key, or the one generated into the data directory),
-    the carrier (Twilio or its emulator when configured, or ``carrier``), the recording storage,
-    the after-commit carrier actions, the dialer and the job catalogue."""
-    engine = engine or create_engine(settings.database_url)
-    carrier = carrier if carrier is not None else build_carrier(settings)
-    secret = (settings.secret_key.get_secret_value() if settings.secret_key
-              else load_or_create_secret(settings.data_dir / "secret_key"))
-    container = Container(
-        settings=settings, engine=engine, sessions=session_factory(engine),
-        write_sessions=session_factory(writer_engine(engine)),
-        tokens=TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes)), clock=clock,
-        schema_heads=frozenset(head_revisions(settings.migrations_dir)), carrier=carrier,
+    factories, the token signer (the secret key, or the one generated into the data directory;
+    none with ``sign_tokens`` off, so a worker never writes the key), the carrier (Twilio or its
+    emulator when configured, or ``carrier``), the recording storage, and what is built on them."""
+    tokens = None
+    if sign_tokens:
+        secret = (settings.secret_key.get_secret_value() if settings.secret_key
+                  else load_or_create_secret(settings.data_dir / "secret_key"))
+        tokens = TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes))
+    return Container(
+        settings=settings, engine=engine or create_engine(settings.database_url), tokens=tokens, clock=clock,
+        schema_heads=frozenset(head_revisions(settings.migrations_dir)),
+        carrier=carrier if carrier is not None else build_carrier(settings),
         storage=storage or LocalStorage(settings.data_dir / "recordings"),
     )
-    _wire(container)
-    return container
-
-
-def _wire(container: Container) -> None:
-    """What is built on the carrier, the clock and the settings: the callback URLs, what outbound
-    calls are written with, the after-commit carrier actions, the dialer and the job catalogue."""
-    container.urls = CallbackUrls(container.settings.public_base_url)
-    container.outbound = Outbound.of(container.carrier, container.settings)
-    container.actions = actions = CarrierActions(
-        carrier=container.carrier, engine=container.engine, write_sessions=container.write_sessions,
-        urls=container.urls, clock=container.clock)
-    container.dialer = Dialer(sessions=container.sessions, write_sessions=container.write_sessions,
-                              clock=container.clock, outbound=container.outbound, actions=actions)
-    container.jobs = jobs_for(carrier=container.carrier, storage=container.storage, actions=actions,
-                              capture_every=dt.timedelta(seconds=container.settings.recording_capture_every_s))
 
 
 def build_carrier(settings: Settings) -> Carrier | None:

@@ -53,9 +53,27 @@ async def run_job(
         await session.commit()
     summary = result.summary if isinstance(result, AfterCommit) else result
     if isinstance(result, AfterCommit):
-        await result.then()  # after the commit: what the run decided is saved first
+        await _follow_up(name, result)
     log.info("job %s done: %s", name, summary)
     return JobRun(name, True, now, summary)
+
+
+AFTER_COMMIT_GRACE_S = 5.0
+"""How long a cancelled run (a shutdown) still gives what follows its commit to finish."""
+
+
+async def _follow_up(name: str, result: AfterCommit) -> None:
+    """What follows a committed run (carrier actions its decisions call for). It runs to its end
+    even when the run is cancelled (within :data:`AFTER_COMMIT_GRACE_S`): the facts it follows from
+    are saved, so nothing would do it again. Its failure is logged; the run's own work stands."""
+    follow = asyncio.ensure_future(result.then())
+    try:
+        await asyncio.shield(follow)
+    except asyncio.CancelledError:
+        await asyncio.wait({follow}, timeout=AFTER_COMMIT_GRACE_S)
+        raise
+    except Exception:
+        log.exception("job %s: its work is committed, but what follows the commit failed", name)
 
 
 async def run_all(

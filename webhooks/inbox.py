@@ -87,7 +87,7 @@ class Inbox:
         self._engine = engine
         self._sessions = write_sessions
         self.clock = clock
-        self._actions = actions
+        self.actions = actions  # swapped by the composition root when its carrier changes
         self._dialect = engine.dialect.name
         self._wake = asyncio.Event()
         self._stopping = False
@@ -204,7 +204,7 @@ class Inbox:
 
     async def _run_effects(self, effects: list[Effect]) -> None:
         try:
-            await self._actions.run(effects)
+            await self.actions.run(effects)
         except Exception:  # not the carrier's refusal (the actions audit those): a bug or the database
             log.exception("call %s: carrier actions %s failed; the reconciler settles the call", effects[0].call_id,
                           [type(e).__name__ for e in effects])

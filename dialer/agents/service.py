@@ -83,13 +83,11 @@ async def login(
     )
     seat_ref, code = seat.id, seat.code  # a failed flush expires every loaded row
     try:
-        await agents.start_session(session, agent, now=now, actor=actor)
+        await agents.start_session(session, agent, now=now, actor=actor, seat_code=code)
     except IntegrityError as exc:  # a concurrent login won the race (partial unique indexes)
         if violated_unique(exc, table_of(AgentSession)) == SEAT_TAKEN:
             raise SeatTaken(f"seat {code} is in use by another agent", seat_id=seat_ref) from exc
         raise AlreadyLoggedIn("already logged in at another seat; log out first") from exc
-    await audit.record(session, action="agent.login", actor=actor, entity="agent_session", entity_id=agent.id,
-                       agent_id=agent.agent_id, seat_id=seat.id, seat_code=seat.code, mode=agent.mode)
     return SessionView(agent, seat)
 
 

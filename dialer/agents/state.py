@@ -35,11 +35,15 @@ async def transition(
 
 
 async def start_session(session: AsyncSession, agent: AgentSession, *, now: dt.datetime,
-                        actor: Principal | None) -> None:
-    """A new session (offline) becomes not ready: audited once the row has its id."""
+                        actor: Principal | None, seat_code: str) -> None:
+    """A new session (offline) at a seat becomes not ready: the login, then the move, audited
+    once the row has its id (a lost race for the seat or the agent raises ``IntegrityError`` at
+    the flush, before anything is audited)."""
     before = move(agent, AgentState.NOT_READY, now=now)
     session.add(agent)
     await session.flush()
+    await audit.record(session, action="agent.login", actor=actor, entity="agent_session", entity_id=agent.id,
+                       agent_id=agent.agent_id, seat_id=agent.seat_id, seat_code=seat_code, mode=agent.mode)
     await audit_move(session, agent, before, AgentState.NOT_READY, reason=None, actor=actor)
 
 
@@ -72,6 +76,24 @@ async def leave(session: AsyncSession, agent: AgentSession, target: AgentState, 
     if before is AgentState.WRAP_UP:
         agent.current_call_id = None
     return before
+
+
+NOTED_FROM = frozenset({AgentState.WRAP_UP, AgentState.ON_CALL, AgentState.DIALING})
+"""The states a saved note takes an agent out of (through wrap-up when the call's end has not been
+reported yet): the note is the only way out of wrap-up."""
+
+
+async def note_saved(
+    session: AsyncSession, agent: AgentSession, target: AgentState, *, reason: str | None, now: dt.datetime,
+    actor: Principal | None, call_id: int,
+) -> None:
+    """The note of the call the agent holds is saved: ready or not ready (with ``reason``), through
+    wrap-up when they were still on it; the agent holds no call any more."""
+    steps = [target] if agent.state is AgentState.WRAP_UP else [AgentState.WRAP_UP, target]
+    for step in steps:
+        await transition(session, agent, step, now=now, reason=reason if step is target else None, actor=actor,
+                         call_id=call_id, cause="wrap_up_saved")
+    agent.current_call_id = None
 
 
 async def force_offline(session: AsyncSession, agent: AgentSession, *, now: dt.datetime, actor: Principal) -> AgentState:

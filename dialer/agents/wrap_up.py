@@ -9,13 +9,13 @@ a leg) needs none.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Exists, ScalarSelect, exists, literal_column, select
+from sqlalchemy import ColumnElement, Exists, ScalarSelect, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from dialer.agents.models import AgentSession, AgentState
 from dialer.calls.models import Call, CallState
-from dialer.kit.sql import constant
+from dialer.kit.sql import constant, integer
 from dialer.notes.models import WrapUpNote
 
 UNPLACED = (CallState.REQUESTED, CallState.BLOCKED)
@@ -34,7 +34,7 @@ def last_placed_call(agent_id: ColumnElement[int]) -> ScalarSelect[int]:
     the agent's last placed call, as a scalar subquery on ``agent_id``."""
     return (
         select(Call.id).where(*_placed_by(agent_id))
-        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(literal_column("1")).scalar_subquery()
+        .order_by(Call.requested_at.desc(), Call.id.desc()).limit(integer(1)).scalar_subquery()
     )
 
 

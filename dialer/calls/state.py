@@ -70,10 +70,14 @@ async def move(session: AsyncSession, call: Call, target: CallState, *, at: dt.d
         return Move.APPLIED
     verdict = advance(call.state, target)
     if verdict is Move.ILLEGAL:
-        await audit.record(session, action="call.illegal_transition", entity="call", entity_id=call.id,
-                           current=call.state.value, target=target.value, **cause)
-        log.warning("call %s: refused %s -> %s", call.id, call.state.value, target.value)
+        await _refused(session, call, target, **cause)
     return verdict
+
+
+async def _refused(session: AsyncSession, call: Call, target: CallState, **detail: object) -> None:
+    await audit.record(session, action="call.illegal_transition", entity="call", entity_id=call.id,
+                       current=call.state.value, target=target.value, **detail)
+    log.warning("call %s: refused %s -> %s", call.id, call.state.value, target.value)
 
 
 def start_ringing(call: Call, at: dt.datetime) -> None:
@@ -97,11 +101,10 @@ async def bridge(session: AsyncSession, call: Call, *, at: dt.datetime) -> bool:
 
 
 async def agent_picked_up(session: AsyncSession, call: Call, *, at: dt.datetime) -> None:
-    """An inbound call's agent picked up (their whisper is being fetched): answered and bridged."""
-    for state in (CallState.ANSWERED, CallState.BRIDGED):
-        if call.state not in (state, CallState.BRIDGED) and call.state is not CallState.COMPLETED:
-            _enter(call, state, at)
-    await agents.call_bridged(session, call, now=at)
+    """An inbound call's agent picked up (their whisper is being fetched): answered and bridged,
+    the agent on call. A call that has ended (the caller hung up first) stays ended."""
+    if await move(session, call, CallState.BRIDGED, at=at, event="agent_picked_up") in (Move.APPLIED, Move.SAME):
+        await agents.call_bridged(session, call, now=at)
 
 
 _SETTLE = (
@@ -130,7 +133,14 @@ async def end(
     being reported)."""
     if call.state in ENDS:
         return []
-    for step in path(call.state, end) or [end]:
+    if not placed and end is CallState.COMPLETED:  # the agent's leg completed, the party never rung:
+        end = CallState.CANCELED  # not an answered call (no outcome, no conversation to count)
+    steps = path(call.state, end)
+    if not steps:  # an end the lifecycle does not lead to from here (busy after an answer, say)
+        fallback = CallState.COMPLETED if call.state in (CallState.ANSWERED, CallState.BRIDGED) else CallState.FAILED
+        await _refused(session, call, end, applied=fallback.value, error=error)
+        steps = path(call.state, fallback)
+    for step in steps:
         _enter(call, step, at, answered_by=answered_by)
     call.error_code = error or call.error_code
     call.error_detail = detail or call.error_detail
@@ -160,10 +170,15 @@ async def complete_inbound(session: AsyncSession, call: Call, *, at: dt.datetime
 
 async def miss(session: AsyncSession, call: Call, *, at: dt.datetime, reason: str) -> bool:
     """Nobody took the inbound call: ``missed``, the agent whose seat rang freed. False when it had
-    ended already."""
-    if call.state in (CallState.MISSED, CallState.COMPLETED):
+    ended already, or was bridged (a conversation is not missed: refused and audited; its own end
+    completes it)."""
+    if call.state in ENDS:
         return False
-    _enter(call, CallState.MISSED, at)
+    if not reachable(call, CallState.MISSED):
+        await _refused(session, call, CallState.MISSED, reason=reason)
+        return False
+    for step in path(call.state, CallState.MISSED):
+        _enter(call, step, at)
     call.error_detail = reason
     await agents.inbound_missed(session, call, now=at, seat_answered=reason != "agent_no_answer")
     return True

@@ -75,7 +75,7 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "account_ref"),
         Index("ix_cases_queue", "status", "client_id", "bucket", "next_follow_up_at"),
-        # The work queue (dialer.agents.queue): open cases by bucket and amount, read backwards;
+        # The work queue (dialer.worklist.queue): open cases by bucket and amount, read backwards;
         # follow-ups due; the case an agent holds. The first two end with the instants a hold and
         # a parking let the case go, so the index passes over resting and parked cases itself
         # (migration 0004).
@@ -104,7 +104,7 @@ class Case(Base):
     team: Mapped[str | None] = mapped_column(String(64), index=True)
     next_follow_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # The work queue's own facts (dialer.agents.queue):
+    # The work queue's own facts (dialer.worklist.queue):
     next_allowed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """The policy refused every number of the case at its last evaluation: the queue does not offer
     it before this instant (for a block only a person can lift, a re-check time)."""

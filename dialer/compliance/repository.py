@@ -7,7 +7,7 @@ import functools
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Row, Select, and_, bindparam, case, exists, func, literal_column, select
+from sqlalchemy import Engine, Row, Select, and_, bindparam, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import wrap_up
@@ -30,6 +30,7 @@ from dialer.kit.db import table_of
 from dialer.kit.errors import NotFound
 from dialer.kit.phones import parse_phone
 from dialer.kit.sql import constant as _constant
+from dialer.kit.sql import integer
 from dialer.policy.document import PolicyDocument
 from dialer.seats.models import Seat
 
@@ -172,8 +173,7 @@ def _subject(*, by: str, lock: bool) -> Select:
     elif by == "party":
         query = query.where(_P.c.id == bindparam("party_id"))
     else:
-        debtor_first = case((_P.c.role == _constant(PartyRole.DEBTOR.value), literal_column("0")),
-                            else_=literal_column("1"))
+        debtor_first = case((_P.c.role == _constant(PartyRole.DEBTOR.value), integer(0)), else_=integer(1))
         query = query.where(_P.c.case_id == bindparam("case_id")).order_by(None).order_by(
             debtor_first, _P.c.id, number.c.position, number.c.id)
     return query.with_for_update(of=_P) if lock else query

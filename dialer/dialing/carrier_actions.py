@@ -37,12 +37,14 @@ SEAT_RING_S = 15
 class CarrierActions:
     """Carries out carrier actions after commit. Built once by the composition root with the
     collaborators it uses: the carrier (None when none is configured: actions are logged, not
-    taken), the database engine and its writer sessions, the callback URL builder and the clock."""
+    taken), the database engine, its reading and writing sessions, the callback URL builder and
+    the clock."""
 
-    def __init__(self, *, carrier: Carrier | None, engine: AsyncEngine,
+    def __init__(self, *, carrier: Carrier | None, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession],
                  write_sessions: async_sessionmaker[AsyncSession], urls: CallbackUrls, clock: Clock) -> None:
         self.carrier = carrier
         self._engine = engine
+        self._reads = sessions  # a read takes no write lock (SQLite: no BEGIN IMMEDIATE)
         self._sessions = write_sessions
         self._urls = urls
         self._clock = clock
@@ -77,7 +79,7 @@ class CarrierActions:
         then the conference) is what later rings the party. The engine passes the call it has just
         committed and the seat's softphone identity it read; others give only the id and they are read."""
         if call is None or softphone is None:
-            async with self._sessions() as session:
+            async with self._reads() as session:
                 call = await session.get(Call, call_id)
                 seat = await session.get(Seat, call.seat_id) if call is not None and call.seat_id else None
                 softphone = seat.softphone_identity if seat is not None else None
@@ -94,7 +96,7 @@ class CarrierActions:
     async def ring_party(self, call_id: int) -> None:
         """After the agent's leg fetched its TwiML (and the call moved to dialing): place the party's
         leg, recorded in two channels from the answer."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             call = await session.get(Call, call_id)
         if call is None or call.state is not CallState.DIALING or call.carrier_call_id is not None:
             return

@@ -60,7 +60,11 @@ async def supervise(
     session: AsyncSession, carrier: Carrier | None, *, outbound: Outbound, urls: CallbackUrls, call_id: int,
     actor: Principal, mode: SupervisorMode, seat_id: int | None,
 ) -> str:
-    """Call the supervisor's seat into the call's conference in ``mode``; returns their leg's id."""
+    """Call the supervisor's seat into the call's conference in ``mode``; returns their leg's id.
+
+    The one carrier action taken inside a unit of work (here and in :func:`set_mode`): the answer
+    needs the carrier's leg id. The audit row follows the carrier's success in the same unit; the
+    supervisor board's monitoring sessions (recorded first, placed after commit) will replace this."""
     call, carrier = await _live_bridged(session, carrier, call_id, actor)
     if seat_id is None:
         own = await agents_repository.open_session(session, agent_id=actor.user_id)

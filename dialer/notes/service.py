@@ -50,7 +50,6 @@ from dialer.notes.schemas import (
 
 LEASE_WORDS = ("lease", "leasing", "租赁")
 
-ENDING = frozenset({AgentState.WRAP_UP, AgentState.ON_CALL, AgentState.DIALING})
 """Agent states a saved note ends when the session still holds the (ended) call: wrap-up, or
 on-call / dialing when the note beat the move to wrap-up (the agent passes through wrap-up)."""
 
@@ -227,7 +226,7 @@ async def _transition(session: AsyncSession, call: Call, data: WrapUpIn) -> _Tra
     if call.agent_id is None:
         return None
     agent_session = await agents_repository.open_session(session, agent_id=call.agent_id, lock=True)
-    if agent_session is None or agent_session.current_call_id != call.id or agent_session.state not in ENDING:
+    if agent_session is None or agent_session.current_call_id != call.id or agent_session.state not in agents.NOTED_FROM:
         return None
     target = AgentState.READY if data.next_state == "ready" else AgentState.NOT_READY
     return _Transition(agent_session, target, data.not_ready_reason if target is AgentState.NOT_READY else None)
@@ -256,13 +255,8 @@ async def _end_wrap_up(
 ) -> AgentState | None:
     if transition is None:
         return None
-    agent_session = transition.agent_session
-    steps = [transition.target] if agent_session.state is AgentState.WRAP_UP else [AgentState.WRAP_UP, transition.target]
-    for target in steps:
-        reason = transition.reason if target is transition.target else None
-        await agents.transition(session, agent_session, target, now=now, reason=reason, actor=actor, call_id=call.id,
-                                cause="wrap_up_saved")
-    agent_session.current_call_id = None
+    await agents.note_saved(session, transition.agent_session, transition.target, reason=transition.reason,
+                            now=now, actor=actor, call_id=call.id)
     return transition.target
 
 

@@ -13,7 +13,7 @@ from dialer.kit.db import Base
 
 class CaseSkip(Base):
     """An agent passed over a previewed case, with the reason. The same agent is not offered the
-    case again for a while (``dialer.agents.queue.SKIP_COOLDOWN``); other agents may be."""
+    case again for a while (``dialer.worklist.queue.SKIP_COOLDOWN``); other agents may be."""
 
     __tablename__ = "case_skips"
     __table_args__ = (Index("ix_case_skips_agent_at", "agent_id", "created_at"),)

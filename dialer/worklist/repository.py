@@ -62,7 +62,7 @@ async def teams_of(session: AsyncSession, *, agent_id: int, seat_id: int) -> tup
 # an ISO string and '-infinity' sorts before every one.)
 
 _CASES = table_of(Case)
-_NEVER: ColumnElement[Any] = literal_column("'-infinity'")
+_NEVER: ColumnElement[Any] = literal_column("'-infinity'")  # a fixed constant (``kit.sql`` takes words only)
 _DAWN = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
 _NOW = bindparam("now", type_=UTCDateTime())
 
@@ -117,7 +117,7 @@ def _due(tier: str, *, teams: bool, client: bool, cap: int, resting: bool) -> Se
     )
     ranked = (
         select(_CASES.c.id, _CASES.c.bucket, _CASES.c.total_owed, constant(tier).label("tier"),
-               literal_column("0" if tier == "promise_due" else "1").label("urgency"))
+               integer(0 if tier == "promise_due" else 1).label("urgency"))
         .where(due_at.between(since, until), *_callable(resting=resting), *_in_scope(teams=teams, client=client))
         .order_by(due_at, _CASES.c.id).limit(_limit(cap))
     )
@@ -143,7 +143,7 @@ def _next_of(stage: str, *, teams: bool, client: bool, cap: int, resting: bool) 
             .limit(_limit(1)).with_for_update(of=_CASES, skip_locked=True)
         )
     return (
-        select(_CASES.c.id, literal_column("'backlog'").label("tier"))
+        select(_CASES.c.id, constant("backlog").label("tier"))
         .where(*_callable(resting=resting), *_in_scope(teams=teams, client=client), _not_skipped())
         .order_by(_CASES.c.bucket.desc(), _CASES.c.total_owed.desc(), _CASES.c.id.desc()).limit(_limit(1))
         .with_for_update(skip_locked=True)

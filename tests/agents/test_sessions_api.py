@@ -56,6 +56,7 @@ async def test_given_a_seat_when_logging_in_then_not_ready_at_it_and_audited(app
     assert login.actor_id == users["agent"].id and login.detail["seat_code"] == seat.code
     [state] = await _audit(app, "agent.state")
     assert (state.detail["from"], state.detail["to"]) == ("offline", "not_ready")
+    assert login.id < state.id, "the login is recorded before the move it made"
 
 
 async def test_given_a_taken_seat_or_a_second_seat_then_409_with_stable_codes(app, api, headers):

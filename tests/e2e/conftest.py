@@ -62,7 +62,7 @@ def live_factory(settings, twilio_emulator_factory) -> Iterator[Callable[..., Li
             "twilio_api_base_url": emulator.url, "twilio_caller_id": AGENCY, "twilio_calls_per_second": 50.0,
         })
         server = BackgroundServer(create_app(config))
-        config.public_base_url = server.url  # known once the port is bound; read per request
+        config.public_base_url = server.url  # known once the port is bound; read when the service starts
         server.start()
         started.append(server)
         return Live(server.url, emulator, server)

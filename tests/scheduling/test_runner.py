@@ -14,7 +14,7 @@ from dialer.kit.db import create_engine, session_factory
 from dialer.kit.locks import lock_key
 from dialer.tasks.models import Task, TaskKind
 from dialer.tasks.repository import NewTask, add_tasks
-from scheduling.jobs import JOBS, JobSpec, promises_job
+from scheduling.jobs import JOBS, AfterCommit, JobSpec, promises_job
 from scheduling.runner import JobRun, build_scheduler, run_all, run_job
 from tests.factories import make_case, make_client
 from tests.scheduling.helpers import FixedClock, count, make_promise, sh
@@ -129,3 +129,40 @@ async def test_run_all_runs_every_job_once_and_commits(session, sessions):
 
     assert [r.name for r in runs] == [job.name for job in JOBS] and all(r.ran for r in runs)
     assert await count(session, Task) == 4
+
+
+def _committing_then(case_id: int, seen: list, *, fail: bool = False):
+    """A job that writes a task and, after its commit, reads it from a fresh session (what a carrier
+    action following a reconcile sees) — then fails if told to."""
+
+    async def job(session, *, now):
+        await add_tasks(session, [NewTask(case_id=case_id, kind=TaskKind.FOLLOW_UP, dedupe_key="after-commit",
+                                          due_at=now)], now=now)
+
+        async def then() -> None:
+            seen.append(await count_in(session_factory(session.bind), Task))
+            if fail:
+                raise RuntimeError("the carrier said no")
+
+        return AfterCommit({"written": 1}, then)
+
+    return job
+
+
+async def count_in(sessions, model) -> int:
+    async with sessions() as s:
+        return await count(s, model)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+async def test_given_a_job_with_work_after_its_commit_then_that_work_sees_the_commit_and_its_failure_stands_apart(
+        session, sessions, fail: bool):
+    case = await make_case(session, client=await make_client(session))
+    await session.commit()
+    seen: list[int] = []
+
+    run = await run_job(sessions, "after_commit", _committing_then(case.id, seen, fail=fail), clock=FixedClock(NOW))
+
+    assert run.ran and run.summary == {"written": 1}
+    assert seen == [1], "what follows the commit runs after it, and sees the run's work"
+    assert await count(session, Task) == 1, "a failure after the commit does not undo the run"
