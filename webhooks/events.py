@@ -70,6 +70,7 @@ def row(*, carrier: str, kind: str, params: Mapping[str, str], call_id: int | No
             "received_at": received_at}
 
 
+# HOT PATH (bench/webhooks.py): the SQLite store of every callback.
 @functools.cache
 def insert_statement(dialect: str) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (no id back: a redelivery), built once per

@@ -65,6 +65,7 @@ _PENDING = (
     .where((_table.c.retry_at.is_(None)) | (_table.c.retry_at <= bindparam("now")))
     .order_by(_table.c.id).limit(bindparam("limit"))
 )
+# HOT PATH (bench/webhooks.py): every status callback's one insert; a change here is benchmarked.
 _PG_INSERT = (
     f"INSERT INTO carrier_events ({', '.join(events.COLUMNS)}) "
     f"VALUES ({', '.join(f'${n}' + ('::jsonb' if c == 'payload' else '') for n, c in enumerate(events.COLUMNS, 1))}) "

@@ -82,6 +82,7 @@ _INSERT_BOTH = _insert_both()
 _CALL = table_of(Call)
 
 
+# HOT PATH (bench/dialer.py, bench/policy.py): the reservation's one write; a change here is benchmarked.
 @functools.cache
 def _insert_dial(call_columns: tuple[str, ...]) -> Insert:
     """PostgreSQL: ``WITH entry AS (INSERT INTO compliance_decisions … RETURNING …), call AS

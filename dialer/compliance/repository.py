@@ -232,6 +232,7 @@ async def load_snapshot(
     return snapshot, _subject_of(first)
 
 
+# HOT PATH (bench/dialer.py, bench/policy.py): the policy's one read of a case or party; benchmark a change.
 async def load_case(
     session: AsyncSession, *, case_id: int, at: dt.datetime, lock: bool = False, channel: str = "call",
     agent_id: int | None = None, seat_id: int | None = None, mode: str | None = None,

@@ -68,6 +68,7 @@ def _statement():
     )
 
 
+# HOT PATH (bench/dialer.py): the engine's one read of a ready agent; a change here is benchmarked.
 _FLOOR = _statement()
 
 

@@ -124,6 +124,7 @@ def _due(tier: str, *, teams: bool, client: bool, cap: int, resting: bool) -> Se
     return select(*ranked.subquery(tier).c)  # a member of a UNION ALL: its own ORDER BY and LIMIT kept
 
 
+# HOT PATH (bench/dialer.py): the hand-out's read-and-lock of the next case; a change here is benchmarked.
 @functools.cache
 def _next_of(stage: str, *, teams: bool, client: bool, cap: int, resting: bool) -> Select:
     """The statement handing out the next case of ``stage`` (see :func:`next_candidate`). The
