@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             "names the roles that may call it; errors are `{\"error\": code, \"detail\": text}`."
         ),
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by dialer.apidocs from the service's own assets, not a CDN
     )
     error_handlers.install(app)
     _include_routers(app)
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
 def _include_routers(app: FastAPI) -> None:
     from dialer.agents.endpoints import router as agents_router
+    from dialer.apidocs.endpoints import router as apidocs_router
     from dialer.auth.endpoints import router as auth_router
     from dialer.calls.endpoints import router as calls_router
     from dialer.campaigns.endpoints import router as campaigns_router
@@ -100,6 +102,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(webhooks_router)
     app.include_router(desktop_pages_router)
+    app.include_router(apidocs_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, worklist_router, notes_router, calls_router,
                campaigns_router, desktop_events_router, carrier_events_router)
