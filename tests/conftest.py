@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +23,7 @@ from dialer.settings import REPO_ROOT
 MIGRATIONS = REPO_ROOT / "alembic"
 PG_ADMIN_DSN = os.environ.get("DIALER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = os.environ.get("DIALER_TEST_BACKENDS", "sqlite,postgres").split(",")
+SKIP_FAILS = os.environ.get("CI", "").lower() not in ("", "0", "false")  # CI sets CI=true: see below
 
 
 def _run(coro):
@@ -80,13 +81,83 @@ def postgres_template() -> Iterator[str]:
     _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=BACKENDS)
+def _backends_for(definition: pytest.Function) -> list[str]:
+    """The backends a test runs on: ``BACKENDS``, less the one its ``sqlite_only`` or
+    ``postgres_only`` mark excludes."""
+    marks = {m.name for m in definition.iter_markers()}
+    return [b for b in BACKENDS
+            if not (b == "sqlite" and "postgres_only" in marks) and not (b == "postgres" and "sqlite_only" in marks)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``backend`` is generated once per backend it runs on, so a
+    PostgreSQL-only test has no SQLite variant at all (rather than one that skips)."""
+    if "backend" in metafunc.fixturenames:
+        backends = _backends_for(metafunc.definition)
+        if backends:
+            metafunc.parametrize("backend", backends, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test whose only backend ``DIALER_TEST_BACKENDS`` leaves out got no parameter above: it is
+    deselected (reported as such), not skipped."""
+    left_out = [item for item in items if "backend" in getattr(item, "fixturenames", ())
+                and "backend" not in getattr(getattr(item, "callspec", None), "params", {})]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+# --- in CI a skip is a failure ------------------------------------------------------------------
+# A test skipped for a missing tool (a browser, a server) passes for nothing, and a summary line
+# is easy to miss: when CI is set, every skip (in a test, a fixture, a mark or at collection) is
+# reported as a failure naming the test and the reason. xfail is not a skip and stays as it is.
+
+_SKIPS_FAILED: list[str] = []  # "test id: reason", listed again at the end of the run
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if not (SKIP_FAILS and report.skipped and not hasattr(report, "wasxfail")):
+        return report
+    message = f"skipped, which fails the run when CI is set: {_skip_reason(report.longrepr)}"
+    _SKIPS_FAILED.append(f"{report.nodeid}: {message}")
+    failed = pytest.CallInfo.from_call(lambda: pytest.fail(message, pytrace=False), when=call.when)
+    replaced = pytest.TestReport.from_item_and_call(item, failed)
+    replaced.start, replaced.stop, replaced.duration = report.start, report.stop, report.duration
+    return replaced
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector,
+                               ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report: pytest.CollectReport = yield
+    if SKIP_FAILS and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which fails the run when CI is set: {_skip_reason(report.longrepr)}"
+        _SKIPS_FAILED.append(f"{report.nodeid}: {report.longrepr}")
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The skips that failed, in full (the short summary cuts a long test id's reason off)."""
+    if _SKIPS_FAILED:
+        terminalreporter.section("skipped tests, failed because CI is set", red=True)
+        for line in _SKIPS_FAILED:
+            terminalreporter.line(line)
+
+
+def _skip_reason(longrepr: object) -> str:
+    """The reason of a skip report, whose longrepr is ``(path, line, "Skipped: reason")``."""
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
-    marks = {m.name for m in request.node.iter_markers()}
-    if request.param == "sqlite" and "postgres_only" in marks:
-        pytest.skip("PostgreSQL-only test")
-    if request.param == "postgres" and "sqlite_only" in marks:
-        pytest.skip("SQLite-only test")
+    """``sqlite`` or ``postgres``, as ``pytest_generate_tests`` parametrized the test."""
     return request.param
 
 

@@ -24,10 +24,9 @@ expect.set_options(timeout=TIMEOUT_MS)
 async def browser(live_factory) -> AsyncIterator[Browser]:  # noqa: F811
     """Headless Chromium. It depends on ``live_factory`` so it closes first: an open event stream
     would otherwise keep the service's shutdown waiting."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    if not CHROMIUM.exists():  # a failure, never a skip: scripts/test installs it before pytest
+        pytest.fail(f"{CHROMIUM} is missing: install it with `sudo apt-get install -y chromium fonts-noto-cjk` "
+                    "(scripts/ensure-browser.sh, run by scripts/test, does so as root)", pytrace=False)
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
