@@ -4,25 +4,47 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.kit.errors import DialerError
 from dialer.settings import Settings
 
-app = typer.Typer(help="Collections Dialer: compliance-first calling for a collections call centre.", no_args_is_help=True)
-policy_app = typer.Typer(help="Client policies.", no_args_is_help=True)
+HELP: Final = "markdown"
+"""Help texts are Markdown: a paragraph's lines flow into one and a `command` prints without its
+quotes. Write plain text or single back-quotes, never reST's double ones."""
+
+app = typer.Typer(help="Collections Dialer: compliance-first calling for a collections call centre.", no_args_is_help=True,
+                  rich_markup_mode=HELP)
+policy_app = typer.Typer(help="Client policies.", no_args_is_help=True, rich_markup_mode=HELP)
 app.add_typer(policy_app, name="policy")
 
 T = TypeVar("T")
+
+_errors = {"json": False}
+"""How this invocation prints a service error: its JSON body (``--json``) or one readable line."""
+
+
+def _errors_as_json(as_json: bool) -> None:
+    """A command's own ``--json`` prints its errors as JSON too."""
+    _errors["json"] = _errors["json"] or as_json
+
+
+@app.callback()
+def main(
+    as_json: Annotated[bool, typer.Option("--json", help="Print errors as JSON (the API's error body) instead of "
+                                                         "one line; give it before the command")] = False,
+) -> None:
+    """Collections Dialer: compliance-first calling for a collections call centre."""
+    _errors["json"] = as_json  # runs first on every invocation
 
 
 def _settings() -> Settings:
@@ -46,8 +68,26 @@ async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitab
         await engine.dispose()
 
 
+def _error_text(exc: DialerError) -> str:
+    """``error: <detail> (<code>)``, then one indented line per item of a list of problems (an
+    import's bad lines, a policy's bad fields)."""
+    lines = [f"error: {exc.detail} ({exc.code})"]
+    for item in exc.extra.get("errors") or ():
+        if isinstance(item, dict):
+            text = item.get("reason", item.get("message", ""))
+            where = ", ".join(f"{k} {v}" for k, v in item.items() if k not in ("reason", "message") and v is not None)
+            lines.append(f"  {where}: {text}" if where else f"  {text}")
+        else:
+            lines.append(f"  {item}")
+    return "\n".join(lines)
+
+
 def _fail(exc: DialerError) -> typer.Exit:
-    typer.echo(json.dumps(exc.body(), ensure_ascii=False, indent=2, default=str), err=True)
+    """Report a service error on stderr (one readable line, or its JSON body under ``--json``): exit 2."""
+    if _errors["json"]:
+        typer.echo(json.dumps(exc.body(), ensure_ascii=False, indent=2, default=str), err=True)
+    else:
+        typer.echo(_error_text(exc), err=True)
     return typer.Exit(code=2)
 
 
@@ -68,7 +108,7 @@ def serve(
 ) -> None:
     """Serve the API and pages. On an empty directory, creates and migrates the SQLite file first.
 
-    With ``--workers N`` the migrations and the generated secret key are done once here, before the
+    With --workers N the migrations and the generated secret key are done once here, before the
     workers start (each worker then builds its own app from the same environment)."""
     import copy
     import os
@@ -159,20 +199,10 @@ def create_user(
     typer.echo(f"created {user.role.value} '{user.username}' (id {user.id})")
 
 
-def _client_id(session: AsyncSession, client: str) -> Awaitable[int]:
-    from dialer.clients.models import Client
-    from dialer.kit.errors import NotFound
+async def _client_id(session: AsyncSession, client: str) -> int:
+    from dialer.cases.lookup import find_client
 
-    async def _find() -> int:
-        query = select(Client.id).where(Client.code == client)
-        if client.isdigit():
-            query = select(Client.id).where(Client.id == int(client))
-        found = (await session.execute(query)).scalar_one_or_none()
-        if found is None:
-            raise NotFound(f"client '{client}' not found (give its code or id)")
-        return found
-
-    return _find()
+    return (await find_client(session, client)).id
 
 
 def _import(kind: str, client: str, path: Path) -> None:
@@ -194,7 +224,7 @@ def _import(kind: str, client: str, path: Path) -> None:
 
 @app.command("import-cases")
 def import_cases(
-    client: Annotated[str, typer.Argument(help="Client code or id")],
+    client: Annotated[str, typer.Argument(help="Client code, id or name")],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")],
 ) -> None:
     """Import a client's cases. Any bad row rejects the whole file, with a report of every bad line."""
@@ -203,7 +233,7 @@ def import_cases(
 
 @app.command("import-stop-list")
 def import_stop_list(
-    client: Annotated[str, typer.Argument(help="Client code or id")],
+    client: Annotated[str, typer.Argument(help="Client code, id or name")],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")],
 ) -> None:
     """Import a client's stop-contact list. Any bad row rejects the whole file."""
@@ -212,17 +242,36 @@ def import_stop_list(
 
 @app.command()
 def check(
+    account: Annotated[str | None, typer.Option("--account", help="A case's account reference: its debtor, or "
+                                                                  "with --party-name that party")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="A phone number, E.164 or national (read in the "
+                                                              "client's region, CN when no client is given)")] = None,
+    party_name: Annotated[str | None, typer.Option("--party-name", help="A party's name on the --account case")] = None,
+    client: Annotated[str | None, typer.Option("--client", help="Client code, id or name: narrows --account "
+                                                                "and --phone")] = None,
     number: Annotated[int | None, typer.Option("--number", help="Phone number id")] = None,
     party: Annotated[int | None, typer.Option("--party", help="Party id (any of its numbers)")] = None,
     at: Annotated[str | None, typer.Option(help="ISO 8601 instant with offset; default now")] = None,
     channel: Annotated[str, typer.Option(help="call or sms")] = "call",
 ) -> None:
-    """One compliance decision, as the API gives it (a recorded dry run). Exit 0 allowed, 1 refused."""
+    """One compliance decision, as the API gives it (a recorded dry run). Exit 0 allowed, 1 refused.
+
+    Name the target one way: --account REF [--party-name NAME], --phone NUMBER [--account REF], --number ID or --party ID."""
+    from dialer.cases.lookup import find_target
     from dialer.compliance import service
+    from dialer.kit.db import begin_write
     from dialer.kit.errors import InvalidInput
 
     if channel not in ("call", "sms"):
         raise typer.BadParameter("channel must be call or sms")
+    named = [flag for flag, value in (("--account", account), ("--phone", phone), ("--party-name", party_name),
+                                      ("--client", client)) if value is not None]
+    ways = [flag for flag, value in (("--number", number), ("--party", party)) if value is not None]
+    ways += [" / ".join(named)] if named else []
+    if len(ways) != 1:
+        given = f" (given: {', '.join(ways)})" if ways else ""
+        raise _fail(InvalidInput(f"target: name it one way: --account REF [--party-name NAME], --phone NUMBER, "
+                                 f"--number ID or --party ID{given}", field="target"))
     instant = dt.datetime.now(dt.timezone.utc)
     if at is not None:
         try:
@@ -233,7 +282,12 @@ def check(
             raise _fail(InvalidInput("at: naive datetime refused; give an offset, e.g. 2026-11-24T09:30:00+08:00", field="at"))
 
     async def _work(session: AsyncSession) -> dict[str, Any]:
-        checked = await service.check(session, at=instant, party_id=party, number_id=number, channel=channel)
+        party_id, number_id = party, number
+        if named:
+            await begin_write(session)  # the check writes the ledger: a SQLite writer from the first read
+            found = await find_target(session, account=account, phone=phone, party_name=party_name, client=client)
+            party_id, number_id = (None, found.number_id) if found.number_id is not None else (found.party_id, None)
+        checked = await service.check(session, at=instant, party_id=party_id, number_id=number_id, channel=channel)
         return checked.body()
 
     body = _run(_in_session(_settings(), _work))
@@ -328,8 +382,15 @@ def demo(
         typer.echo("stopped")
 
 
-report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports.", no_args_is_help=True, rich_markup_mode=HELP)
 app.add_typer(report_app, name="report")
+
+
+class ReportLanguage(enum.StrEnum):
+    """The languages the report's CSV headers are written in."""
+
+    EN = "en"
+    ZH = "zh"
 
 
 @report_app.command("daily")
@@ -337,13 +398,15 @@ def report_daily(
     day: Annotated[str | None, typer.Option(help="Local date YYYY-MM-DD (default: today)")] = None,
     time_zone: Annotated[str | None, typer.Option("--time-zone", help="Zone the day is counted in (default: DIALER_DEFAULT_TIME_ZONE)")] = None,
     team: Annotated[str | None, typer.Option(help="Only this team")] = None,
-    language: Annotated[str, typer.Option(help="CSV headers: en or zh")] = "en",
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of CSV")] = False,
+    language: Annotated[ReportLanguage, typer.Option(case_sensitive=False, help="CSV headers: en or zh")] = ReportLanguage.EN,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of CSV (errors too)")] = False,
 ) -> None:
     """The daily collection statistics (催收记录统计表) per agent and team, with the KPIs."""
     from zoneinfo import ZoneInfo
 
     from scheduling import stats
+
+    _errors_as_json(as_json)
 
     settings = _settings()
     zone_name = time_zone or settings.default_time_zone
@@ -360,19 +423,22 @@ def report_daily(
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
-        typer.echo(stats.render_csv(report, language=language), nl=False)
+        typer.echo(stats.render_csv(report, language=language.value), nl=False)
 
 
 @policy_app.command("show")
 def policy_show(
-    client: Annotated[str, typer.Argument(help="Client code or id, or a preset name with --preset")],
+    client: Annotated[str, typer.Argument(help="Client code, id or name, or a preset name with --preset")],
     preset: Annotated[bool, typer.Option("--preset", help="Show a built-in preset instead of a client")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the effective document as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the effective document as JSON (errors too)")] = False,
 ) -> None:
     """Print a client's effective policy (or a preset's)."""
     from dialer.clients import service as clients
+    from dialer.kit.errors import NotFound
     from dialer.policy.document import PolicyDocument
-    from dialer.policy.presets import describe, load_preset
+    from dialer.policy.presets import describe, list_presets, load_preset
+
+    _errors_as_json(as_json)
 
     if preset:
         try:
@@ -387,7 +453,15 @@ def policy_show(
             return f"client {client} — policy version {version.version} (preset {version.preset})", \
                 PolicyDocument.model_validate(version.document)
 
-        header, doc = _run(_in_session(_settings(), _work))
+        try:
+            header, doc = asyncio.run(_in_session(_settings(), _work))
+        except NotFound as exc:
+            if client not in list_presets():
+                raise _fail(exc) from None
+            raise _fail(NotFound(f"client '{client}' not found; '{client}' is a preset: "
+                                 f"dialer policy show --preset {client}", field="client", preset=client)) from None
+        except DialerError as exc:
+            raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(doc.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

@@ -50,7 +50,9 @@ def test_given_password_on_stdin_when_create_user_then_user_can_be_listed(cli_en
     assert "created admin 'boss'" in result.output
     again = _invoke("create-user", "boss", "--role", "admin", "--password-stdin", stdin="a long password\n")
     assert again.exit_code == 2
-    assert '"error": "conflict"' in again.output
+    assert "error: username 'boss' is taken (conflict)" in again.output
+    as_json = _invoke("--json", "create-user", "boss", "--role", "admin", "--password-stdin", stdin="a long password\n")
+    assert as_json.exit_code == 2 and '"error": "conflict"' in as_json.output
 
 
 def test_given_bad_role_then_usage_error(cli_env):

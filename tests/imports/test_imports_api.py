@@ -93,7 +93,7 @@ def test_given_files_when_imported_with_cli_then_counts_or_report(db_url, tmp_pa
     (tmp_path / "good.csv").write_text(GOOD, encoding="utf-8")
     (tmp_path / "bad.csv").write_text(BAD, encoding="utf-8")
 
-    bad = _cli(["import-cases", "CMB", str(tmp_path / "bad.csv")])
+    bad = _cli(["--json", "import-cases", "CMB", str(tmp_path / "bad.csv")])
     assert bad.exit_code == 2
     report = json.loads(bad.output)
     assert report["error"] == "import_rejected" and len(report["errors"]) >= 3
