@@ -1,4 +1,5 @@
-"""The preview desktop's work list: the case I am working, the next one, and passing one over."""
+"""The preview desktop's work list: the case I am working, the next one, passing one over, and why
+there is none."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, status
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.kit.deps import NowDep, SessionDep
-from dialer.worklist import preview
-from dialer.worklist.schemas import CaseCard, SkipIn
+from dialer.worklist import explain, preview
+from dialer.worklist.schemas import CaseCard, QueueStatus, SkipIn
 
 router = APIRouter(tags=["agent"])
 
@@ -29,6 +30,15 @@ async def next_case(
     session: SessionDep, actor: Agent, now: NowDep, campaign_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> CaseCard | None:
     return await preview.next_card(session, actor=actor, now=now, campaign_id=campaign_id)
+
+
+@router.get("/agent/queue-status", response_model=QueueStatus,
+            summary="Why the queue has nothing for me now: my open cases, held by others, set aside by the "
+                    "policy by rule, when the calling window opens and in which zone (agent, supervisor)")
+async def queue_status(
+    session: SessionDep, actor: Agent, now: NowDep, campaign_id: Annotated[int | None, Query(ge=1)] = None,
+) -> QueueStatus:
+    return await explain.queue_status(session, actor=actor, now=now, campaign_id=campaign_id)
 
 
 @router.post("/agent/cases/{case_id}/skip", status_code=status.HTTP_204_NO_CONTENT,

@@ -119,3 +119,52 @@ class CaseCard(Schema):
     calls: list[CallLine] = Field(description="Recent calls, newest first")
     notes: list[NoteLine] = Field(description="Previous wrap-up notes, newest first")
     promises: list[PromiseLine]
+
+
+# --- why the queue gives nothing ----------------------------------------------------------------
+
+class RuleCount(Schema):
+    rule: str = Field(description="A policy rule, as cases.blocked_rules names it (calling_window, stop_contact...)")
+    cases: int = Field(description="Open cases in scope it sets aside now (a case set aside by several rules "
+                                   "counts under each)")
+    next_allowed_at: dt.datetime = Field(description="The earliest instant one of them is offered again")
+
+
+Reason = Literal["calling_window", "caps", "stops", "numbers", "other"]
+
+
+class ReasonCount(Schema):
+    reason: Reason = Field(
+        description="The rules by kind: the calling window; the caps (calls a day or hour, Reg F's 7 in 7 and "
+                    "pause); stop-contact requests; no valid number; the others")
+    cases: int = Field(description="Open cases in scope set aside by a rule of this kind (each counted once)")
+    next_allowed_at: dt.datetime = Field(description="The earliest instant one of them is offered again")
+
+
+class WindowOpening(Schema):
+    zone: str = Field(description="A client's time zone (IANA name)")
+    opens_at: dt.datetime = Field(description="The earliest instant one of them may be called again")
+    cases: int = Field(description="Open cases in scope of that zone the calling window holds back (set aside by "
+                                   "it, and by a cap at most)")
+
+
+class QueueStatus(Schema):
+    """Why the work queue has nothing for the agent now: what is in their scope, counted as the
+    queue recorded it (a case is set aside once a hand-out asked the policy about it)."""
+
+    mode: Literal["preview", "progressive"] = Field(description="The agent's mode: progressive counts only the "
+                                                                "clients of the running progressive campaigns")
+    campaigns: int | None = Field(description="Running progressive campaigns open to the agent's teams "
+                                              "(progressive mode; null in preview)")
+    open: int = Field(description="Open cases in scope: the agent's own and their teams' that nobody is assigned to")
+    callable: int = Field(description="Of them, neither held (by anyone), resting, set aside nor skipped by the "
+                                      "agent: callable as far as the queue knows (it has not asked the policy yet)")
+    held: int = Field(description="Held by other agents now (handed out, or on a call)")
+    resting: int = Field(description="Resting after a call, offered to nobody for a while")
+    skipped: int = Field(description="Skipped by the agent a short while ago (offered to them again later)")
+    set_aside: int = Field(description="Set aside by the policy now (cases.next_allowed_at in the future)")
+    next_allowed_at: dt.datetime | None = Field(description="The earliest instant a case set aside is offered again")
+    rules: list[RuleCount] = Field(description="The cases set aside, by rule, the most first")
+    reasons: list[ReasonCount] = Field(description="The cases set aside, by kind of rule, the most first")
+    window: list[WindowOpening] = Field(description="When the calling window is what holds cases back: when it "
+                                                    "opens again in each client zone, the earliest first")

@@ -16,6 +16,9 @@ from tests.e2e.conftest import PASSWORD, Live, live_factory, twilio_emulator_fac
 
 CHROMIUM = Path(os.environ.get("DIALER_TEST_CHROMIUM", "/usr/bin/chromium"))
 TIMEOUT_MS = 20_000  # a whole call (ring, whisper, bridge) fits with room to spare on a slow CI machine
+CHROMIUM_ARGS = ["--enable-blink-features=LangAttributeAwareFormControlUI"]
+"""As the agents' browsers are started (README): date fields laid out in the page's language (their
+``lang``), not in the browser's own."""
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -28,7 +31,7 @@ async def browser(live_factory) -> AsyncIterator[Browser]:  # noqa: F811
         pytest.fail(f"{CHROMIUM} is missing: install it with `sudo apt-get install -y chromium fonts-noto-cjk` "
                     "(scripts/ensure-browser.sh, run by scripts/test, does so as root)", pytrace=False)
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:

@@ -10,7 +10,7 @@ const TEXT = {
     title: '催收坐席工作台', logout: '退出', login_title: '登录', username: '用户名', password: '密码', login: '登录',
     seat_title: '选择坐席', seat: '坐席', mode: '模式', mode_preview: '预览式', mode_progressive: '渐进式',
     seat_login: '签入坐席', toolbar: '坐席操作', not_ready_reason: '未就绪原因', next_case: '下一案件',
-    keys: 'F2 就绪/未就绪 · F3 拨号 · F4 挂断 · Ctrl+Enter 保存小结', case_title: '案件', no_case: '暂无案件',
+    case_title: '案件', no_case: '暂无案件',
     no_case_now: '当前没有可拨打的案件，请稍后点击“下一案件”。', waiting_engine: '等待系统自动拨号…',
     not_ready_hint: '未就绪：按 F2 进入就绪状态。', skip_reason: '跳过原因', skip: '跳过', call_title: '通话',
     call_state: '状态', hang_up: '挂断 (F4)', no_call: '当前无通话', wrapup_title: '话后小结', save_notes: '保存小结 (Ctrl+Enter)',
@@ -26,7 +26,7 @@ const TEXT = {
     overdue_days: '逾期天数', bucket: '账龄', status: '案件状态', last_contact: '最近联系', next_follow_up: '下次跟进',
     held_until: '保留至', tier: '优先级', allowed: '可拨打', refused: '禁止拨打', valid: '有效', invalid: '无效号码',
     next_allowed: '下次可拨', person_needed: '需人工解除', dial: '拨号', calls: '通话记录', notes: '历史小结',
-    promises: '还款承诺', none: '无', when: '时间', number: '号码', outcome: '结果', talk: '通话(秒)',
+    promises: '还款承诺', when: '时间', number: '号码', outcome: '结果', talk: '通话(秒)',
     blocked_title: '政策拦截：本次拨号被拒绝', retry_at: '可重试时间', hearing: '正在播报提示语（对方尚未接通）',
     whisper: '提示语', required: '必填', bad_amount: '请输入大于 0 的金额（最多两位小数）', needs_answer: '此处理结果需要已接通的通话',
     in_future: '必须是将来的时间', after_at: '必须晚于回电时间', fix_fields: '请更正标出的字段', saved: '小结已保存',
@@ -34,13 +34,21 @@ const TEXT = {
     skipped: '已跳过案件', call_started: '正在拨号…', too_short: '至少 2 个字', days: '天', seconds: '秒',
     role_debtor: '债务人', role_third_party: '第三方', state_ready: '就绪', state_not_ready: '未就绪',
     r_seat_unreachable: '坐席电话未接听', r_call_not_placed: '呼叫未发出', r_queue_empty: '暂无可拨案件', r_skipped: '已跳过',
+    no_calls: '暂无通话记录', no_notes: '暂无小结', never: '从未联系', not_scheduled: '未安排', keys_title: '快捷键',
+    k_ready: '就绪/未就绪', k_dial: '拨号', k_hang_up: '挂断', k_save: '保存小结', k_next: '下一案件',
+    q_no_open: '您和您团队名下没有待催收的案件', q_no_campaign: '没有为您的团队运行中的渐进式外呼活动',
+    q_window: '通话时段已结束：最早 {time}（{zone}）可再拨打', q_caps: '{n} 个案件因上限暂缓',
+    q_stops: '{n} 个案件因停止联系要求暂缓', q_numbers: '{n} 个案件没有有效号码', q_other: '{n} 个案件因其他规则暂缓',
+    q_held: '{n} 个案件正由其他坐席处理', q_resting: '{n} 个案件刚联系过，稍后再分配', q_skipped: '{n} 个案件您刚跳过，稍后再分配',
+    q_unchecked: '还有 {n} 个案件尚未检查，请再点“下一案件”', q_checking: '系统正在检查 {n} 个案件', q_next: '最早 {time} 可再拨打',
+    request_failed: '操作未完成（{code}）', carrier_code: '线路错误（{code}）', call_failed: '通话失败',
   },
   en: {
     title: 'Collections agent desktop', logout: 'Sign out', login_title: 'Sign in', username: 'Username',
     password: 'Password', login: 'Sign in', seat_title: 'Choose a seat', seat: 'Seat', mode: 'Mode',
     mode_preview: 'Preview', mode_progressive: 'Progressive', seat_login: 'Log in at seat', toolbar: 'Agent controls',
     not_ready_reason: 'Not-ready reason', next_case: 'Next case',
-    keys: 'F2 ready/not ready · F3 dial · F4 hang up · Ctrl+Enter save notes', case_title: 'Case', no_case: 'No case',
+    case_title: 'Case', no_case: 'No case',
     no_case_now: 'Nothing can be called right now; try "Next case" again later.', waiting_engine: 'Waiting for the dialer…',
     not_ready_hint: 'Not ready: press F2 to go ready.', skip_reason: 'Skip reason', skip: 'Skip', call_title: 'Call',
     call_state: 'State', hang_up: 'Hang up (F4)', no_call: 'No call', wrapup_title: 'Wrap-up notes',
@@ -59,7 +67,7 @@ const TEXT = {
     status: 'Status', last_contact: 'Last contact', next_follow_up: 'Next follow-up', held_until: 'Held until',
     tier: 'Priority', allowed: 'Allowed', refused: 'Blocked', valid: 'Valid', invalid: 'Invalid number',
     next_allowed: 'Next allowed', person_needed: 'Only a person can lift this', dial: 'Dial', calls: 'Calls',
-    notes: 'Previous notes', promises: 'Promises', none: 'None', when: 'When', number: 'Number', outcome: 'Outcome',
+    notes: 'Previous notes', promises: 'Promises', when: 'When', number: 'Number', outcome: 'Outcome',
     talk: 'Talk (s)', blocked_title: 'Blocked by the policy: this dial was refused', retry_at: 'Retry at',
     hearing: 'You are hearing the whisper (the party is not connected yet)', whisper: 'Whisper', required: 'Required',
     bad_amount: 'Enter an amount above 0 (at most two decimals)', needs_answer: 'This disposition needs an answered call',
@@ -69,6 +77,17 @@ const TEXT = {
     too_short: 'At least 2 characters', days: 'days', seconds: 's', role_debtor: 'Debtor', role_third_party: 'Third party',
     state_ready: 'Ready', state_not_ready: 'Not ready', r_seat_unreachable: 'your seat did not answer',
     r_call_not_placed: 'the call was not placed', r_queue_empty: 'nothing to call', r_skipped: 'skipped',
+    no_calls: 'No calls yet', no_notes: 'No notes yet', never: 'Never', not_scheduled: 'Not scheduled',
+    keys_title: 'Keyboard shortcuts', k_ready: 'ready/not ready', k_dial: 'dial', k_hang_up: 'hang up', k_save: 'save notes',
+    k_next: 'next case',
+    q_no_open: 'No open cases for you or your team', q_no_campaign: 'No progressive campaign is running for your team',
+    q_window: 'Calling window closed: next at {time} ({zone})', q_caps: '{n} case{s} set aside by caps',
+    q_stops: '{n} case{s} set aside by stop-contact requests', q_numbers: '{n} case{s} without a valid number',
+    q_other: '{n} case{s} set aside by other rules', q_held: '{n} case{s} held by other agents',
+    q_resting: '{n} case{s} resting after a recent call', q_skipped: '{n} case{s} you skipped a short while ago',
+    q_unchecked: '{n} case{s} not checked yet: press "Next case" again', q_checking: 'The dialer is checking {n} case{s}',
+    q_next: 'Next callable at {time}', request_failed: 'The request did not go through ({code})',
+    carrier_code: 'Carrier error ({code})', call_failed: 'The call failed',
   },
 };
 
@@ -87,6 +106,10 @@ const ENUMS = {
     kind: { mobile: '手机', home: '住宅', work: '单位', other: '其他' },
     tier: { promise_due: '承诺到期', follow_up_due: '到期跟进', backlog: '常规' },
     case_status: { open: '在催', paused: '暂停', settled: '已结清', paid: '已还清', returned: '已退案' },
+    promise_status: { pending: '待履行', kept: '已履行', broken: '已违约', cancelled: '已取消' },
+    call_error: { not_placed: '呼叫未发出', hung_up_before_dial: '拨号前已挂断', seat_no_answer: '坐席电话未接听',
+      seat_busy: '坐席电话占线', seat_failed: '坐席电话无法接通', seat_canceled: '坐席呼叫已取消',
+      seat_completed: '坐席电话在接通对方前挂断' },
     skip: ['资料不全，需核实', '已由他人跟进', '需主管确认', '其他原因'],
   },
   en: {
@@ -100,7 +123,7 @@ const ENUMS = {
     contact_status: { debtor_reached: 'Debtor reached', third_party_reached: 'Third party reached', no_answer: 'No answer', busy: 'Busy',
       rejected: 'Rejected / hung up', switched_off: 'Switched off', suspended: 'Suspended', not_in_service: 'Not in service',
       wrong_person: 'Wrong person', voicemail: 'Voicemail', other: 'Other' },
-    recovery: { high: 'High', medium: 'Medium', low: 'Low', none: 'None', unknown: 'Unknown' },
+    recovery: { high: 'High', medium: 'Medium', low: 'Low', none: 'None expected', unknown: 'Unknown' },
     reason: { break: 'Break', lunch: 'Lunch', training: 'Training', meeting: 'Meeting', coaching: 'Coaching', admin: 'Admin',
       technical: 'Technical problem', personal: 'Personal', end_of_shift: 'End of shift' },
     relation: { self: 'Self', spouse: 'Spouse', parent: 'Parent', sibling: 'Sibling', child: 'Child', colleague: 'Colleague',
@@ -108,6 +131,10 @@ const ENUMS = {
     kind: { mobile: 'Mobile', home: 'Home', work: 'Work', other: 'Other' },
     tier: { promise_due: 'Promise due', follow_up_due: 'Follow-up due', backlog: 'Backlog' },
     case_status: { open: 'Open', paused: 'Paused', settled: 'Settled', paid: 'Paid', returned: 'Returned' },
+    promise_status: { pending: 'Pending', kept: 'Kept', broken: 'Broken', cancelled: 'Cancelled' },
+    call_error: { not_placed: 'The call was not placed', hung_up_before_dial: 'Hung up before the party was dialed',
+      seat_no_answer: 'Your seat did not answer', seat_busy: 'Your seat was busy', seat_failed: 'Your seat could not be rung',
+      seat_canceled: 'The call to your seat was canceled', seat_completed: 'Your seat hung up before the party was rung' },
     skip: ['Details incomplete, to verify', 'Being worked by someone else', 'Needs a supervisor', 'Other reason'],
   },
 };
@@ -128,7 +155,9 @@ const ERRORS_ZH = {
   carrier_unavailable: '线路暂时不可用，请稍后再试', carrier_rate_limited: '线路繁忙，请稍后再试',
   carrier_rejected: '线路拒绝了该呼叫', carrier_error: '线路故障，请稍后再试', unavailable: '服务暂不可用，请稍后再试',
   forbidden: '您无权进行此操作', not_found: '未找到相关记录', internal_error: '系统错误，请联系主管',
-  invalid_input: '输入有误', validation_error: '请更正标出的字段',
+  invalid_input: '输入有误', validation_error: '请更正标出的字段', unauthenticated: '登录已过期，请重新登录',
+  conflict: '操作与当前状态冲突，请刷新后重试', unauthorised_waiver: '任何减免须提供委托方书面授权编号',
+  naive_datetime: '时间须带时区', policy_blocked: '政策拦截：本次拨号被拒绝',
 };
 // Field checks in Chinese, by the type the service names for each field.
 const FIELD_ERRORS_ZH = {
@@ -137,7 +166,7 @@ const FIELD_ERRORS_ZH = {
   enum: '不在可选范围内', literal_error: '不在可选范围内', decimal_parsing: '请输入数字金额',
   decimal_max_places: '金额最多两位小数', greater_than: '必须大于 0', date_from_datetime_parsing: '日期格式不正确',
   date_parsing: '日期格式不正确', datetime_parsing: '时间格式不正确', window_order: '必须晚于回电时间',
-  window_too_long: '回电时段最长 12 小时',
+  window_too_long: '回电时段最长 12 小时', invalid: '内容不正确',
 };
 
 // The wrap-up rules come from the service (GET /v1/wrap-up/rules) once signed in: until they do, the
@@ -151,11 +180,38 @@ const HEARING = new Set(['dialing', 'ringing', 'answered']);
 const CAN_DIAL = new Set(['ready', 'reserved']);
 const OUTCOME_STATUS = { no_answer: 'no_answer', busy: 'busy', rejected: 'rejected', voicemail: 'voicemail' };
 const AMOUNT = /^\d{1,12}(\.\d{1,2})?$/;
+// The keyboard shortcuts, as onKey (the F keys, Ctrl+Enter) and the buttons' accesskey (Alt+N) handle
+// them: the toolbar's hint is written from this table.
+const SHORTCUTS = [['F2', 'k_ready'], ['F3', 'k_dial'], ['F4', 'k_hang_up'], ['Ctrl+Enter', 'k_save'], ['Alt+N', 'k_next']];
+const QUEUE_WAIT_MS = 1500; // progressive mode: the engine's first try, before asking why it dials nothing
+const QUEUE_POLL_MS = 5000; // and then asked again this often (the engine keeps trying)
 
 let lang = localStorage.getItem('desk.lang') === 'en' ? 'en' : 'zh';
 const t = (key) => TEXT[lang][key] ?? key;
 const label = (group, code) => (code == null ? '' : ENUMS[lang][group]?.[code] ?? code);
 const reasonText = (code) => ENUMS[lang].reason[code] ?? TEXT[lang][`r_${code}`] ?? code;
+const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ''));
+const words = (key) => () => t(key);
+
+// An error or notice on screen is kept as how to word it (a function), not as its words, so a switch
+// of language rewords every one of them (reword(), from applyI18n): say(el, words('required')).
+const WORDED = new Map(); // element → () => text
+function say(el, word) {
+  if (!el) return;
+  if (typeof word === 'function') {
+    WORDED.set(el, word);
+    el.textContent = word();
+  } else {
+    WORDED.delete(el);
+    el.textContent = word ?? '';
+  }
+}
+function reword() {
+  for (const [el, word] of WORDED) {
+    if (el.isConnected) el.textContent = word();
+    else WORDED.delete(el);
+  }
+}
 
 // --- small DOM helpers --------------------------------------------------------------------------
 
@@ -177,10 +233,23 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// Dates in the page language's order, the order its date fields show (see localiseDateFields):
+// 2026/12/04 in Chinese, 04/12/2026 in English (en-GB: day, month, year; a 24-hour clock).
 const locale = () => (lang === 'zh' ? 'zh-CN' : 'en-GB');
+const DAY = { year: 'numeric', month: '2-digit', day: '2-digit' };
 function fmtTime(iso) {
   if (!iso) return '';
-  return new Date(iso).toLocaleString(locale(), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  return new Date(iso).toLocaleString(locale(), { ...DAY, hour: '2-digit', minute: '2-digit', hour12: false });
+}
+function fmtDate(day) { // a calendar date, "2026-12-04"
+  if (!day) return '';
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString(locale(), { ...DAY, timeZone: 'UTC' });
+}
+function fmtAt(iso, zone) { // an instant on the wall clock of zone (the browser's when none): 08:00, dated when not today there
+  const at = new Date(iso);
+  const time = at.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: zone });
+  const day = (d) => d.toLocaleDateString('en-CA', { timeZone: zone }); // yyyy-mm-dd, to compare
+  return day(at) === day(new Date()) ? time : `${at.toLocaleDateString(locale(), { ...DAY, timeZone: zone })} ${time}`;
 }
 function fmtMoney(value, currency) {
   if (value == null) return '';
@@ -206,6 +275,9 @@ const S = {
   rules: null, // the wrap-up rules: {required, conversations, nested}, see loadRules()
   timeline: { callId: null, seen: [] },
   stream: null, timer: null,
+  blocked: null, // the policy's refusal of the last dial, shown until the next action
+  queue: null, queueTimer: null, // why nothing is callable (GET /v1/agent/queue-status), see explainQueue()
+  refreshedFor: null, // the ended call whose case card's history was read again
 };
 
 // --- the API ------------------------------------------------------------------------------------
@@ -224,21 +296,23 @@ async function api(method, path, body) {
   if (res.status !== 204) {
     try { data = await res.json(); } catch { data = null; }
   }
-  if (res.status === 401 && path !== '/v1/auth/token') signOut(t('session_expired'));
+  if (res.status === 401 && path !== '/v1/auth/token') signOut(words('session_expired'));
   if (!res.ok) console.warn(`${method} ${path} → ${res.status}`, data);
   return { ok: res.ok, status: res.status, data };
 }
 
+// A refusal in the page's language: Chinese by its stable code (or the message_zh it carries), English
+// as the service wrote it; a validation error lists the fields by the labels the page gives them.
 function messageOf(body) {
-  if (!body) return t('network_error');
-  if (lang === 'zh') {
-    if (body.message_zh) return body.message_zh;
-    if (body.error === 'validation_error' && Array.isArray(body.fields)) {
-      return `${ERRORS_ZH.validation_error}：${body.fields.map((f) => `${fieldName(f.field)}（${fieldMessage(f)}）`).join('；')}`;
-    }
-    if (ERRORS_ZH[body.error]) return ERRORS_ZH[body.error];
+  if (!body || body.error === 'network') return t('network_error');
+  if (body.error === 'validation_error' && Array.isArray(body.fields)) {
+    const fields = body.fields.map((f) => (lang === 'zh' ? `${fieldName(f.field)}（${fieldMessage(f)}）`
+      : `${fieldName(f.field)} (${fieldMessage(f)})`));
+    return lang === 'zh' ? `${t('fix_fields')}：${fields.join('；')}` : `${t('fix_fields')}: ${fields.join('; ')}`;
   }
-  return body.detail || body.error || t('network_error');
+  const failed = fill(t('request_failed'), { code: body.error || '?' });
+  if (lang === 'zh') return body.message_zh || ERRORS_ZH[body.error] || failed;
+  return body.detail || failed;
 }
 
 function fieldName(field) { // the label the page gives the field (each form field names its text key)
@@ -247,12 +321,12 @@ function fieldName(field) { // the label the page gives the field (each form fie
 }
 
 function fieldMessage(f) {
-  return (lang === 'zh' && FIELD_ERRORS_ZH[f.type]) || f.message;
+  return lang === 'zh' ? FIELD_ERRORS_ZH[f.type] ?? FIELD_ERRORS_ZH.invalid : f.message;
 }
 
-function flash(text, kind = 'info') {
+function flash(text, kind = 'info') { // text: words, or how to word them (see say)
   const el = tid('flash');
-  el.textContent = text;
+  say(el, text);
   el.dataset.kind = kind;
   el.hidden = !text;
   clearTimeout(flash.timer);
@@ -271,7 +345,8 @@ function showView(name) {
 }
 
 function applyI18n() {
-  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  document.documentElement.lang = locale();
+  localiseDateFields();
   document.title = t('title');
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
@@ -285,7 +360,24 @@ function applyI18n() {
   fillOptions(form.elements.not_ready_reason, 'reason', false);
   const skips = byId('skip-reasons');
   skips.replaceChildren(...ENUMS[lang].skip.map((text) => h('option', { value: text })));
+  tid('keys-hint').replaceChildren(...SHORTCUTS.flatMap(([keys, what], i) => [i ? ' · ' : '', h('kbd', { text: keys }), ` ${t(what)}`]));
+  tid('keys-hint').title = t('keys_title');
+  reword();
   render();
+}
+
+// Chromium lays a date field out in the order of its language (its lang, where it honours lang: see
+// the README) when it builds the field: lang is set, then the field rebuilt (its type set again), its
+// value kept. zh-CN shows yyyy/mm/dd, en-GB dd/mm/yyyy: the order the page writes dates in (fmtDate).
+function localiseDateFields() {
+  for (const input of document.querySelectorAll('input[type=date], input[type=datetime-local]')) {
+    if (input.lang === locale()) continue;
+    const { type, value } = input;
+    input.lang = locale();
+    input.type = 'text';
+    input.type = type;
+    input.value = value;
+  }
 }
 
 function fillOptions(select, group, blank) {
@@ -303,10 +395,11 @@ async function onLogin(event) {
   const form = event.target;
   const username = form.elements.username.value.trim();
   const password = form.elements.password.value;
-  tid('login-error').textContent = '';
-  if (!username || !password) { tid('login-error').textContent = t('required'); return; }
+  const error = tid('login-error');
+  say(error, '');
+  if (!username || !password) { say(error, words('required')); return; }
   const r = await api('POST', '/v1/auth/token', { username, password });
-  if (!r.ok) { tid('login-error').textContent = r.status === 401 ? t('login_failed') : messageOf(r.data); return; }
+  if (!r.ok) { say(error, r.status === 401 ? words('login_failed') : () => messageOf(r.data)); return; }
   S.token = r.data.access_token;
   S.username = username;
   sessionStorage.setItem('desk.token', S.token);
@@ -327,7 +420,7 @@ async function showSeats() {
   showView('seat');
   const select = tid('seat-select');
   const r = await api('GET', '/v1/seats?active=true&limit=500');
-  if (!r.ok) { tid('seat-error').textContent = messageOf(r.data); return; }
+  if (!r.ok) { say(tid('seat-error'), () => messageOf(r.data)); return; }
   select.replaceChildren(...r.data.items.map((seat) => h('option', { value: seat.id, text: `${seat.code}${seat.location ? ` · ${seat.location}` : ''}${seat.team ? ` (${seat.team})` : ''}` })));
   select.focus();
 }
@@ -335,11 +428,12 @@ async function showSeats() {
 async function onSeat(event) {
   event.preventDefault();
   const form = event.target;
-  tid('seat-error').textContent = '';
+  const error = tid('seat-error');
+  say(error, '');
   const seatId = Number(form.elements.seat.value);
-  if (!seatId) { tid('seat-error').textContent = t('required'); return; }
+  if (!seatId) { say(error, words('required')); return; }
   const r = await api('POST', '/v1/agent/session', { seat_id: seatId, mode: form.elements.mode.value });
-  if (!r.ok) { tid('seat-error').textContent = messageOf(r.data); return; }
+  if (!r.ok) { say(error, () => messageOf(r.data)); return; }
   startDesk();
 }
 
@@ -363,20 +457,21 @@ function startDesk() {
 async function onLogout() {
   if (!byId('desk-view').hidden) {
     const r = await api('DELETE', '/v1/agent/session');
-    if (!r.ok && r.data?.error !== 'not_logged_in') { flash(messageOf(r.data), 'error'); return; }
+    if (!r.ok && r.data?.error !== 'not_logged_in') { flash(() => messageOf(r.data), 'error'); return; }
   }
   signOut();
 }
 
-function signOut(message) {
+function signOut(message) { // message: how to word why (see say)
   stopStream();
+  stopWatchingQueue();
   S.token = null;
   S.desk = null;
   clearCard();
   closeWrapUp();
   sessionStorage.removeItem('desk.token');
   showView('login');
-  if (message) tid('login-error').textContent = message;
+  if (message) say(tid('login-error'), message);
 }
 
 // --- the event stream ---------------------------------------------------------------------------
@@ -391,7 +486,7 @@ function startStream() {
         const res = await fetch('/v1/agent/events', {
           headers: { Authorization: `Bearer ${S.token}`, Accept: 'text/event-stream' }, signal: control.signal, cache: 'no-store',
         });
-        if (res.status === 401) { signOut(t('session_expired')); return; }
+        if (res.status === 401) { signOut(words('session_expired')); return; }
         if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
         setLive(true);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -462,6 +557,11 @@ function onDesk(snapshot) {
     if (caseId && caseId !== S.cardCaseId && S.loadingCase !== caseId) loadCase(caseId);
     else if (!caseId && S.card) clearCard();
   }
+  if (call && !LIVE_CALL.has(call.state) && call.case_id === S.cardCaseId && S.refreshedFor !== call.id) {
+    S.refreshedFor = call.id; // the call ended: the card's history shows it
+    refreshCard();
+  }
+  watchQueue();
   render();
 }
 
@@ -480,9 +580,10 @@ async function fetchNext() {
   S.loadingNext = false;
   if (r.ok && r.data) showCard(r.data, 'preview');
   else if (r.ok) { clearCard(); S.noCase = true; }
-  else flash(messageOf(r.data), 'error');
+  else flash(() => messageOf(r.data), 'error');
   render();
   if (S.card) focusFirstDial();
+  else if (S.noCase) loadQueueStatus();
 }
 
 async function loadCase(caseId) {
@@ -501,7 +602,7 @@ async function loadCase(caseId) {
   ]);
   if (S.loadingCase !== caseId) return;
   S.loadingCase = null;
-  if (!detail.ok) { flash(messageOf(detail.data), 'error'); return; }
+  if (!detail.ok) { flash(() => messageOf(detail.data), 'error'); return; }
   showCard({ case: detail.data, parties: detail.data.parties, notes: notes.ok ? notes.data.items : [], calls: null,
     promises: null }, 'case');
   if (S.wrapCall?.case_id === caseId) prefillParty();
@@ -513,6 +614,7 @@ function showCard(card, kind) {
   S.cardKind = kind;
   S.cardCaseId = card.case.id;
   S.noCase = false;
+  S.queue = null;
 }
 
 function clearCard() {
@@ -520,7 +622,76 @@ function clearCard() {
   S.cardKind = null;
   S.cardCaseId = null;
   S.noCase = false;
+  S.queue = null;
   hideBlocked();
+}
+
+// The card's history read again (calls, notes, promises, and each number's verdict): after a call
+// ends and after its note is saved. The held card when the service still gives it, else the notes.
+async function refreshCard() {
+  const caseId = S.cardCaseId;
+  if (!caseId) return;
+  const held = await api('GET', '/v1/agent/case');
+  if (S.cardCaseId !== caseId) return; // another case meanwhile
+  if (held.ok && held.data && held.data.case.id === caseId) {
+    S.card = { ...S.card, ...held.data };
+  } else {
+    const notes = await api('GET', `/v1/cases/${caseId}/notes?limit=20`);
+    if (S.cardCaseId !== caseId || !notes.ok) return;
+    S.card = { ...S.card, notes: notes.data.items };
+  }
+  render();
+}
+
+// --- why nothing is callable --------------------------------------------------------------------
+
+async function loadQueueStatus() {
+  const r = await api('GET', '/v1/agent/queue-status');
+  const wanted = S.desk?.session?.mode === 'progressive' ? Boolean(S.queueTimer) : S.noCase; // still nothing to show?
+  S.queue = r.ok && wanted ? r.data : null;
+  render();
+}
+
+// Progressive mode: while the agent is ready and the engine dials nothing, the reason is read (after
+// the engine's first try, then every QUEUE_POLL_MS: it keeps trying, and sets cases aside as it goes).
+function watchQueue() {
+  const session = S.desk?.session;
+  if (!(session?.mode === 'progressive' && session.state === 'ready' && !S.card)) {
+    stopWatchingQueue();
+    return;
+  }
+  if (S.queueTimer) return;
+  const tick = () => {
+    S.queueTimer = setTimeout(tick, QUEUE_POLL_MS);
+    loadQueueStatus();
+  };
+  S.queueTimer = setTimeout(tick, QUEUE_WAIT_MS);
+}
+
+function stopWatchingQueue() {
+  if (!S.queueTimer) return;
+  clearTimeout(S.queueTimer);
+  S.queueTimer = null;
+  S.queue = null;
+}
+
+// One or two plain sentences: what holds the agent's cases back now, the calling window first.
+function explainQueue(q) {
+  if (!q) return '';
+  if (q.mode === 'progressive' && q.campaigns === 0) return t('q_no_campaign');
+  if (q.open === 0) return t('q_no_open');
+  const count = (key, n) => fill(t(key), { n, s: n === 1 ? '' : 's' });
+  const parts = [];
+  const [opening] = q.window; // the earliest zone's
+  if (opening) parts.push(fill(t('q_window'), { time: fmtAt(opening.opens_at, opening.zone), zone: opening.zone }));
+  for (const { reason, cases } of q.reasons) if (reason !== 'calling_window') parts.push(count(`q_${reason}`, cases));
+  const caps = q.reasons.find((r) => r.reason === 'caps');
+  if (!opening && caps) parts.push(fill(t('q_next'), { time: fmtAt(caps.next_allowed_at) }));
+  if (q.held) parts.push(count('q_held', q.held));
+  if (q.resting) parts.push(count('q_resting', q.resting));
+  if (q.skipped) parts.push(count('q_skipped', q.skipped));
+  if (q.callable) parts.push(count(q.mode === 'progressive' ? 'q_checking' : 'q_unchecked', q.callable));
+  return parts.join(' · ');
 }
 
 // --- actions ------------------------------------------------------------------------------------
@@ -532,13 +703,13 @@ async function toggleReady() {
   else if (state === 'ready' || state === 'reserved') {
     r = await api('POST', '/v1/agent/state', { state: 'not_ready', reason: byId('not-ready-reason').value });
   } else return;
-  if (!r.ok) flash(messageOf(r.data), 'error');
+  if (!r.ok) flash(() => messageOf(r.data), 'error');
 }
 
 async function changeMode(event) {
   const r = await api('POST', '/v1/agent/mode', { mode: event.target.value });
   if (!r.ok) {
-    flash(messageOf(r.data), 'error');
+    flash(() => messageOf(r.data), 'error');
     event.target.value = S.desk?.session?.mode ?? 'preview';
     return;
   }
@@ -551,35 +722,42 @@ async function changeMode(event) {
 async function dial(numberId) {
   hideBlocked();
   const r = await api('POST', '/v1/calls', { number_id: numberId });
-  if (r.ok) { flash(t('call_started')); track(r.data); return; }
+  if (r.ok) { flash(words('call_started')); track(r.data); return; }
   if (r.data?.error === 'policy_blocked') showBlocked(r.data);
-  else flash(messageOf(r.data), 'error');
+  else flash(() => messageOf(r.data), 'error');
 }
 
 async function hangUp() {
   const call = S.desk?.call;
   if (!call) return;
   const r = await api('POST', `/v1/calls/${call.id}/hang-up`);
-  if (!r.ok) tid('call-error').textContent = messageOf(r.data);
+  if (!r.ok) say(tid('call-error'), () => messageOf(r.data));
 }
 
 async function onSkip(event) {
   event.preventDefault();
   const reason = byId('skip-reason').value.trim();
   const error = tid('error-skip-reason');
-  error.textContent = reason.length < 2 ? t('too_short') : '';
-  if (error.textContent || !S.card) { byId('skip-reason').focus(); return; }
+  say(error, reason.length < 2 ? words('too_short') : '');
+  if (reason.length < 2 || !S.card) { byId('skip-reason').focus(); return; }
   const r = await api('POST', `/v1/agent/cases/${S.card.case.id}/skip`, { reason });
-  if (!r.ok) { error.textContent = messageOf(r.data); return; }
+  if (!r.ok) { say(error, () => messageOf(r.data)); return; }
   byId('skip-reason').value = '';
-  flash(t('skipped'));
+  flash(words('skipped'));
   clearCard();
   render();
   fetchNext();
 }
 
 function showBlocked(body) {
+  S.blocked = body;
+  renderBlocked();
+}
+
+function renderBlocked() { // in the page's language, again at each switch
   const panel = tid('policy-blocked');
+  const body = S.blocked;
+  if (!body) { panel.hidden = true; return; }
   const items = (body.violations || []).map((v) => h('li', { testid: 'blocked-rule', 'data-rule': v.rule },
     h('code', { text: v.rule }), ' ', (lang === 'zh' ? v.message_zh : v.message_en) || v.message,
     v.retry_at ? h('span', { class: 'muted', text: ` · ${t('retry_at')} ${fmtTime(v.retry_at)}` }) : null));
@@ -592,7 +770,10 @@ function showBlocked(body) {
   panel.hidden = false;
 }
 
-function hideBlocked() { tid('policy-blocked').hidden = true; }
+function hideBlocked() {
+  S.blocked = null;
+  tid('policy-blocked').hidden = true;
+}
 
 // --- rendering ----------------------------------------------------------------------------------
 
@@ -612,6 +793,7 @@ function render() {
   mode.disabled = !['ready', 'not_ready'].includes(state);
   byId('next-case').disabled = !(session?.mode === 'preview' && state === 'ready' && !S.card);
   renderCard();
+  renderBlocked();
   renderCall();
 }
 
@@ -629,8 +811,12 @@ function renderCard() {
     else if (session?.mode === 'progressive') text = t('waiting_engine');
     else if (S.noCase) text = t('no_case_now');
     empty.textContent = text;
+    const why = explainQueue(['ready', 'reserved'].includes(session?.state) ? S.queue : null);
+    tid('queue-status').textContent = why;
+    tid('queue-status').hidden = !why;
     return;
   }
+  tid('queue-status').hidden = true;
   empty.hidden = true;
   box.hidden = false;
   const focused = document.activeElement?.dataset?.testid;
@@ -647,9 +833,9 @@ function renderCard() {
       fact('overdue_days', `${c.overdue_days} ${t('days')}`, 'case-overdue'),
       fact('bucket', c.bucket, 'case-bucket'),
       fact('status', label('case_status', c.status)),
-      fact('last_contact', fmtTime(c.last_contact_at) || t('none')),
-      fact('next_follow_up', fmtTime(c.next_follow_up_at) || t('none')),
-      S.card.held_until ? fact('held_until', fmtTime(S.card.held_until)) : []),
+      fact('last_contact', fmtTime(c.last_contact_at) || t('never')),
+      fact('next_follow_up', fmtTime(c.next_follow_up_at) || t('not_scheduled')),
+      S.card.held_until ? fact('held_until', fmtTime(S.card.held_until), 'case-held-until') : []),
     h('div', { testid: 'case-parties' }, S.card.parties.map(renderParty)),
     renderHistory(),
   );
@@ -678,7 +864,8 @@ function renderNumber(party, n) {
       title: n.allowed ? `${t('dial')} ${n.e164} (F3)` : t('refused'), onclick: () => dial(n.id) }, t('dial'))
     : null;
   return h('div', { class: 'number', testid: `number-${n.id}`, 'data-allowed': String(Boolean(allowed)) },
-    h('span', {}, h('strong', { text: n.e164 }), ' ', h('span', { class: 'muted', text: label('kind', n.kind) })),
+    h('span', { class: 'line' }, h('strong', { text: n.e164 }), ' ',
+      h('span', { class: 'muted kind', testid: `number-kind-${n.id}`, text: label('kind', n.kind) })),
     h('span', { class: allowed ? 'allowed' : 'refused', testid: `number-status-${n.id}`, text: status }),
     h('div', {}, reasons.length ? h('ul', { testid: `number-violations-${n.id}` }, reasons) : null, next),
     dialButton);
@@ -691,23 +878,27 @@ function canDial(number) {
     && !(call && LIVE_CALL.has(call.state)));
 }
 
+// The case's history, newest first; an empty list says so in words (never a bare "None" or "null").
 function renderHistory() {
   const card = S.card;
+  const notes = card.notes ?? [];
   const calls = card.calls ? h('div', {}, h('h4', { text: t('calls') }), card.calls.length
     ? h('table', { testid: 'case-calls' }, h('tr', {}, ['when', 'number', 'outcome', 'talk'].map((k) => h('th', { text: t(k) }))),
-      card.calls.map((c) => h('tr', {}, h('td', { text: fmtTime(c.requested_at) }), h('td', { text: c.to_e164 || '' }),
-        h('td', { text: label('call', c.outcome || c.state) }), h('td', { text: c.talk_s ?? '' }))))
-    : h('p', { class: 'muted', text: t('none') })) : null;
-  const notes = h('div', {}, h('h4', { text: t('notes') }), card.notes.length
-    ? h('ul', { testid: 'case-notes' }, card.notes.map((n) => h('li', {}, h('strong', { text: `${fmtTime(n.created_at)} ${label('disposition', n.disposition)}` }),
+      card.calls.map((c) => h('tr', { 'data-call-id': c.id }, h('td', { text: fmtTime(c.requested_at) }),
+        h('td', { text: c.to_e164 || '' }), h('td', { text: label('call', c.outcome || c.state) }), h('td', { text: c.talk_s ?? '' }))))
+    : h('p', { class: 'muted', testid: 'case-no-calls', text: t('no_calls') })) : null;
+  const noted = h('div', {}, h('h4', { text: t('notes') }), notes.length
+    ? h('ul', { testid: 'case-notes' }, notes.map((n) => h('li', { 'data-call-id': n.call_id },
+      h('strong', { text: `${fmtTime(n.created_at)} ${label('disposition', n.disposition)}` }),
       n.contact_status ? ` · ${label('contact_status', n.contact_status)}` : '', n.contact_name ? ` · ${n.contact_name}` : '',
-      n.result ? ` · ${n.result}` : '', n.next_follow_up_date ? ` · ${t('next_follow_up')} ${n.next_follow_up_date}` : '',
+      n.result ? ` · ${n.result}` : '', n.next_follow_up_date ? ` · ${t('next_follow_up')} ${fmtDate(n.next_follow_up_date)}` : '',
       n.special_notes ? ` · ${n.special_notes}` : '')))
-    : h('p', { class: 'muted', text: t('none') }));
+    : h('p', { class: 'muted', testid: 'case-no-notes', text: t('no_notes') }));
   const promises = card.promises && card.promises.length ? h('div', {}, h('h4', { text: t('promises') }),
-    h('ul', { testid: 'case-promises' }, card.promises.map((p) => h('li', { text: `${fmtMoney(p.amount, card.case.currency)} · ${p.due_date} · ${p.status}` }))))
+    h('ul', { testid: 'case-promises' }, card.promises.map((p) => h('li', {
+      text: `${fmtMoney(p.amount, card.case.currency)} · ${fmtDate(p.due_date)} · ${label('promise_status', p.status)}` }))))
     : null;
-  return h('div', { class: 'history', testid: 'case-history' }, calls, notes, promises);
+  return h('div', { class: 'history', testid: 'case-history' }, calls, noted, promises);
 }
 
 function renderCall() {
@@ -731,7 +922,7 @@ function renderCall() {
   const timeline = S.timeline.callId === call.id ? S.timeline.seen : [];
   tid('call-timeline').replaceChildren(...timeline.map((step) => h('li', { 'data-state': step.state },
     `${step.at.toLocaleTimeString(locale())} ${label('call', step.state)}`)));
-  tid('call-error').textContent = call.error_detail || call.error_code || '';
+  say(tid('call-error'), () => callError(call));
   byId('hang-up').disabled = !(LIVE_CALL.has(call.state) && !call.ended_at);
   const tick = () => {
     const since = call.bridged_at && !call.ended_at ? (Date.now() - Date.parse(call.bridged_at)) / 1000 : call.talk_s;
@@ -743,6 +934,13 @@ function renderCall() {
     const number = findNumber(Number(button.dataset.number));
     button.disabled = !(number && canDial(number));
   }
+}
+
+function callError(call) { // why the call failed, in the page's language (the carrier's own words in English)
+  const code = call.error_code;
+  if (!code) return call.error_detail ? (lang === 'zh' ? t('call_failed') : call.error_detail) : '';
+  const known = ENUMS[lang].call_error[code] ?? (lang === 'zh' ? ERRORS_ZH[code] : null);
+  return known || (lang === 'en' && call.error_detail) || fill(t('carrier_code'), { code });
 }
 
 function findNumber(id) {
@@ -841,28 +1039,28 @@ function value(name) {
   return el ? el.value.trim() : '';
 }
 
-function validate() {
+function validate() { // field → how to word what is wrong with it
   const errors = {};
   const disposition = value('disposition');
-  if (!disposition) errors.disposition = t('required');
-  else if (rules().conversations.has(disposition) && S.wrapCall && !answered(S.wrapCall)) errors.disposition = t('needs_answer');
-  if (!value('contact_status')) errors.contact_status = t('required');
+  if (!disposition) errors.disposition = words('required');
+  else if (rules().conversations.has(disposition) && S.wrapCall && !answered(S.wrapCall)) errors.disposition = words('needs_answer');
+  if (!value('contact_status')) errors.contact_status = words('required');
   for (const name of rules().required[disposition] ?? []) {
-    for (const field of rules().nested[name] ?? [name]) if (!value(field)) errors[field] = t('required');
+    for (const field of rules().nested[name] ?? [name]) if (!value(field)) errors[field] = words('required');
   }
   const amounts = { promise_to_pay: ['promise.amount', 'promise.owed_amount'], paid: ['payment.amount'] }[disposition] ?? [];
   for (const field of amounts) {
     const v = value(field);
-    if (v && (!AMOUNT.test(v) || Number(v) <= 0)) errors[field] = t('bad_amount');
+    if (v && (!AMOUNT.test(v) || Number(v) <= 0)) errors[field] = words('bad_amount');
   }
   if (disposition === 'callback_requested' && value('callback.at')) {
     const at = new Date(value('callback.at'));
-    if (at <= new Date()) errors['callback.at'] = t('in_future');
-    if (value('callback.until') && new Date(value('callback.until')) <= at) errors['callback.until'] = t('after_at');
+    if (at <= new Date()) errors['callback.at'] = words('in_future');
+    if (value('callback.until') && new Date(value('callback.until')) <= at) errors['callback.until'] = words('after_at');
   }
   const number = value('contact_number');
-  if (number && number.length < 3) errors.contact_number = t('too_short');
-  if (value('next_state') === 'not_ready' && !value('not_ready_reason')) errors.not_ready_reason = t('required');
+  if (number && number.length < 3) errors.contact_number = words('too_short');
+  if (value('next_state') === 'not_ready' && !value('not_ready_reason')) errors.not_ready_reason = words('required');
   return errors;
 }
 
@@ -886,11 +1084,11 @@ function payload() {
 
 function clearErrors() {
   const f = form();
-  for (const el of f.querySelectorAll('.error')) el.textContent = '';
+  for (const el of f.querySelectorAll('.error')) say(el, '');
   for (const el of f.querySelectorAll('.invalid')) el.classList.remove('invalid');
 }
 
-function setFieldError(field, message) {
+function setFieldError(field, message) { // message: how to word it (see say)
   let name = field;
   let target = tid(`error-${name}`, form());
   while (!target && name.includes('.')) { // promise.amount.xyz → promise.amount → promise
@@ -898,7 +1096,7 @@ function setFieldError(field, message) {
     target = tid(`error-${name}`, form());
   }
   if (!target || target.closest('[hidden]')) return false;
-  target.textContent = message;
+  say(target, message);
   target.closest('.field')?.classList.add('invalid');
   return true;
 }
@@ -916,7 +1114,7 @@ async function onSave(event) {
   const errors = validate();
   if (Object.keys(errors).length) {
     for (const [field, message] of Object.entries(errors)) setFieldError(field, message);
-    tid('wrapup-error').textContent = t('fix_fields');
+    say(tid('wrapup-error'), words('fix_fields'));
     focusFirstError();
     return;
   }
@@ -927,23 +1125,22 @@ async function onSave(event) {
   tid('wrapup-save').disabled = false;
   if (r.ok) {
     S.noted.add(call.id); // a snapshot read before the commit must not reopen the form
-    flash(t('saved'));
+    flash(words('saved'));
     closeWrapUp();
     render();
+    if (call.case_id === S.cardCaseId) refreshCard(); // the note joins the card's history
     return;
   }
   showServerErrors(r.data);
 }
 
-function showServerErrors(body) {
-  const list = body?.fields?.map((f) => ({ field: f.field, message: fieldMessage(f) }))
-    ?? (body?.field ? [{ field: body.field, message: messageOf(body) }] : []);
+function showServerErrors(body) { // at their fields when the form has them, else for the whole form
+  const bare = (field, text) => (String(text).startsWith(`${field}: `) ? String(text).slice(field.length + 2) : text);
+  const list = body?.fields?.map((f) => ({ field: f.field, message: () => bare(f.field, fieldMessage(f)) }))
+    ?? (body?.field ? [{ field: body.field, message: () => bare(body.field, messageOf(body)) }] : []);
   let placed = false;
-  for (const { field, message } of list) {
-    const text = String(message).startsWith(`${field}: `) ? String(message).slice(field.length + 2) : message;
-    placed = setFieldError(field, text) || placed;
-  }
-  tid('wrapup-error').textContent = placed ? t('fix_fields') : messageOf(body);
+  for (const { field, message } of list) placed = setFieldError(field, message) || placed;
+  say(tid('wrapup-error'), placed ? words('fix_fields') : () => messageOf(body));
   focusFirstError();
 }
 
@@ -991,8 +1188,7 @@ function bind() {
     const field = event.target.closest('.field');
     if (field?.classList.contains('invalid')) {
       field.classList.remove('invalid');
-      const error = field.querySelector('.error');
-      if (error) error.textContent = '';
+      say(field.querySelector('.error'), '');
     }
   });
   document.addEventListener('keydown', onKey);
