@@ -365,9 +365,9 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the service.")] = 8000,
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its SQLite file and recordings (wiped).")] = Path(".dialer-demo"),
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 20.0,
-    keep_serving: Annotated[bool, typer.Option("--keep-serving/--exit", help="Keep the service up after the summary.")] = True,
+    keep_serving: Annotated[bool, typer.Option("--keep-serving/--exit", help="Keep the service up after the summary, in real time, until Ctrl+C.")] = True,
 ) -> None:
-    """The whole loop in about a minute, with no configuration: SQLite, the local Twilio emulator, a
+    """The whole loop in about a minute and a half, with no configuration: SQLite, the local Twilio emulator, a
     sample portfolio of two banks, simulated agents in progressive mode, a live table and a summary."""
     import logging
 

@@ -21,6 +21,7 @@ log = logging.getLogger("twilio_emulator.calls")
 
 EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
 SIP_CODES = {"completed": "200", "busy": "486", "no-answer": "487", "canceled": "487", "failed": "404"}
+DECLINED = "603"  # SIP 603 Decline: the party refused the call after it rang
 TRUE = frozenset({"true", "1", "yes"})
 
 
@@ -128,7 +129,8 @@ def post_status(em: Emulator, call: Call, event: str, *, last: bool = False) -> 
         call.leg.sequence += 1
         if event == "completed":
             duration = call.duration or 0
-            params.update(CallDuration=str(duration), SipResponseCode=SIP_CODES.get(call.status, "200"))
+            params.update(CallDuration=str(duration),
+                          SipResponseCode=call.sip_response_code or SIP_CODES.get(call.status, "200"))
         em.poster.send(em.poster.prepare(
             kind="status", stream=call.sid, resource_sid=call.sid, account_sid=call.account_sid,
             url=url, params=params, method=call.opt("StatusCallbackMethod", "POST") or "POST"))
@@ -154,7 +156,10 @@ async def _ring(em: Emulator, call: Call) -> str | None:
         await call.leg.race(seconds=timeout)
         return "no-answer"
     await call.leg.race(seconds=script.ring_seconds)
-    return "busy" if script.behaviour is Behaviour.REJECT else None
+    if script.behaviour is Behaviour.REJECT:  # declined after ringing: Twilio says busy, SIP says 603 Decline
+        call.sip_response_code = DECLINED
+        return "busy"
+    return None
 
 
 def _answer(em: Emulator, call: Call) -> None:

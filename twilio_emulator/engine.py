@@ -256,7 +256,7 @@ class Emulator:
         """The WAV; ``RequestedChannels=1`` downmixes a dual-channel recording to mono."""
         rec = self.get_recording(account, sid)
         channels = 1 if requested_channels == "1" else rec.channels
-        return wav_bytes(rec.duration, channels=channels)
+        return wav_bytes(rec.duration, channels=channels, key=rec.sid)  # each recording its own tones
 
     # --- inbound calls (emulator control) -----------------------------------------------------
     def inbound_call(self, account: str, form: Form) -> Call:

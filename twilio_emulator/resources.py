@@ -39,6 +39,7 @@ class Call:
     end_time: datetime | None = None
     answered_by: str | None = None
     conference_sid: str | None = None
+    sip_response_code: str | None = None  # the far end's final SIP answer when it is not the status's usual one
     # runtime
     ended: asyncio.Future[str] | None = None
     task: asyncio.Task[None] | None = None

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls import state
 from dialer.calls.effects import Effect, HangUp
-from dialer.calls.lifecycle import ENDS, TWILIO_STATUS, Move
+from dialer.calls.lifecycle import ENDS, Move, twilio_state
 from dialer.calls.models import Call, CallState, Direction
 from dialer.dialing import inbound
 from webhooks.events import Handled, NotYet, StoredEvent
@@ -45,7 +45,7 @@ async def apply(session: AsyncSession, event: StoredEvent) -> Handled:
         log.warning("status callback for an unknown call leg (call_id=%s, leg=%s, CallSid=%s)", call_id, leg, call_sid)
         return Handled("unknown_call")
     status = params.get("CallStatus", "")
-    target = TWILIO_STATUS.get(status)
+    target = twilio_state(status, sip_response_code=params.get("SipResponseCode"))
     if target is None:
         return Handled("unknown_status")
     at = _event_time(params, event.received_at)

@@ -84,6 +84,17 @@ TWILIO_STATUS: dict[str, CallState] = {
 }
 """Twilio's ``CallStatus`` values as our states."""
 
+SIP_DECLINE = "603"
+
+
+def twilio_state(status: str, *, sip_response_code: str | None = None) -> CallState | None:
+    """A Twilio status callback's state: ``busy`` with SIP 603 (Decline) is a party who refused the
+    call after it rang — ``rejected``, not busy."""
+    state = TWILIO_STATUS.get(status)
+    if state is S.BUSY and sip_response_code == SIP_DECLINE:
+        return S.REJECTED
+    return state
+
 
 def outcome_of(end: CallState, *, answered_by: str | None = None) -> CallOutcome | None:
     """The outcome recorded when a call reaches ``end``."""

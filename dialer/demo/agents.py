@@ -1,5 +1,6 @@
-"""Simulated agents for the demo: they log in at their seats in progressive mode, go ready, and
-after every call save a wrap-up note like a person would (over the same HTTP API the desktop uses)."""
+"""Simulated agents for the demo: they log in at their seats in progressive mode, go ready, after
+every call save a wrap-up note like a person would, and at the end of the shift finish their call
+and its note and log out (over the same HTTP API the desktop uses)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import httpx
 log = logging.getLogger("dialer.demo")
 
 NOT_REACHED = {"no_answer": "no_answer", "busy": "busy", "rejected": "rejected", "failed": "not_in_service",
-               "voicemail": "no_answer", "canceled": "no_answer", "missed": "no_answer"}
+               "voicemail": "voicemail", "canceled": "no_answer", "missed": "no_answer"}
+VOICEMAIL_NOTE = {"disposition": "no_contact", "contact_status": "voicemail",
+                  "result": "转入语音信箱，未留言（留言不得提及欠款）", "next_action": "按节奏继续拨打"}
 
 
 @dataclass
@@ -24,9 +27,13 @@ class Shift:
     errors: list[str] = field(default_factory=list)
 
 
-def wrap_up_for(call: dict, case: dict, rng: random.Random, *, today: dt.date) -> dict:
-    """A plausible note for the call: what an agent would write after it."""
+def wrap_up_for(call: dict, case: dict, rng: random.Random, *, today: dt.date, machine: bool = False) -> dict:
+    """A plausible note for the call: what an agent would write after it. ``machine``: the agent
+    heard a voicemail greeting (the carrier reports a machine's answer as answered: the service does
+    not ask it to detect answering machines)."""
     party = next((p for p in case["parties"] if p["id"] == call["party_id"]), None)
+    if call["outcome"] == "answered" and machine:
+        return dict(VOICEMAIL_NOTE)
     if call["outcome"] != "answered" or party is None:
         status = NOT_REACHED.get(call["outcome"] or "", "no_answer")
         return {"disposition": "no_contact", "contact_status": status, "next_action": "按节奏继续拨打"}
@@ -49,7 +56,9 @@ def wrap_up_for(call: dict, case: dict, rng: random.Random, *, today: dt.date) -
 
 
 async def work_shift(base_url: str, username: str, password: str, seat_id: int, *, stop: asyncio.Event,
-                     shift: Shift, seed: int, today: dt.date) -> None:
+                     shift: Shift, seed: int, today: dt.date, machines: frozenset[str] = frozenset()) -> None:
+    """Work until ``stop`` is set, then finish the call and its note, go not ready (end of shift)
+    and log out. ``machines``: the numbers a voicemail answers (what the agent would hear)."""
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=base_url, timeout=15.0) as http:
         login = await http.post("/v1/auth/token", json={"username": username, "password": password})
@@ -62,20 +71,23 @@ async def work_shift(base_url: str, username: str, password: str, seat_id: int, 
             state, call_id = me.get("state"), me.get("current_call_id")
             if state == "wrap_up" and call_id:
                 await asyncio.sleep(rng.uniform(0.2, 0.8))  # typing the note
-                await _note(http, call_id, shift, rng, today=today, last=stop.is_set())
+                await _note(http, call_id, shift, rng, today=today, last=stop.is_set(), machines=machines)
                 continue
-            if stop.is_set() and state in ("ready", "not_ready"):
-                if state == "ready":
-                    await http.post("/v1/agent/state", json={"state": "not_ready", "reason": "break"})
-                return
+            if stop.is_set() and state == "ready":
+                await http.post("/v1/agent/state", json={"state": "not_ready", "reason": "end_of_shift"})
+                continue
+            if stop.is_set() and state == "not_ready":
+                # Refused only when a call reached the agent meanwhile: then it is worked first.
+                if (await http.delete("/v1/agent/session")).status_code == 200:
+                    return
             await asyncio.sleep(0.15)
 
 
 async def _note(http: httpx.AsyncClient, call_id: int, shift: Shift, rng: random.Random, *, today: dt.date,
-                last: bool) -> None:
+                last: bool, machines: frozenset[str]) -> None:
     call = (await http.get(f"/v1/calls/{call_id}")).json()
     case = (await http.get(f"/v1/cases/{call['case_id']}")).json()
-    body = wrap_up_for(call, case, rng, today=today)
+    body = wrap_up_for(call, case, rng, today=today, machine=call.get("to_e164") in machines)
     if last:
         body |= {"next_state": "not_ready", "not_ready_reason": "end_of_shift"}
     saved = await http.post(f"/v1/calls/{call_id}/wrap-up", json=body)

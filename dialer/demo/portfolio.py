@@ -1,5 +1,7 @@
 """The demo's sample portfolio: two client banks with different policies, a few hundred cases with
-debtors and third parties, some stop-contact entries and some histories near their caps."""
+debtors and third parties, some stop-contact entries, and some parties at or one attempt from the
+policy's caps today (on cases whose promise is due today, so the work queue reaches them first and
+a demo of a minute shows the caps at work)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +18,8 @@ from dialer.auth.passwords import hash_password
 from dialer.cases.models import Bucket, Case, NumberKind, Party, PartyRole, PhoneNumber, Relation
 from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, AttemptSource, StopContact, StopSource
+from dialer.kit.zones import AGENCY_ZONE
+from dialer.notes.models import PromiseToPay
 from dialer.policy.presets import build_policy
 from dialer.seats.models import Seat
 
@@ -23,7 +28,15 @@ TEAM = "demo"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 BLOCKED_CASES = 8
-"""Large debts the policy refuses outright today (stopped accounts, numbers at their daily caps)."""
+"""The largest debts, which the policy refuses outright today: on every other one the client asked
+us to stop contacting the account; on the rest every party is at a cap (see :func:`_at_cap`). Each
+has a promise due today, so the work queue asks about them first and sets them aside."""
+DEBTOR_NUMBER_DAILY_CAP = 6
+DEBTOR_CONVERSATION_DAILY_CAP = 3
+THIRD_PARTY_HOURLY_CAP = 2
+"""The caps of both demo clients' presets (cn-cba-2026 and agency-default) that the history meets."""
+CLIENT_ZONE = ZoneInfo(AGENCY_ZONE)
+"""Both clients' default time zone: their caps count attempts per local day there."""
 RELATIONS = (Relation.SPOUSE, Relation.PARENT, Relation.SIBLING, Relation.COLLEAGUE, Relation.FRIEND)
 
 
@@ -37,7 +50,10 @@ class Seeded:
     parties: int
     numbers: list[str]
     stops: int
-    near_cap: int
+    at_cap: list[int]  # parties at a cap today: the policy refuses them until the cap frees
+    near_cap: list[int]  # parties one attempt from a cap today: one more call is allowed, then none
+    promises_due: int  # cases whose promise is due today (the work queue's first tier)
+    seat_codes: list[str]
 
 
 def _name(rng: random.Random) -> str:
@@ -77,8 +93,8 @@ async def seed(session: AsyncSession, *, now: dt.datetime, cases: int = 300, age
     used: set[str] = set()
     all_numbers: list[str] = []
     parties: list[tuple[Party, Case]] = []
-    first_number: dict[int, PhoneNumber] = {}
-    blocked: list[tuple[Case, list[Party]]] = []
+    numbers_of: dict[int, list[PhoneNumber]] = {}
+    accounts: list[tuple[Case, list[Party]]] = []  # each case with its debtor first
     for n in range(cases):
         client = clients["CMB" if n % 2 else "PAB"]
         days = rng.choice((15, 25, 40, 55, 75, 120, 200))
@@ -104,40 +120,103 @@ async def seed(session: AsyncSession, *, now: dt.datetime, cases: int = 300, age
                 number = PhoneNumber(party_id=party.id, e164=e164, kind=NumberKind.MOBILE, region="CN",
                                      position=position)
                 session.add(number)
-                first_number.setdefault(party.id, number)
+                numbers_of.setdefault(party.id, []).append(number)
             parties.append((party, case))
-        if n < BLOCKED_CASES:
-            blocked.append((case, [debtor, *contacts]))
+        accounts.append((case, [debtor, *contacts]))
     await session.flush()
-    for n, (case, members) in enumerate(blocked):
-        case.next_follow_up_at = now - dt.timedelta(days=1)  # overdue: the queue looks at them first
-        for party in members:
-            if n % 2 == 0:  # the client asked us to stop contacting everyone on this account
+    at_cap: list[int] = []
+    near_cap: list[int] = []
+    for n, (case, members) in enumerate(accounts[:BLOCKED_CASES]):
+        case.next_follow_up_at = now - dt.timedelta(days=1)  # overdue
+        _promise_due_today(session, case, members[0], now)  # with the largest debts: the queue's very first
+        if n % 2 == 0:  # the client asked us to stop contacting everyone on this account
+            for party in members:
                 session.add(StopContact(client_id=case.client_id, case_id=case.id, party_id=party.id,
                                         source=StopSource.CLIENT_LIST, reason="客户名单：暂停催收（投诉处理中）"))
-            else:  # every number already called as often as today allows
-                for k in range(6):
-                    session.add(Attempt(client_id=case.client_id, case_id=case.id, party_id=party.id,
-                                        number_id=first_number[party.id].id,
-                                        started_at=now - dt.timedelta(minutes=30 + 25 * k), outcome="no_answer",
-                                        conversation=False, direction="outbound", source=AttemptSource.IMPORT))
+        else:  # every party already called (or spoken to) as often as the policy allows for now
+            _at_cap(session, case, members, numbers_of, now, conversations=n % 4 == 3)
+            at_cap += [party.id for party in members]
+    near = rng.sample(accounts[BLOCKED_CASES:], k=min(len(accounts) - BLOCKED_CASES, max(2, cases // 30)))
+    for case, members in near:  # one more call allowed to each party today, then no more
+        _promise_due_today(session, case, members[0], now)
+        _near_cap(session, case, members, numbers_of, now)
+        near_cap += [party.id for party in members]
     await session.flush()
-    stops = near = 0
+    stops = 0
     for party, case in rng.sample(parties, k=max(1, len(parties) // 25)):  # 4%: asked not to be called
         session.add(StopContact(client_id=case.client_id, case_id=case.id, party_id=party.id,
                                 source=StopSource.CLIENT_LIST if party.role is PartyRole.DEBTOR else StopSource.PARTY_REQUEST,
                                 reason="客户名单：停止联系" if party.role is PartyRole.DEBTOR else "第三方要求不再来电"))
         stops += 1
-    for party, case in rng.sample(parties, k=max(1, len(parties) // 8)):  # histories near their caps today
-        for k in range(5 if party.role is PartyRole.DEBTOR else 2):
-            session.add(Attempt(client_id=case.client_id, case_id=case.id, party_id=party.id,
-                                number_id=first_number[party.id].id, started_at=now - dt.timedelta(minutes=20 + 7 * k), outcome="no_answer",
-                                conversation=False, direction="outbound", source=AttemptSource.IMPORT))
-        near += 1
     await session.flush()
     return Seeded(
         clients={code: c.id for code, c in clients.items()},
         agents=[(u.username, s.id) for u, s in zip(users, seats)],
         supervisor=supervisor.username, admin=admin.username, cases=cases, parties=len(parties),
-        numbers=all_numbers, stops=stops, near_cap=near,
+        numbers=all_numbers, stops=stops, at_cap=at_cap, near_cap=near_cap,
+        promises_due=len(accounts[:BLOCKED_CASES]) + len(near),
+        seat_codes=[s.code for s in seats],
     )
+
+
+def earlier_today(now: dt.datetime, count: int, *, latest: dt.timedelta) -> list[dt.datetime]:
+    """``count`` instants spread from the opening of the calling window (08:00 in the clients'
+    zone) to ``latest`` before ``now``, all within the clients' local day, earliest first."""
+    local = now.astimezone(CLIENT_ZONE)
+    midnight = dt.datetime.combine(local.date(), dt.time(0, 0), tzinfo=CLIENT_ZONE)
+    opening = midnight + dt.timedelta(hours=8)
+    last = max(now - latest, midnight)
+    first = opening if opening < last else midnight
+    step = (last - first) / (count - 1) if count > 1 else dt.timedelta(0)
+    return [(first + step * k).astimezone(dt.UTC) for k in range(count)]
+
+
+def within_the_hour(now: dt.datetime, count: int) -> list[dt.datetime]:
+    """``count`` instants in the last half hour (20 and 8 minutes ago for two): the oldest leaves
+    the hourly window 40 minutes from ``now``, after a demo's simulated shift."""
+    return [now - dt.timedelta(minutes=20 - 12 * k) for k in range(count)]
+
+
+def _attempts(session: AsyncSession, case: Case, party: Party, number: PhoneNumber, times: list[dt.datetime], *,
+              conversation: bool = False) -> None:
+    for at in times:
+        session.add(Attempt(client_id=case.client_id, case_id=case.id, party_id=party.id, number_id=number.id,
+                            started_at=at, outcome="answered" if conversation else "no_answer",
+                            conversation=conversation, direction="outbound", source=AttemptSource.IMPORT))
+
+
+def _at_cap(session: AsyncSession, case: Case, members: list[Party], numbers_of: dict[int, list[PhoneNumber]],
+            now: dt.datetime, *, conversations: bool) -> None:
+    """Every party of the case at a cap today: the debtor either called on every number as often as
+    a day allows, or already spoken to as often as a day allows; each third party called as often as
+    an hour allows (the cap frees 40 minutes from now)."""
+    debtor, *contacts = members
+    if conversations:
+        _attempts(session, case, debtor, numbers_of[debtor.id][0],
+                  earlier_today(now, DEBTOR_CONVERSATION_DAILY_CAP, latest=dt.timedelta(minutes=30)), conversation=True)
+    else:
+        for number in numbers_of[debtor.id]:
+            _attempts(session, case, debtor, number,
+                      earlier_today(now, DEBTOR_NUMBER_DAILY_CAP, latest=dt.timedelta(minutes=30)))
+    for party in contacts:
+        _attempts(session, case, party, numbers_of[party.id][0], within_the_hour(now, THIRD_PARTY_HOURLY_CAP))
+
+
+def _near_cap(session: AsyncSession, case: Case, members: list[Party], numbers_of: dict[int, list[PhoneNumber]],
+              now: dt.datetime) -> None:
+    """Every party of the case one attempt from a cap today: each of the debtor's numbers called one
+    time fewer than a day allows, each third party once in the last hour."""
+    debtor, *contacts = members
+    for number in numbers_of[debtor.id]:
+        _attempts(session, case, debtor, number,
+                  earlier_today(now, DEBTOR_NUMBER_DAILY_CAP - 1, latest=dt.timedelta(minutes=30)))
+    for party in contacts:
+        _attempts(session, case, party, numbers_of[party.id][0], within_the_hour(now, THIRD_PARTY_HOURLY_CAP - 1))
+
+
+def _promise_due_today(session: AsyncSession, case: Case, debtor: Party, now: dt.datetime) -> None:
+    """A promise the debtor made last week, due today: the case is in the work queue's first tier
+    (where the party was called earlier today, those were its due-day reminders)."""
+    session.add(PromiseToPay(case_id=case.id, party_id=debtor.id, amount=case.total_owed,
+                             due_date=now.astimezone(CLIENT_ZONE).date(),
+                             created_at=now - dt.timedelta(days=7)))

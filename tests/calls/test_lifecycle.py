@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from dialer.calls.lifecycle import ENDS, NEXT, TWILIO_STATUS, Move, advance, outcome_of, path
+from dialer.calls.lifecycle import ENDS, NEXT, TWILIO_STATUS, Move, advance, outcome_of, path, twilio_state
 from dialer.calls.models import CallOutcome, CallState as S
 
 
@@ -70,3 +70,11 @@ def test_given_twilio_statuses_then_mapped_and_outcomes_set():
     assert outcome_of(S.NO_ANSWER) is CallOutcome.NO_ANSWER
     assert outcome_of(S.RINGING) is None
     assert set(NEXT) == set(S)
+
+
+def test_given_busy_with_sip_603_then_the_party_rejected_the_call():
+    assert twilio_state("busy", sip_response_code="603") is S.REJECTED
+    assert twilio_state("busy", sip_response_code="486") is S.BUSY
+    assert twilio_state("busy") is S.BUSY
+    assert twilio_state("completed", sip_response_code="603") is S.COMPLETED
+    assert twilio_state("no-such-status") is None

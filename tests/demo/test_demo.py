@@ -8,6 +8,7 @@ import socket
 import pytest
 from sqlalchemy import func, select
 
+from dialer.agents.models import AgentSession
 from dialer.calls.models import Call
 from dialer.demo.runner import DemoOptions, run_demo, shift_start
 from dialer.kit.db import create_engine, session_factory
@@ -23,6 +24,7 @@ def _free_port() -> int:
 
 
 async def test_given_a_fresh_directory_then_the_demo_places_calls_notes_them_and_stores_recordings(tmp_path):
+    """``dialer demo --exit``: the shift, its summary, and no agent session left open."""
     lines: list[str] = []
     options = DemoOptions(seconds=10, agents=3, cases=40, port=_free_port(), data_dir=tmp_path / "demo",
                           keep_serving=False, out=lines.append)
@@ -39,9 +41,12 @@ async def test_given_a_fresh_directory_then_the_demo_places_calls_notes_them_and
         async with session_factory(engine)() as s:
             calls = (await s.execute(select(func.count()).select_from(Call))).scalar_one()
             notes = (await s.execute(select(func.count()).select_from(WrapUpNote))).scalar_one()
+            still_in = (await s.execute(select(func.count()).select_from(AgentSession)
+                                        .where(AgentSession.ended_at.is_(None)))).scalar_one()
     finally:
         await engine.dispose()
     assert notes == calls  # every call was noted before the agent's next one
+    assert still_in == 0 and figures.sessions_open == 0  # every agent logged out at the end of the shift
 
 
 @pytest.mark.parametrize(("utc", "expected_local"), [

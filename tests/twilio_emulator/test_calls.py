@@ -65,18 +65,18 @@ def test_given_answering_number_when_call_created_then_callbacks_arrive_in_order
     assert final.status == "completed" and int(final.duration) >= 2 and final.end_time is not None
 
 
-@pytest.mark.parametrize(("number", "status", "ringing"), [
-    ("+8613800000002", "no-answer", True),
-    ("+8613800000003", "busy", False),
-    ("+8613800000004", "failed", False),
-    ("+8613800000005", "busy", True),
+@pytest.mark.parametrize(("number", "status", "ringing", "sip"), [
+    ("+8613800000002", "no-answer", True, "487"),
+    ("+8613800000003", "busy", False, "486"),
+    ("+8613800000004", "failed", False, "404"),
+    ("+8613800000005", "busy", True, "603"),  # declined after ringing: Twilio's busy, SIP's 603 Decline
 ])
-def test_given_unreachable_number_then_call_ends_with_its_status(api, twilio_receiver, number, status, ringing):
+def test_given_unreachable_number_then_call_ends_with_its_status(api, twilio_receiver, number, status, ringing, sip):
     call = _place(api, twilio_receiver, number, timeout=10)
 
     got = twilio_receiver.wait_for("/status", has_status(status))
     assert ("ringing" in [r.params["CallStatus"] for r in got]) is ringing
-    assert got[-1].params["CallDuration"] == "0"
+    assert got[-1].params["CallDuration"] == "0" and got[-1].params["SipResponseCode"] == sip
     assert twilio_receiver.at("/voice") == []
     assert api.calls(call.sid).fetch().status == status
 
