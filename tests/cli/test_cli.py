@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -25,12 +24,6 @@ from tests.factories import make_case
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("DIALER_DATABASE_URL", db_url)
-    monkeypatch.setenv("DIALER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    return db_url
 
 
 def _invoke(*args: str, stdin: str | None = None):

@@ -20,12 +20,6 @@ DAY = "2026-11-24T10:00:00+08:00"
 LATE = "2026-11-24T22:30:00+08:00"
 
 
-@pytest.fixture
-def cli_env(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("DIALER_DATABASE_URL", db_url)
-    monkeypatch.setenv("DIALER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    return db_url
 
 
 def _invoke(*args: str):

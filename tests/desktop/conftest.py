@@ -70,3 +70,51 @@ async def open_desktop(browser: Browser, live: Live) -> Desktop:
     page.on("console", lambda message: print(f"console.{message.type}: {message.text}"))  # shown on failure
     await page.goto(f"{live.url}/desktop")
     return Desktop(page, errors)
+
+
+SEAT_ANSWERS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}
+NOBODY_ANSWERS = {"behaviour": "no_answer"}
+
+
+@dataclass(frozen=True)
+class OneCase:
+    desk: Desktop
+    number_id: int
+    e164: str
+
+
+async def one_case_desk(make_live, browser, session, *, team: str, e164: str, before_sign_in=None) -> OneCase:
+    """(``make_live``: the ``live_factory`` fixture.) A preview agent of ``team`` signed in at a seat that answers, one case assigned to them whose
+    debtor's number ``e164`` nobody answers (the agent still not ready). ``before_sign_in`` runs on
+    the open page first (a route to set up, say)."""
+    from sqlalchemy import select
+
+    from dialer.auth.models import Role
+    from dialer.cases.models import Party, PhoneNumber
+    from tests.e2e.conftest import ALL_DAY, seat_of
+    from tests.factories import make_case, make_client, make_seat, make_user
+
+    client = await make_client(session, name="招商银行", overrides=ALL_DAY)
+    agent = await make_user(session, role=Role.AGENT, team=team)
+    seat = await make_seat(session, team=team)
+    case = await make_case(session, client=client, team=team, assigned_agent=agent, debtor_numbers=(e164,))
+    number = (await session.execute(
+        select(PhoneNumber).join(Party, Party.id == PhoneNumber.party_id).where(Party.case_id == case.id))).scalar_one()
+    await session.commit()
+    live = make_live(default=NOBODY_ANSWERS, numbers={seat_of(seat.softphone_identity): SEAT_ANSWERS})
+    desk = await open_desktop(browser, live)
+    if before_sign_in is not None:
+        await before_sign_in(desk)
+    await desk.sign_in(agent.username, seat_id=seat.id)
+    return OneCase(desk, number.id, number.e164)
+
+
+async def dial_unanswered(one: OneCase) -> Desktop:
+    """Ready, dial the case's number (nobody answers): the wrap-up form opens."""
+    desk = one.desk
+    await desk.page.keyboard.press("F2")
+    await expect(desk.by(f"dial-{one.number_id}")).to_be_enabled()
+    await desk.page.keyboard.press("F3")
+    await expect(desk.by("agent-state")).to_have_attribute("data-state", "wrap_up")
+    await expect(desk.by("wrapup-form")).to_be_visible()
+    return desk

@@ -10,18 +10,12 @@ import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from dialer.auth.models import Role
 from dialer.calls.models import Call
-from dialer.cases.models import Party, PhoneNumber
 from dialer.kit.db import session_factory
-from tests.desktop.conftest import Desktop, open_desktop
-from tests.e2e.conftest import ALL_DAY, seat_of
-from tests.factories import make_case, make_client, make_seat, make_user
+from tests.desktop.conftest import Desktop, one_case_desk
 
 pytestmark = pytest.mark.timeout(180)
 
-SEAT_ANSWERS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}
-NOBODY_ANSWERS = {"behaviour": "no_answer"}
 LITERALS = re.compile(r"\b(None|null|undefined|NaN)\b")
 
 
@@ -35,17 +29,8 @@ async def _on_one_line(desk: Desktop, number_id: int) -> bool:
 
 async def test_given_a_call_then_the_card_shows_it_in_its_history_in_words_and_the_worked_case_rests(
         live_factory, browser, session, engine):
-    client = await make_client(session, name="招商银行", overrides=ALL_DAY)
-    agent = await make_user(session, role=Role.AGENT, team="team-h")
-    seat = await make_seat(session, team="team-h")
-    case = await make_case(session, client=client, team="team-h", assigned_agent=agent,
-                           debtor_numbers=("+8613800000051",))
-    party = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
-    number = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == party.id))).scalar_one()
-    await session.commit()
-    live = live_factory(default=NOBODY_ANSWERS, numbers={seat_of(seat.softphone_identity): SEAT_ANSWERS})
-    desk = await open_desktop(browser, live)
-    await desk.sign_in(agent.username, seat_id=seat.id)
+    one = await one_case_desk(live_factory, browser, session, team="team-h", e164="+8613800000051")
+    desk = one.desk
     keys = desk.by("keys-hint")
     await expect(keys).to_be_visible()
     await expect(keys).to_have_text("F2 就绪/未就绪 · F3 拨号 · F4 挂断 · Ctrl+Enter 保存小结 · Alt+N 下一案件")
@@ -55,22 +40,22 @@ async def test_given_a_call_then_the_card_shows_it_in_its_history_in_words_and_t
     card = desk.by("case-card")
     await expect(desk.by("case-no-calls")).to_have_text("暂无通话记录")
     await expect(desk.by("case-no-notes")).to_have_text("暂无小结")
-    assert await _on_one_line(desk, number.id)
+    assert await _on_one_line(desk, one.number_id)
     await desk.by("lang-toggle").click()
     await expect(desk.by("case-no-calls")).to_have_text("No calls yet")
     await expect(desk.by("case-no-notes")).to_have_text("No notes yet")
     await expect(keys).to_have_text("F2 ready/not ready · F3 dial · F4 hang up · Ctrl+Enter save notes · Alt+N next case")
     assert not LITERALS.search(await card.inner_text())
-    assert await _on_one_line(desk, number.id)
+    assert await _on_one_line(desk, one.number_id)
 
     await desk.page.keyboard.press("F3")  # nobody answers: the call ends, the wrap-up form opens
 
     await expect(desk.by("wrapup-form")).to_be_visible()
     async with session_factory(engine)() as s:
-        call = (await s.execute(select(Call).where(Call.agent_id == agent.id))).scalar_one()
+        call = (await s.execute(select(Call).where(Call.number_id == one.number_id))).scalar_one()
     row = desk.by("case-calls").locator(f"tr[data-call-id='{call.id}']")
     await expect(row).to_contain_text("No answer")  # the card's history, read again when the call ended
-    await expect(row).to_contain_text(number.e164)
+    await expect(row).to_contain_text(one.e164)
     await expect(desk.by("case-no-calls")).to_have_count(0)
     assert not LITERALS.search(await card.inner_text())
 

@@ -12,18 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Route, expect
-from sqlalchemy import select
 
-from dialer.auth.models import Role
-from dialer.cases.models import Party, PhoneNumber
-from tests.desktop.conftest import Desktop, open_desktop
-from tests.e2e.conftest import ALL_DAY, seat_of
-from tests.factories import make_case, make_client, make_seat, make_user
+from tests.desktop.conftest import Desktop, dial_unanswered, one_case_desk
 
 pytestmark = pytest.mark.timeout(180)
 
-SEAT_ANSWERS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}
-NOBODY_ANSWERS = {"behaviour": "no_answer"}
 FIELD = re.compile(r"-webkit-datetime-edit-(year|month|day|hour|minute)-field")
 
 
@@ -53,22 +46,8 @@ async def parts_of(desk: Desktop, testid: str) -> list[str]:
 
 async def _wrap_up_after_no_answer(live_factory, browser, session) -> Desktop:
     """A preview agent who dialed a number nobody answered, with the wrap-up form open."""
-    client = await make_client(session, name="招商银行", overrides=ALL_DAY)
-    agent = await make_user(session, role=Role.AGENT, team="team-e")
-    seat = await make_seat(session, team="team-e")
-    case = await make_case(session, client=client, team="team-e", assigned_agent=agent,
-                           debtor_numbers=("+8613800000041",))
-    party = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
-    number = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == party.id))).scalar_one()
-    await session.commit()
-    live = live_factory(default=NOBODY_ANSWERS, numbers={seat_of(seat.softphone_identity): SEAT_ANSWERS})
-    desk = await open_desktop(browser, live)
-    await desk.sign_in(agent.username, seat_id=seat.id)
-    await desk.page.keyboard.press("F2")
-    await expect(desk.by(f"dial-{number.id}")).to_be_enabled()
-    await desk.page.keyboard.press("F3")
-    await expect(desk.by("wrapup-form")).to_be_visible()
-    return desk
+    return await dial_unanswered(await one_case_desk(live_factory, browser, session, team="team-e",
+                                                     e164="+8613800000041"))
 
 
 async def test_given_the_language_switched_then_date_fields_and_the_pages_dates_change_order_values_kept(

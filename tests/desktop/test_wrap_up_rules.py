@@ -6,19 +6,12 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import Route, expect
-from sqlalchemy import select
 
-from dialer.auth.models import Role
-from dialer.cases.models import Party, PhoneNumber
 from dialer.notes.schemas import CONVERSATIONS
-from tests.desktop.conftest import Desktop, open_desktop
-from tests.e2e.conftest import ALL_DAY, seat_of
-from tests.factories import make_case, make_client, make_seat, make_user
+from tests.desktop.conftest import Desktop, dial_unanswered, one_case_desk
 
 pytestmark = pytest.mark.timeout(180)
 
-SEAT_ANSWERS = {"behaviour": "answer", "ring_seconds": 0.5, "hangup_first": "caller"}
-NOBODY_ANSWERS = {"behaviour": "no_answer"}
 
 
 def option(desk: Desktop, disposition: str):
@@ -27,25 +20,8 @@ def option(desk: Desktop, disposition: str):
 
 async def _unanswered_wrap_up(live_factory, browser, session, *, before_sign_in=None) -> Desktop:
     """An agent in preview mode who dialed a number nobody answered, with the wrap-up form open."""
-    client = await make_client(session, name="招商银行", overrides=ALL_DAY)
-    agent = await make_user(session, role=Role.AGENT, team="team-r")
-    seat = await make_seat(session, team="team-r")
-    case = await make_case(session, client=client, team="team-r", assigned_agent=agent,
-                           debtor_numbers=("+8613800000031",))
-    party = (await session.execute(select(Party).where(Party.case_id == case.id))).scalar_one()
-    number = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == party.id))).scalar_one()
-    await session.commit()
-    live = live_factory(default=NOBODY_ANSWERS, numbers={seat_of(seat.softphone_identity): SEAT_ANSWERS})
-    desk = await open_desktop(browser, live)
-    if before_sign_in is not None:
-        await before_sign_in(desk)
-    await desk.sign_in(agent.username, seat_id=seat.id)
-    await desk.page.keyboard.press("F2")
-    await expect(desk.by(f"dial-{number.id}")).to_be_enabled()
-    await desk.page.keyboard.press("F3")
-    await expect(desk.by("agent-state")).to_have_attribute("data-state", "wrap_up")
-    await expect(desk.by("wrapup-form")).to_be_visible()
-    return desk
+    return await dial_unanswered(await one_case_desk(live_factory, browser, session, team="team-r",
+                                                     e164="+8613800000031", before_sign_in=before_sign_in))
 
 
 async def test_given_an_unanswered_call_then_conversations_are_disabled_and_a_missing_reason_is_marked(

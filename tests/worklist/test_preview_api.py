@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select, update
 
 from dialer.agents.models import AgentSession, AgentState
@@ -16,19 +15,9 @@ from dialer.cases.models import Case, Party, PartyRole, Relation
 from dialer.notes.models import Disposition, PromiseToPay, WrapUpNote
 from dialer.worklist.models import CaseSkip
 from tests.worklist.helpers import NOW, SH, mobile, promise_due, queued_case, stop_debtor
-from tests.factories import make_client, make_party, make_seat
+from tests.factories import make_client, make_party
 
 
-@pytest.fixture
-async def desk(app, api, headers, users):
-    """agent-1 logged in at a team-a seat, ready, with the service's clock at NOW."""
-    app.state.container.clock = lambda: NOW
-    async with app.state.container.sessions() as s:
-        seat = await make_seat(s)
-        await s.commit()
-    assert (await api.post("/v1/agent/session", json={"seat_id": seat.id}, headers=headers["agent"])).status_code == 200
-    assert (await api.post("/v1/agent/state", json={"state": "ready"}, headers=headers["agent"])).status_code == 200
-    return headers["agent"]
 
 
 async def _state(api, desk):

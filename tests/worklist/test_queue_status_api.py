@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
 from dialer.cases.models import CaseStatus
 from dialer.campaigns.models import Campaign, CampaignStatus, DialMode
 from dialer.worklist.models import CaseSkip
-from tests.factories import make_client, make_seat
+from tests.factories import make_client
 from tests.worklist.helpers import NOW, SH, queued_case, stop_debtor
 
 LATE = dt.datetime(2026, 11, 24, 23, 0, tzinfo=SH)  # Tuesday night: the default window (08:00–22:00) is closed
@@ -19,16 +18,6 @@ MIDNIGHT = dt.datetime(2026, 11, 25, 0, 0, tzinfo=SH)
 EIGHT = dt.datetime(2026, 11, 25, 8, 0, tzinfo=SH)
 
 
-@pytest.fixture
-async def desk(app, api, headers):
-    """agent-1 logged in at a team-a seat, ready, with the service's clock at NOW."""
-    app.state.container.clock = lambda: NOW
-    async with app.state.container.sessions() as s:
-        seat = await make_seat(s)
-        await s.commit()
-    assert (await api.post("/v1/agent/session", json={"seat_id": seat.id}, headers=headers["agent"])).status_code == 200
-    assert (await api.post("/v1/agent/state", json={"state": "ready"}, headers=headers["agent"])).status_code == 200
-    return headers["agent"]
 
 
 def _at(value: str | None) -> dt.datetime | None:
