@@ -98,7 +98,7 @@ async def _in(sessions, agent_id, state):
 @pytest.mark.parametrize(("behaviour", "state", "outcome"), [
     ("no_answer", "no_answer", "no_answer"),
     ("busy", "busy", "busy"),
-    ("reject", "busy", "busy"),
+    ("reject", "rejected", "rejected"),  # declined after ringing: SIP 603, not busy
     ("fail", "failed", "failed"),
 ])
 async def test_given_the_party_does_not_answer_then_outcome_recorded_agent_leg_hung_up_and_agent_in_wrap_up(
