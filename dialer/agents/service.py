@@ -33,6 +33,7 @@ from dialer.campaigns.models import DialMode
 from dialer.cases import holds
 from dialer.kit.db import begin_write, table_of, violated_unique
 from dialer.kit.errors import NotFound
+from dialer.kit.queries import required
 from dialer.seats.models import Seat
 
 
@@ -102,7 +103,7 @@ async def logout(session: AsyncSession, *, actor: Principal, now: dt.datetime) -
     await holds.release_all(session, agent_id=agent.agent_id, not_before=now + holds.WORKED_REST)  # worked cases
     await audit.record(session, action="agent.logout", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent.agent_id, seat_id=agent.seat_id)
-    return SessionView(agent, await _seat_of(session, agent))
+    return SessionView(agent, await required(session, Seat, agent.seat_id))
 
 
 async def set_state(
@@ -176,7 +177,7 @@ async def force_logout(
     await audit.record(session, action="agent.force_logout", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent_id, seat_id=agent.seat_id, **{"from": before.value}, reason=reason,
                        call_id=call_id)
-    return SessionView(agent, await _seat_of(session, agent))
+    return SessionView(agent, await required(session, Seat, agent.seat_id))
 
 
 async def mine_locked(session: AsyncSession, actor: Principal) -> AgentSession:
@@ -193,17 +194,10 @@ async def _require_noted(session: AsyncSession, agent: AgentSession) -> None:
         raise WrapUpPending(f"save the wrap-up note of call {call_id} first", call_id=call_id)
 
 
-async def _seat_of(session: AsyncSession, agent: AgentSession) -> Seat:
-    seat = await session.get(Seat, agent.seat_id)
-    if seat is None:  # the foreign key forbids it
-        raise NotFound(f"seat {agent.seat_id} of agent session {agent.id} not found")
-    return seat
-
-
 async def _held(session: AsyncSession, agent: AgentSession, now: dt.datetime) -> int | None:
     case = await holds.held_case(session, agent_id=agent.agent_id, now=now, lock=False)
     return case.id if case is not None else None
 
 
 async def _view(session: AsyncSession, agent: AgentSession, now: dt.datetime) -> SessionView:
-    return SessionView(agent, await _seat_of(session, agent), await _held(session, agent, now))
+    return SessionView(agent, await required(session, Seat, agent.seat_id), await _held(session, agent, now))

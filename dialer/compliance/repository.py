@@ -29,8 +29,7 @@ from dialer.compliance.snapshot import (
 from dialer.kit.db import table_of
 from dialer.kit.errors import NotFound
 from dialer.kit.phones import parse_phone
-from dialer.kit.sql import constant as _constant
-from dialer.kit.sql import integer
+from dialer.kit.sql import constant as _constant, integer
 from dialer.policy.document import PolicyDocument
 from dialer.seats.models import Seat
 

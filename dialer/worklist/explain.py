@@ -30,11 +30,9 @@ from dialer.auth.deps import Principal
 from dialer.campaigns.models import Campaign, CampaignStatus, DialMode
 from dialer.cases.models import Case, CaseStatus
 from dialer.clients.models import Client
-from dialer.kit.errors import NotFound
 from dialer.worklist import repository
-from dialer.worklist.errors import CampaignNotRunning
 from dialer.worklist.models import CaseSkip
-from dialer.worklist.queue import SKIP_COOLDOWN
+from dialer.worklist.queue import SKIP_COOLDOWN, running_campaign
 from dialer.worklist.schemas import QueueStatus, Reason, ReasonCount, RuleCount, WindowOpening
 
 K = TypeVar("K", bound=str)
@@ -88,7 +86,7 @@ async def queue_status(
     campaigns: int | None = None
     clients: tuple[int, ...] | None = None
     if campaign_id is not None:
-        clients = (await _campaign_client(session, campaign_id),)
+        clients = ((await running_campaign(session, campaign_id)).client_id,)
     elif progressive:
         campaigns, clients = await _running_progressive(session, teams)
     scope = _Scope(agent.agent_id, teams, clients)
@@ -99,16 +97,6 @@ async def queue_status(
         next_allowed_at=min((r.next_allowed_at for r in rules), default=None),
         rules=rules, reasons=reasons, window=window,
     )
-
-
-async def _campaign_client(session: AsyncSession, campaign_id: int) -> int:
-    """The client of a running campaign (as the queue's hand-out checks it)."""
-    campaign = await session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} not found")
-    if campaign.status is not CampaignStatus.RUNNING:
-        raise CampaignNotRunning(f"campaign {campaign.name} is {campaign.status.value}", campaign_id=campaign_id)
-    return campaign.client_id
 
 
 async def _running_progressive(session: AsyncSession, teams: tuple[str, ...]) -> tuple[int, tuple[int, ...]]:

@@ -251,14 +251,20 @@ async def _scope(
         teams = await repository.teams_of(session, agent_id=agent.agent_id, seat_id=agent.seat_id)
     client_id, zone = None, AGENCY_ZONE
     if campaign_id is not None:
-        campaign = await session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise NotFound(f"campaign {campaign_id} not found")
-        if campaign.status is not CampaignStatus.RUNNING:
-            raise CampaignNotRunning(f"campaign {campaign.name} is {campaign.status.value}", campaign_id=campaign_id)
+        campaign = await running_campaign(session, campaign_id)
         client = await session.get(Client, campaign.client_id)
         client_id, zone = campaign.client_id, client.default_time_zone if client else AGENCY_ZONE
     return Scope.of(agent_id=agent.agent_id, teams=teams, client_id=client_id, zone=zone, now=now)
+
+
+async def running_campaign(session: AsyncSession, campaign_id: int) -> Campaign:
+    """The campaign a hand-out is asked for: ``NotFound``, or ``CampaignNotRunning`` unless it runs."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    if campaign.status is not CampaignStatus.RUNNING:
+        raise CampaignNotRunning(f"campaign {campaign.name} is {campaign.status.value}", campaign_id=campaign_id)
+    return campaign
 
 
 async def _hold_next(
