@@ -14,7 +14,7 @@ from dialer.auth.models import Role
 from dialer.calls.models import Call
 from dialer.compliance.models import Attempt
 from dialer.dialing.reconcile import reconcile_job
-from dialer.kit.db import begin_write, session_factory, writer_engine
+from dialer.kit.db import begin_write, is_postgres, session_factory, writer_engine
 from dialer.telephony.twilio_carrier import TwilioCarrier
 from tests.e2e.conftest import DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
 from tests.factories import make_seat, make_user
@@ -153,8 +153,18 @@ async def test_given_twilio_unreachable_during_create_then_the_call_is_settled_b
             row = await s.get(Call, call["id"])
         return row if row.error_detail and "uncertain" in row.error_detail else None
 
+    async def row_released():
+        """The service's own look at the carrier right after the failure holds the call's row while
+        it asks; the sweep skips a locked row (the next one takes it), so wait until it has let go."""
+        async with sessions() as s, s.begin():
+            locked = select(Call.id).where(Call.id == call["id"])
+            if is_postgres(s):
+                locked = locked.with_for_update(skip_locked=True)
+            return (await s.execute(locked)).scalar_one_or_none() is not None
+
     row = await eventually(uncertain, what="the uncertain placement noted")
     assert row.state == "requested" and row.agent_leg_call_id is None  # a known state, never re-created blindly
+    await eventually(row_released, what="the service's own reconcile attempt over")
     live.emulator.set_scenario(Scenario(speed=100))  # Twilio is back
     carrier = TwilioCarrier(account_sid=live.emulator.account_sid, auth_token=live.emulator.auth_token,
                             api_base_url=live.emulator.url)
