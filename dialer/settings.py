@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialer.kit.zones import AGENCY_ZONE, check_zone
@@ -42,6 +43,29 @@ class Settings(BaseSettings):
     twilio_calls_per_second: float = Field(default=1.0, gt=0, le=100)
     twilio_max_concurrent_requests: int = Field(default=10, ge=1, le=200)
     twilio_request_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    carrier: Literal["auto", "twilio", "sip"] = Field(
+        default="auto", description="auto: Twilio when an account is set, else none; sip: the SIP trunk path")
+    # --- SIP (DIALER_CARRIER=sip): the edge (Kamailio), the B2BUA, the trunk, the media processes ---
+    sip_domain: str = Field(default="dialer.local", description="The seats' SIP domain and digest realm (Kamailio)")
+    sip_edge_host: str = Field(default="127.0.0.1", description="Where Kamailio listens (SIP over UDP)")
+    sip_edge_port: int = Field(default=5060, ge=1, le=65535)
+    sip_b2bua_host: str = Field(default="127.0.0.1", description="Where the dialer's B2BUA listens (SIP over UDP)")
+    sip_b2bua_port: int = Field(default=5070, ge=1, le=65535)
+    sip_trunk_host: str | None = Field(default=None, description="The carrier's SIP trunk (host or IP)")
+    sip_trunk_port: int = Field(default=5060, ge=1, le=65535)
+    sip_trunk_transport: Literal["udp"] = "udp"
+    sip_trunk_username: str | None = Field(default=None, description="Digest user the trunk challenges for")
+    sip_trunk_password: SecretStr | None = None
+    sip_trunk_realm: str | None = Field(default=None, description="Answer only this realm's challenges (unset: any)")
+    sip_caller_id: str | None = Field(default=None, description="The agency's number on the trunk (E.164)")
+    sip_number_format: Literal["e164", "e164_digits", "national"] = Field(
+        default="e164", description="How the trunk wants the called number: +8613…, 8613… or 013…/13…")
+    sip_media_ip: str = Field(default="127.0.0.1", description="The media processes' advertised RTP address")
+    sip_rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
+    sip_rtp_port_max: int = Field(default=29999, ge=1024, le=65535)
+    sip_media_processes: int = Field(default=1, ge=1, le=64, description="Media processes (one per core)")
+    sip_callback_secret: SecretStr | None = Field(
+        default=None, description="Signs the SIP carrier's callbacks to the webhooks; generated into data_dir when unset")
     run_dialer: bool = Field(default=True, description="Run the progressive engine (when a carrier is configured).")
     recording_capture_every_s: float = Field(default=30.0, gt=0, le=3600,
                                              description="How often finished recordings are fetched into storage.")
@@ -65,3 +89,12 @@ class Settings(BaseSettings):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return check_zone(value)
+
+    @field_validator("sip_rtp_port_max")
+    @classmethod
+    def _port_range(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("sip_rtp_port_min", 20000)
+        if value - low < 3:
+            raise ValueError(f"sip_rtp_port_max ({value}) must leave at least 4 ports above sip_rtp_port_min ({low})")
+        return value
+
