@@ -10,8 +10,8 @@ from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.kit.deps import SessionDep
 from dialer.kit.schemas import Page, page_of
-from dialer.seats import service
-from dialer.seats.schemas import SeatCreate, SeatOut, SeatUpdate
+from dialer.seats import service, sip_credentials
+from dialer.seats.schemas import SeatCreate, SeatOut, SeatUpdate, SipCredentialOut, SipPasswordSet
 
 router = APIRouter(prefix="/seats", tags=["seats"])
 
@@ -41,3 +41,11 @@ async def get_seat(seat_id: int, session: SessionDep, _: Staff) -> SeatOut:
 @router.patch("/{seat_id}", response_model=SeatOut, summary="Change or retire a seat (admin)")
 async def update_seat(seat_id: int, body: SeatUpdate, session: SessionDep, actor: Admin) -> SeatOut:
     return SeatOut.model_validate(await service.update_seat(session, seat_id=seat_id, data=body, actor=actor))
+
+
+@router.put("/{seat_id}/sip-password", response_model=SipCredentialOut,
+            summary="Set or rotate a seat's SIP password (admin); only its digests are stored")
+async def set_sip_password(seat_id: int, body: SipPasswordSet, session: SessionDep, actor: Admin) -> SipCredentialOut:
+    credential, generated = await sip_credentials.set_or_generate_sip_password(
+        session, seat_id, password=body.password, actor=actor)
+    return SipCredentialOut.model_validate(credential).model_copy(update={"password": generated})

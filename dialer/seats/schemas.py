@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dialer.kit.schemas import Schema
 from dialer.seats.models import SeatCarrier
@@ -35,3 +35,28 @@ class SeatOut(Schema):
     team: str | None
     active: bool
     created_at: dt.datetime
+
+
+class SipPasswordSet(Schema):
+    """Either ``password`` (the admin's choice) or ``generate: true`` (the service draws one and
+    returns it once)."""
+
+    password: str | None = Field(None, max_length=128, description="At least 12 characters, not the SIP username",
+                                 json_schema_extra={"format": "password", "writeOnly": True})
+    generate: bool = Field(False, description="Draw a random password and return it in this response only")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SipPasswordSet:
+        if (self.password is None) == (not self.generate):
+            raise ValueError("give either 'password' or 'generate': true, not both and not neither")
+        return self
+
+
+class SipCredentialOut(Schema):
+    seat_id: int
+    username: str
+    domain: str
+    rotated_at: dt.datetime
+    rotated_by: int | None
+    password: str | None = Field(None, description="The generated password, shown in this response only; "
+                                                   "null when the admin chose it")
