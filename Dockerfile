@@ -10,6 +10,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DIALER_DATABASE_URL=sqlite+aiosqlite:////var/lib/dialer/dialer.db \
     DIALER_MIGRATIONS_DIR=/app/alembic
 
+# The whisper's voice on the SIP path (espeak-ng, resampled by sox); Kamailio and the media
+# processes run beside the service (`dialer sip-edge`, `dialer sip-media`), in this image or another.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng sox kamailio kamailio-postgres-modules kamailio-sqlite-modules \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY dialer ./dialer

@@ -18,6 +18,7 @@ from dialer.kit.clock import Clock, system_clock
 from dialer.kit.db import create_engine
 from dialer.kit.migrations import upgrade_to_head
 from dialer.settings import Settings
+from dialer.telephony.carrier import CarrierError
 
 log = logging.getLogger("dialer")
 
@@ -38,11 +39,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
                 scheduler = build_scheduler(container.write_sessions, clock=clock, running=running, jobs=container.jobs)
                 scheduler.start()  # inside the running loop; each job takes its advisory lock
+            if container.carrier is not None:
+                try:
+                    await container.carrier.start()  # the SIP carrier's B2BUA binds its port here
+                except CarrierError as exc:  # the service still serves; dials fail cleanly until it is up
+                    log.error("the carrier is not ready (%s); dials are refused until it is", exc.detail)
             engine_task, engine_stop = None, asyncio.Event()
             if settings.run_dialer and container.carrier is not None:
                 engine_task = asyncio.create_task(container.start_engine().run(engine_stop), name="progressive-engine")
             inbox, inbox_task = None, None
-            if settings.twilio_auth_token is not None:  # carrier webhooks are accepted: apply what they store
+            if container.callback_secret is not None:  # carrier webhooks are accepted: apply what they store
                 inbox = container.start_inbox()
                 inbox_task = asyncio.create_task(inbox.run(), name="carrier-events-inbox")
             try:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.kit.errors import DialerError
 from dialer.settings import Settings
+from dialer.sip_cli import register as register_sip_commands
 
 HELP: Final = "markdown"
 """Help texts are Markdown: a paragraph's lines flow into one and a `command` prints without its
@@ -26,6 +27,7 @@ app = typer.Typer(help="Collections Dialer: compliance-first calling for a colle
                   rich_markup_mode=HELP)
 policy_app = typer.Typer(help="Client policies.", no_args_is_help=True, rich_markup_mode=HELP)
 app.add_typer(policy_app, name="policy")
+register_sip_commands(app)  # sip-edge, sip-media, sip-up, seat-sip-password (dialer.sip_cli)
 
 T = TypeVar("T")
 

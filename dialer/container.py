@@ -66,6 +66,8 @@ class Container:
         self._carrier = carrier
         self.dialer_engine: ProgressiveEngine | None = None  # running when a carrier is configured
         self.inbox: Inbox | None = None  # the carrier events inbox, when carrier webhooks are accepted
+        self.callback_secret = callback_secret_of(settings)
+        self.carrier_name = "sip" if settings.carrier == "sip" else "twilio"  # whose events the webhooks store
         self._wire()
 
     @property
@@ -146,8 +148,26 @@ def build_container(
     )
 
 
+def callback_secret_of(settings: Settings) -> str | None:
+    """What the carrier's webhooks are signed with: Twilio's auth token, or the SIP carrier's own
+    secret (both sign in Twilio's way: ``dialer.telephony.sip.callbacks``); None: no carrier."""
+    if settings.carrier == "sip":
+        from dialer.telephony.sip.config import callback_secret
+
+        return callback_secret(settings)
+    return settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+
+
 def build_carrier(settings: Settings) -> Carrier | None:
-    """The Twilio carrier when an account is configured (Twilio itself or the local emulator)."""
+    """The SIP carrier with ``DIALER_CARRIER=sip``; else the Twilio carrier when an account is
+    configured (Twilio itself or the local emulator)."""
+    if settings.carrier == "sip":
+        from dialer.telephony.sip.carrier import SipCarrier
+        from dialer.telephony.sip.config import sip_config
+        from dialer.telephony.tts import EspeakSpeaker
+
+        config = sip_config(settings)
+        return SipCarrier(config, speaker=EspeakSpeaker(config.prompts_dir))
     if not settings.twilio_account_sid:
         return None
     from dialer.telephony.twilio_carrier import TwilioCarrier

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         return check_zone(value)
 
+    @property
+    def caller_id(self) -> str | None:
+        """The agency's number on the configured carrier's calls."""
+        return self.sip_caller_id if self.carrier == "sip" else self.twilio_caller_id
+
     @field_validator("sip_rtp_port_max")
     @classmethod
     def _port_range(cls, value: int, info: ValidationInfo) -> int:

@@ -38,12 +38,12 @@ async def verified_form(request: Request) -> dict[str, str]:
 async def _verified(request: Request) -> dict[str, str]:
     container = request.app.state.container  # read directly: status callbacks take no dependency chain
     settings: Settings = container.settings
-    token = settings.twilio_auth_token
-    if token is None:
-        raise Unavailable("Twilio is not configured (DIALER_TWILIO_AUTH_TOKEN)")
+    secret: str | None = container.callback_secret
+    if secret is None:
+        raise Unavailable("no carrier is configured (DIALER_TWILIO_AUTH_TOKEN, or DIALER_CARRIER=sip)")
     form = await _form_params(request)
     url = public_url(request, settings.public_base_url)
-    if not is_valid(auth_token=token.get_secret_value(), url=url, params=form,
+    if not is_valid(auth_token=secret, url=url, params=form,
                     signature=request.headers.get("X-Twilio-Signature")):
         async with container.write_sessions() as session:
             await audit.record(session, action="webhook.bad_signature", entity="webhook", entity_id=request.url.path,
@@ -71,10 +71,12 @@ Form = Annotated[dict[str, str], Depends(verified_form)]
 # check and one insert, whatever it means.
 async def _store(request: Request, kind: str, call_id: int | None, leg: Leg | None) -> Response:
     form = await _verified(request)
-    inbox: Inbox | None = request.app.state.container.inbox
+    container = request.app.state.container
+    inbox: Inbox | None = container.inbox
     if inbox is None:
-        raise Unavailable("the carrier events inbox is not running (DIALER_TWILIO_AUTH_TOKEN unset at start)")
-    await inbox.put(kind=kind, params=form, call_id=call_id, leg=leg.value if leg else None)
+        raise Unavailable("the carrier events inbox is not running (no carrier configured at start)")
+    await inbox.put(kind=kind, params=form, call_id=call_id, leg=leg.value if leg else None,
+                    carrier=container.carrier_name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -31,7 +31,7 @@ async def _note(session: AsyncSession, event: StoredEvent) -> str:
     duration = params.get("RecordingDuration")
     channels = params.get("RecordingChannels")
     new = await insert_once(session, Recording, {
-        "call_id": call.id, "carrier": "twilio", "carrier_recording_id": params.get("RecordingSid"),
+        "call_id": call.id, "carrier": call.carrier, "carrier_recording_id": params.get("RecordingSid"),
         "status": RecordingStatus.PENDING, "media_url": f"{media}.wav" if media and not media.endswith(".wav") else media,
         "duration_s": int(duration) if duration and duration.isdigit() else None,
         "channels": int(channels) if channels and channels.isdigit() else None,

@@ -26,13 +26,14 @@ from dialer.calls.lifecycle import ENDS, TWILIO_STATUS
 from dialer.calls.models import Call, CallState, Direction
 from dialer.dialing.urls import address_of
 from dialer.seats.models import Seat
-from dialer.telephony.carrier import Carrier, CarrierError
+from dialer.telephony.carrier import NOT_FOUND, Carrier, CarrierError, CarrierRejected
 
 log = logging.getLogger("dialer.dialing")
 
 UNCERTAIN_AFTER = dt.timedelta(seconds=60)
 QUIET_AFTER = dt.timedelta(minutes=15)
-_SLACK = dt.timedelta(seconds=5)  # clocks of the carrier and ours differ a little
+_SLACK = dt.timedelta(seconds=5)
+_TALKING = frozenset({CallState.ANSWERED, CallState.BRIDGED})  # clocks of the carrier and ours differ a little
 
 
 async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, now: dt.datetime) -> list[Effect]:
@@ -58,7 +59,16 @@ async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, 
     sid = call.carrier_call_id or call.agent_leg_call_id
     if sid is None:
         return []
-    info = await carrier.get_call(sid)
+    try:
+        info = await carrier.get_call(sid)
+    except CarrierRejected as exc:
+        if exc.carrier_code != NOT_FOUND:
+            raise
+        # The carrier no longer knows the leg (the SIP carrier restarted since): it is over there.
+        end = CallState.COMPLETED if call.state in _TALKING else CallState.FAILED
+        log.warning("call %s: the carrier knows no leg %s; settling it %s", call.id, sid, end.value)
+        return await state.end(session, call, end, at=now, placed=call.carrier_call_id is not None, ended_sid=sid,
+                               detail="settled by the reconciler: the carrier no longer knows the leg")
     if not info.ended:
         return []
     end = TWILIO_STATUS.get(info.status.value, CallState.FAILED)

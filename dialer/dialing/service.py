@@ -48,7 +48,7 @@ class Outbound:
 
     @classmethod
     def of(cls, carrier: Carrier | None, settings: Settings) -> Outbound:
-        return cls(carrier.name if carrier is not None else None, settings.twilio_caller_id)
+        return cls(carrier.name if carrier is not None else None, settings.caller_id)
 
 
 class AgentNotReady(Conflict):

@@ -131,6 +131,11 @@ class Carrier(Protocol):
         For reconciliation after an uncertain ``place_call``."""
         ...
 
+    async def start(self) -> None:
+        """Get ready to call (the SIP carrier binds its port and reaches its media processes; an
+        HTTP carrier has nothing to do). Called once by the service as it starts."""
+        ...
+
     async def aclose(self) -> None:
         ...
 
@@ -173,6 +178,13 @@ class CarrierRejected(CarrierError):
     code = "carrier_rejected"
     status = 502
     retryable = False
+
+
+NOT_FOUND = 20404
+"""``carrier_code`` of a ``CarrierRejected``: the carrier knows no such resource (Twilio's code; the
+SIP carrier says it of a leg from before it restarted)."""
+NOT_LIVE = 21220
+"""``carrier_code`` of a ``CarrierRejected``: the call is not in progress (Twilio's code)."""
 
 
 class CarrierRateLimited(CarrierError):

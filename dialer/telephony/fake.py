@@ -65,6 +65,7 @@ class FakeCarrier:
         self.conferences: dict[str, dict[str, FakeParticipant]] = {}
         self.recordings: dict[str, bytes] = {}  # media URL → WAV
         self.closed = False
+        self.started = False
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
 
     # --- programming the network ---------------------------------------------------------------
@@ -210,6 +211,9 @@ class FakeCarrier:
             raise failure.error
         found = [c for c in self.calls.values() if c.to == to_e164 and c.created_at and c.created_at >= started_after]
         return found[::-1]
+
+    async def start(self) -> None:
+        self.started = True
 
     async def aclose(self) -> None:
         self.closed = True

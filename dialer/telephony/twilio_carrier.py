@@ -232,6 +232,9 @@ class TwilioCarrier:
         calls = await self._rest("list calls", lambda api: api.calls.list_async(to=to_e164, limit=100))
         return [call_info(c) for c in calls if c.date_created is None or c.date_created >= since]
 
+    async def start(self) -> None:
+        """Nothing to do: the HTTP client is made on the first request, inside the running loop."""
+
     async def aclose(self) -> None:
         http, self._http, self._client = self._http, None, None
         if http is not None:
