@@ -7,126 +7,28 @@ room; the party is rung then, joins, and the two are bridged and recorded in two
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import wave
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from twilio.request_validator import RequestValidator
 
-from dialer.settings import REPO_ROOT
-from dialer.telephony.carrier import PlaceCall
 from dialer.telephony.sip.carrier import SipCarrier
-from dialer.telephony.sip.config import SipConfig
-from dialer.telephony.sip.media_link import socket_path
 from dialer.telephony.tts import EspeakSpeaker
-from tests.sip.baresip import LOOPBACK, Account, Baresip, free_port
+from tests.sip.baresip import LOOPBACK, Account, Baresip
+from dialer.telephony.carrier import PlaceCall
+from tests.sip.test_baresip_harness import sipp, write_alaw_tone
+from tests.sip.carrier_harness import BASE, PARTY_NUMBER, Webhooks, carrier_config, media_process_in, until
 from tests.sip.tones import AGENT_HZ, PARTY_HZ, dominant_tones, mean_square, read_wav, segments_with
 
 pytestmark = pytest.mark.timeout(90)
 
-SECRET = "carrier-test-secret-0123456789abcdef"
-BASE = "http://dialer.test/webhooks/twilio"
-PARTY_NUMBER = "+8613800000001"
-WHISPER = "您好，这是一条测试提示。"
-
-
-@dataclass
-class Webhooks:
-    """Our webhooks' side: TwiML for the two legs, and every callback kept (after its signature
-    checked out); the agent's TwiML fetch rings the party, as the service does after its commit."""
-
-    carrier: SipCarrier | None = None
-    callbacks: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    party_sid: asyncio.Future[str] | None = None
-    bad_signatures: int = 0
-
-    async def handle(self, request: httpx.Request) -> httpx.Response:
-        params = dict(parse_qsl(request.content.decode()))
-        url = str(request.url)
-        if not RequestValidator(SECRET).validate(url, params, request.headers.get("X-Twilio-Signature", "")):
-            self.bad_signatures += 1
-            return httpx.Response(403)
-        path = urlsplit(url).path.rsplit("/", 1)[-1]
-        if path == "agent":
-            asyncio.get_running_loop().create_task(self._ring_party())
-            return _twiml(f'<Say language="cmn-CN">{WHISPER}</Say>' + _conference(starts=True))
-        if path == "party":
-            return _twiml(_conference(starts=False))
-        self.callbacks.append((path, params))
-        return httpx.Response(204)
-
-    async def _ring_party(self) -> None:
-        assert self.carrier is not None and self.party_sid is not None
-        placed = await self.carrier.place_call(PlaceCall(
-            call_ref="1", to_e164=PARTY_NUMBER, from_e164="+862100000000", twiml_url=f"{BASE}/voice/party?call_id=1",
-            status_callback_url=f"{BASE}/call-status?call_id=1&leg=party",
-            recording_callback_url=f"{BASE}/recording-status?call_id=1", record=True, timeout_s=20))
-        self.party_sid.set_result(placed.carrier_call_id)
-
-    def statuses(self, sid: str) -> list[str]:
-        return [p["CallStatus"] for kind, p in self.callbacks if kind == "call-status" and p["CallSid"] == sid]
-
-    def of(self, kind: str) -> list[dict[str, str]]:
-        return [p for k, p in self.callbacks if k == kind]
-
-
-def _conference(*, starts: bool) -> str:
-    return (f'<Dial><Conference startConferenceOnEnter="{str(starts).lower()}" endConferenceOnExit="true" '
-            f'statusCallback="{BASE}/conference-status?call_id=1" statusCallbackEvent="start end join leave">'
-            "call-1</Conference></Dial>")
-
-
-def _twiml(body: str) -> httpx.Response:
-    return httpx.Response(200, text=f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
-                          headers={"content-type": "application/xml"})
-
 
 @pytest.fixture
 async def media_process(tmp_path: Path) -> AsyncIterator[Path]:
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    first = free_port(span=40) & ~1
-    control = socket_path(run_dir, 0)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dialer.telephony.media", "--control", str(control), "--ip", LOOPBACK,
-         "--ports", f"{first}-{first + 39}", "--log-level", "WARNING"],
-        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-    try:
-        for _ in range(200):
-            if control.exists():
-                break
-            await asyncio.sleep(0.05)
-        assert control.exists(), "the media process did not come up"
+    async for run_dir in media_process_in(tmp_path):
         yield run_dir
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _config(tmp_path: Path, run_dir: Path, *, seat_port: int, party_port: int) -> SipConfig:
-    return SipConfig(
-        domain="dialer.local", b2bua_host=LOOPBACK, b2bua_port=0, edge_host=LOOPBACK, edge_port=9,
-        trunk_host=LOOPBACK, trunk_port=party_port, trunk_username=None, trunk_password=None, trunk_realm=None,
-        number_format="e164", caller_id="+862100000000", media_ip=LOOPBACK, rtp_port_min=20000,
-        rtp_port_max=20999, media_processes=1, callback_secret=SECRET, run_dir=run_dir,
-        recordings_dir=tmp_path / "recordings", prompts_dir=tmp_path / "prompts",
-        seats_direct=(LOOPBACK, seat_port), trunk_direct=True,
-    )
-
-
-async def _until(condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_given_a_seat_and_a_party_then_whispered_bridged_and_recorded_in_two_channels(
@@ -135,7 +37,7 @@ async def test_given_a_seat_and_a_party_then_whispered_bridged_and_recorded_in_t
             Baresip(tmp_path / "party", accounts=[Account(PARTY_NUMBER, LOOPBACK)], tone_hz=PARTY_HZ) as party:
         hooks = Webhooks(party_sid=asyncio.get_running_loop().create_future())
         http = httpx.AsyncClient(transport=httpx.MockTransport(hooks.handle))
-        carrier = SipCarrier(_config(tmp_path, media_process, seat_port=seat.sip_port, party_port=party.sip_port),
+        carrier = SipCarrier(carrier_config(tmp_path, media_process, seat_port=seat.sip_port, party_port=party.sip_port),
                              speaker=EspeakSpeaker(tmp_path / "prompts"), http=http)
         hooks.carrier = carrier
         try:
@@ -145,15 +47,15 @@ async def test_given_a_seat_and_a_party_then_whispered_bridged_and_recorded_in_t
                 record=False, timeout_s=20))
             party_sid = await asyncio.wait_for(hooks.party_sid, 30)
             await party.wait_for_event("CALL_ESTABLISHED", timeout=30)
-            await _until(lambda: any(p["StatusCallbackEvent"] == "conference-start"
+            await until(lambda: any(p["StatusCallbackEvent"] == "conference-start"
                                      for p in hooks.of("conference-status")), "the agent starting the room")
             await asyncio.sleep(3.0)  # both talk, bridged, for a while
             await carrier.hang_up(party_sid)  # the party's leg ends: the room ends, the seat is hung up too
-            await _until(lambda: carrier.legs[agent.carrier_call_id].is_over and carrier.legs[party_sid].is_over,
+            await until(lambda: carrier.legs[agent.carrier_call_id].is_over and carrier.legs[party_sid].is_over,
                          "both legs over")
             await seat.wait_for_event("CALL_CLOSED", timeout=15)
             await party.wait_for_event("CALL_CLOSED", timeout=15)
-            await _until(lambda: hooks.of("recording-status"), "the recording callback")
+            await until(lambda: hooks.of("recording-status"), "the recording callback")
         finally:
             await carrier.aclose()
             await http.aclose()
@@ -199,3 +101,45 @@ def _speech_end(path: Path) -> float | None:
               if mean_square(samples[start:start + size]) > 300.0 ** 2
               and not dominant_tones(samples[start:start + size], rate, (AGENT_HZ, PARTY_HZ), min_share=0.2)]
     return max(speech) + 0.1 if speech else None
+
+
+RINGBACK_HZ = 450.0  # China's ringback tone
+
+
+async def test_given_a_trunk_with_early_media_then_its_ringback_is_in_the_party_channel_before_the_answer(
+        tmp_path: Path, media_process: Path) -> None:
+    trunk_dir = tmp_path / "trunk"
+    trunk_dir.mkdir()
+    write_alaw_tone(trunk_dir / "ringback.al", RINGBACK_HZ, 1.0)
+    write_alaw_tone(trunk_dir / "party.al", PARTY_HZ, 1.0)
+    async with Baresip(tmp_path / "seat", accounts=[Account("seat-a07", "dialer.local")], tone_hz=AGENT_HZ) as seat, \
+            sipp(trunk_dir, "carrier_early_media.xml", ring_ms="2500") as trunk:
+        hooks = Webhooks(party_sid=asyncio.get_running_loop().create_future())
+        http = httpx.AsyncClient(transport=httpx.MockTransport(hooks.handle))
+        carrier = SipCarrier(carrier_config(tmp_path, media_process, seat_port=seat.sip_port, party_port=trunk.port),
+                             speaker=EspeakSpeaker(tmp_path / "prompts"), http=http)
+        hooks.carrier = carrier
+        try:
+            await carrier.place_call(PlaceCall(
+                call_ref="1", to_e164="sip:seat-a07@dialer.local", from_e164="+862100000000",
+                twiml_url=f"{BASE}/voice/agent?call_id=1", status_callback_url=f"{BASE}/call-status?call_id=1&leg=agent",
+                record=False, timeout_s=20))
+            party_sid = await asyncio.wait_for(hooks.party_sid, 30)
+            await until(lambda: "in-progress" in hooks.statuses(party_sid), "the trunk answering")
+            await asyncio.sleep(2.0)
+            await carrier.hang_up(party_sid)
+            assert await trunk.exit_code() == 0, trunk.log_tail()
+            await until(lambda: hooks.of("recording-status"), "the recording callback")
+        finally:
+            await carrier.aclose()
+            await http.aclose()
+
+    assert hooks.statuses(party_sid) == ["initiated", "ringing", "in-progress", "completed"]
+    wav_path = tmp_path / "call.wav"
+    wav_path.write_bytes(await carrier.fetch_recording(hooks.of("recording-status")[0]["RecordingUrl"]))
+    ringback = segments_with(wav_path, RINGBACK_HZ, channel=1)
+    answered = segments_with(wav_path, PARTY_HZ, channel=1)
+    assert ringback and answered, "both the early media and the answered party are in channel 2"
+    assert sum(end - start for start, end in ringback) > 1.5
+    assert ringback[0][0] < answered[0][0], "the ringback came first"
+    assert not segments_with(wav_path, RINGBACK_HZ, channel=0), "channel 1 is the agent's alone"
