@@ -366,18 +366,35 @@ def demo(
     cases: Annotated[int, typer.Option(min=10, max=20000, help="Cases in the sample portfolio.")] = 300,
     port: Annotated[int, typer.Option(help="Port of the service.")] = 8000,
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its SQLite file and recordings (wiped).")] = Path(".dialer-demo"),
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 20.0,
+    speed: Annotated[float | None, typer.Option(help="Simulated seconds per real second (default 20; the SIP demo runs at 1).")] = None,
     keep_serving: Annotated[bool, typer.Option("--keep-serving/--exit", help="Keep the service up after the summary, in real time, until Ctrl+C.")] = True,
+    carrier: Annotated[str, typer.Option(metavar="twilio|sip", help="twilio: the local Twilio emulator; sip: Kamailio, the B2BUA, a media process, a sipp trunk and baresip softphones, in real time.")] = "twilio",
 ) -> None:
-    """The whole loop in about a minute and a half, with no configuration: SQLite, the local Twilio emulator, a
-    sample portfolio of two banks, simulated agents in progressive mode, a live table and a summary."""
+    """The whole loop in about a minute and a half, with no configuration: SQLite, the local Twilio emulator (or
+    the SIP path with --carrier sip), a sample portfolio of two banks, simulated agents in progressive mode, a live
+    table and a summary."""
     import logging
 
     from dialer.demo.runner import DemoOptions, run_demo
 
+    carrier = carrier.lower()
+    if carrier not in ("twilio", "sip"):
+        raise typer.BadParameter(f"{carrier!r} is not one of 'twilio', 'sip'", param_hint="--carrier")
+    sip = carrier == "sip"
+    if sip and speed not in (None, 1.0):
+        raise typer.BadParameter("the SIP demo runs in real time: SIP media cannot be sped up", param_hint="--speed")
+    if sip:
+        from dialer.demo.sip import MissingTools, check_tools
+
+        try:
+            check_tools()
+        except MissingTools as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options = DemoOptions(seconds=seconds, agents=agents, cases=cases, port=port, data_dir=data_dir, speed=speed,
-                          keep_serving=keep_serving, out=lambda line: typer.echo(line))
+    options = DemoOptions(seconds=seconds, agents=agents, cases=cases, port=port, data_dir=data_dir,
+                          speed=speed if speed is not None else 1.0 if sip else 20.0, keep_serving=keep_serving,
+                          carrier="sip" if sip else "twilio", out=lambda line: typer.echo(line))
     try:
         _run(run_demo(options))
     except KeyboardInterrupt:

@@ -143,7 +143,7 @@ def build_container(
     return Container(
         settings=settings, engine=engine or create_engine(settings.database_url), tokens=tokens, clock=clock,
         schema_heads=frozenset(head_revisions(settings.migrations_dir)),
-        carrier=carrier if carrier is not None else build_carrier(settings),
+        carrier=carrier if carrier is not None else build_carrier(settings, clock=clock),
         storage=storage or LocalStorage(settings.data_dir / "recordings"),
     )
 
@@ -158,16 +158,18 @@ def callback_secret_of(settings: Settings) -> str | None:
     return settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
 
 
-def build_carrier(settings: Settings) -> Carrier | None:
-    """The SIP carrier with ``DIALER_CARRIER=sip``; else the Twilio carrier when an account is
-    configured (Twilio itself or the local emulator)."""
+def build_carrier(settings: Settings, *, clock: Clock | None = None) -> Carrier | None:
+    """The SIP carrier with ``DIALER_CARRIER=sip`` (its callbacks stamped by the service's clock);
+    else the Twilio carrier when an account is configured (Twilio itself or the local emulator)."""
     if settings.carrier == "sip":
         from dialer.telephony.sip.carrier import SipCarrier
         from dialer.telephony.sip.config import sip_config
         from dialer.telephony.tts import EspeakSpeaker
 
         config = sip_config(settings)
-        return SipCarrier(config, speaker=EspeakSpeaker(config.prompts_dir))
+        if clock is None:
+            return SipCarrier(config, speaker=EspeakSpeaker(config.prompts_dir))
+        return SipCarrier(config, speaker=EspeakSpeaker(config.prompts_dir), clock=clock)
     if not settings.twilio_account_sid:
         return None
     from dialer.telephony.twilio_carrier import TwilioCarrier

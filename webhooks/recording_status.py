@@ -35,6 +35,7 @@ async def _note(session: AsyncSession, event: StoredEvent) -> str:
         "status": RecordingStatus.PENDING, "media_url": f"{media}.wav" if media and not media.endswith(".wav") else media,
         "duration_s": int(duration) if duration and duration.isdigit() else None,
         "channels": int(channels) if channels and channels.isdigit() else None,
+        "partial": params.get("RecordingPartial") == "true",
         "next_attempt_at": event.received_at,
     }, ["carrier", "carrier_recording_id"])
     return "noted" if new is not None else "duplicate"

@@ -115,5 +115,8 @@ class Recording(Base):
     stored_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Only part of the call is in it: the media process that recorded it stopped mid-call (the
+    SIP carrier's ``RecordingPartial``); kept, never discarded."""
     retain_until: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = created_at()

@@ -38,6 +38,7 @@ class RecordingOut(Schema):
     size_bytes: int | None
     duration_s: int | None
     channels: int | None
+    partial: bool = False  # only part of the call is recorded (its media process stopped mid-call)
     stored_at: dt.datetime | None
 
 

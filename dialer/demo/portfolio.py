@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,8 @@ from dialer.compliance.models import Attempt, AttemptSource, StopContact, StopSo
 from dialer.kit.zones import AGENCY_ZONE
 from dialer.notes.models import PromiseToPay
 from dialer.policy.presets import build_policy
-from dialer.seats.models import Seat
+from dialer.seats.models import Seat, SeatCarrier
+from dialer.seats.sip_credentials import set_generated_sip_password, sip_account
 
 PASSWORD = "demo-password"
 TEAM = "demo"
@@ -54,6 +56,7 @@ class Seeded:
     near_cap: list[int]  # parties one attempt from a cap today: one more call is allowed, then none
     promises_due: int  # cases whose promise is due today (the work queue's first tier)
     seat_codes: list[str]
+    sip_passwords: dict[str, str] = field(default_factory=dict)  # SIP seats: SIP user → password
 
 
 def _name(rng: random.Random) -> str:
@@ -68,7 +71,11 @@ def _mobile(rng: random.Random, used: set[str]) -> str:
             return number
 
 
-async def seed(session: AsyncSession, *, now: dt.datetime, cases: int = 300, agents: int = 6, seed: int = 7) -> Seeded:
+async def seed(session: AsyncSession, *, now: dt.datetime, cases: int = 300, agents: int = 6, seed: int = 7,
+               sip_domain: str | None = None, policy_overrides: dict[str, Any] | None = None) -> Seeded:
+    """``sip_domain``: the seats are SIP seats (``sip:seat-a01@<domain>``) with generated SIP
+    passwords (returned in ``Seeded.sip_passwords``); else Twilio softphones (``client:seat-a01``).
+    ``policy_overrides``: merged into both clients' presets."""
     rng = random.Random(seed)
     password = hash_password(PASSWORD)
     users = [User(username=f"demo-agent-{i + 1}", display_name=f"坐席{i + 1}", role=Role.AGENT, team=TEAM,
@@ -76,8 +83,12 @@ async def seed(session: AsyncSession, *, now: dt.datetime, cases: int = 300, age
     supervisor = User(username="demo-supervisor", display_name="主管", role=Role.SUPERVISOR, team=TEAM,
                       password_hash=password)
     admin = User(username="demo-admin", display_name="管理员", role=Role.ADMIN, password_hash=password)
-    seats = [Seat(code=f"A-{i + 1:02d}", softphone_identity=f"client:seat-a{i + 1:02d}", team=TEAM,
-                  location="一楼 A 区") for i in range(agents)]
+    if sip_domain is None:
+        seats = [Seat(code=f"A-{i + 1:02d}", softphone_identity=f"client:seat-a{i + 1:02d}", team=TEAM,
+                      location="一楼 A 区") for i in range(agents)]
+    else:
+        seats = [Seat(code=f"A-{i + 1:02d}", softphone_identity=f"sip:seat-a{i + 1:02d}@{sip_domain}",
+                      carrier=SeatCarrier.SIP, team=TEAM, location="一楼 A 区") for i in range(agents)]
     session.add_all([*users, supervisor, admin, *seats])
     clients = {
         "CMB": Client(code="CMB", name="招商银行", policy_version=1),
@@ -85,11 +96,17 @@ async def seed(session: AsyncSession, *, now: dt.datetime, cases: int = 300, age
     }
     session.add_all(clients.values())
     await session.flush()
+    sip_passwords: dict[str, str] = {}
+    if sip_domain is not None:
+        for seat in seats:
+            _, sip_passwords[sip_account(seat).username] = await set_generated_sip_password(
+                session, seat.id, actor=None, now=now)
     presets = {"CMB": "cn-cba-2026", "PAB": "agency-default"}
     for code, client in clients.items():
-        document = build_policy(presets[code], {})
-        session.add(PolicyVersion(client_id=client.id, version=1, preset=presets[code], overrides={},
-                                  document=document.model_dump(mode="json"), reason="demo"))
+        document = build_policy(presets[code], policy_overrides or {})
+        session.add(PolicyVersion(client_id=client.id, version=1, preset=presets[code],
+                                  overrides=policy_overrides or {}, document=document.model_dump(mode="json"),
+                                  reason="demo"))
     used: set[str] = set()
     all_numbers: list[str] = []
     parties: list[tuple[Party, Case]] = []
@@ -155,7 +172,7 @@ async def seed(session: AsyncSession, *, now: dt.datetime, cases: int = 300, age
         supervisor=supervisor.username, admin=admin.username, cases=cases, parties=len(parties),
         numbers=all_numbers, stops=stops, at_cap=at_cap, near_cap=near_cap,
         promises_due=len(accounts[:BLOCKED_CASES]) + len(near),
-        seat_codes=[s.code for s in seats],
+        seat_codes=[s.code for s in seats], sip_passwords=sip_passwords,
     )
 
 

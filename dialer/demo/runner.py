@@ -1,5 +1,10 @@
 """Running the demo: seed, start the emulator and the service, work a shift on a simulated clock,
-report, then (unless told to exit) keep the service up in real time for the desktop and the API."""
+report, then (unless told to exit) keep the service up in real time for the desktop and the API.
+
+With ``carrier="sip"`` the same shift runs over the SIP path instead of the Twilio emulator
+(``dialer.demo.sip``: Kamailio, a media process, a sipp trunk, baresip softphones), in real time:
+SIP media cannot run faster, so the simulated clock runs at speed 1 from a start inside the calling
+window, and the trunk's calls are short."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -54,6 +60,8 @@ class DemoOptions:
     seed: int = 7
     out: Callable[[str], None] = field(default=print)
     serve_until: asyncio.Event | None = None  # with keep_serving: stop serving once set (default: Ctrl+C)
+    carrier: Literal["twilio", "sip"] = "twilio"  # sip: over the SIP path, in real time (speed 1)
+    start: dt.datetime | None = None  # the simulated clock's start (None: shift_start, from now)
 
 
 def shift_start(now: dt.datetime, *, lead: dt.timedelta = dt.timedelta(0)) -> dt.datetime:
@@ -84,12 +92,15 @@ def scenario_for(seeded: Seeded, *, speed: float, seed: int) -> Scenario:
     return Scenario.model_validate({"speed": speed, "cps": 20, "numbers": numbers, "say_seconds_per_char": 0.15})
 
 
-async def real_time(service_clock: ForwardingClock, app: FastAPI, emulator: EmulatorServer) -> None:
+async def real_time(service_clock: ForwardingClock, app: FastAPI, emulator: EmulatorServer | None) -> None:
     """From now on the service and the emulator run in real time: the service's clock is the
     system clock (everything the service built holds it), and the emulator's clock restarts at the
-    real time at real speed, with a fresh calls-per-second pacer (the old one counted simulated time)."""
+    real time at real speed, with a fresh calls-per-second pacer (the old one counted simulated time).
+    Without an emulator (the SIP demo) only the service's clock changes."""
     service_clock.source = system_clock
     app.state.container.clock = system_clock
+    if emulator is None:
+        return
 
     async def on_the_emulators_loop() -> None:
         em = emulator.emulator
@@ -118,34 +129,57 @@ def cli_line(opts: DemoOptions, url: str) -> str:
 
 async def run_demo(opts: DemoOptions) -> table.Figures:
     out = opts.out
+    sip = opts.carrier == "sip"
+    if sip:
+        from dialer.demo import sip as sip_path
+
+        sip_path.check_tools()  # before anything is wiped or started
+        if opts.speed != 1:
+            raise ValueError(f"the SIP demo runs in real time (speed 1, not {opts.speed:g}): SIP media cannot be sped up")
     if opts.data_dir.exists():
         shutil.rmtree(opts.data_dir)
     opts.data_dir.mkdir(parents=True)
     lead = dt.timedelta(seconds=opts.seconds * max(0.0, opts.speed - 1))
-    clock = SimClock(opts.speed, start=shift_start(dt.datetime.now(dt.UTC), lead=lead))
+    clock = SimClock(opts.speed, start=opts.start or shift_start(dt.datetime.now(dt.UTC), lead=lead))
     service_clock = ForwardingClock(clock.now)  # swapped for the system clock after the shift
     url = f"sqlite+aiosqlite:///{(opts.data_dir / 'demo.db').resolve()}"
+    carrier: dict[str, Any] = (
+        {**sip_path.sip_settings(), "sip_caller_id": AGENCY_NUMBER, "run_scheduler": True} if sip else
+        {"twilio_account_sid": DEFAULT_ACCOUNT_SID, "twilio_auth_token": SecretStr(DEFAULT_AUTH_TOKEN),
+         "twilio_caller_id": AGENCY_NUMBER, "twilio_calls_per_second": 20.0, "run_scheduler": True})
     settings = Settings(
         _env_file=None, database_url=url, data_dir=opts.data_dir, public_base_url=f"http://{opts.host}:{opts.port}",
-        twilio_account_sid=DEFAULT_ACCOUNT_SID, twilio_auth_token=SecretStr(DEFAULT_AUTH_TOKEN),
-        twilio_caller_id=AGENCY_NUMBER, twilio_calls_per_second=20.0, run_scheduler=True,
-        recording_capture_every_s=3.0, auto_migrate=True,
+        recording_capture_every_s=3.0, auto_migrate=True, **carrier,
     )
     engine = create_engine(url)
+    floor = None
     try:
         await upgrade_to_head(engine, settings.migrations_dir)
         async with session_factory(engine)() as session:
-            seeded = await seed(session, now=clock.now(), cases=opts.cases, agents=opts.agents, seed=opts.seed)
+            seeded = await seed(session, now=clock.now(), cases=opts.cases, agents=opts.agents, seed=opts.seed,
+                                sip_domain=sip_path.DOMAIN if sip else None,
+                                policy_overrides={"whisper": sip_path.WHISPER} if sip else None)
             await session.commit()
         out(f"seeded: {seeded.cases} cases, {seeded.parties} parties, {len(seeded.numbers)} numbers, "
             f"{seeded.stops} stop-contact entries; {seeded.promises_due} promises due today, on cases with "
             f"{len(seeded.at_cap)} parties at a cap and {len(seeded.near_cap)} one attempt from it; "
             f"clients 招商银行 (cn-cba-2026) and 平安银行 (agency-default)")
-        scenario = scenario_for(seeded, speed=opts.speed, seed=opts.seed)
-        emulator = EmulatorServer(scenario)
-        emulator.emulator.clock = clock  # one simulated clock for the carrier and the service
-        emulator.start()
-        settings.twilio_api_base_url = emulator.url
+        emulator: EmulatorServer | None = None
+        if sip:
+            scripted = {e164: sip_path.trunk_behaviour(e164) for e164 in seeded.numbers}
+            floor = sip_path.SipFloor(settings, opts.data_dir / "sip-floor")
+            await floor.start(seeded.sip_passwords)
+            peers = (f"SIP edge (Kamailio) at udp:{settings.sip_edge_host}:{settings.sip_edge_port}, trunk (sipp) at "
+                     f"udp:{settings.sip_trunk_host}:{settings.sip_trunk_port}, {len(seeded.sip_passwords)} "
+                     f"softphones (baresip) registered, a media process")
+        else:
+            scenario = scenario_for(seeded, speed=opts.speed, seed=opts.seed)
+            emulator = EmulatorServer(scenario)
+            emulator.emulator.clock = clock  # one simulated clock for the carrier and the service
+            emulator.start()
+            settings.twilio_api_base_url = emulator.url
+            scripted = {e164: script.behaviour.value for e164, script in scenario.numbers.items()}
+            peers = f"Twilio emulator at {emulator.url}"
         app = create_app(settings, clock=service_clock)
         server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning"))
         serving = asyncio.create_task(server.serve())
@@ -156,14 +190,18 @@ async def run_demo(opts: DemoOptions) -> table.Figures:
                 await asyncio.sleep(0.05)
             began = clock.now()
             out(f"service at {settings.public_base_url} (SQLite {opts.data_dir / 'demo.db'}), "
-                f"Twilio emulator at {emulator.url}; simulated clock starts "
+                f"{peers}; simulated clock starts "
                 f"{began.astimezone(SHANGHAI):%Y-%m-%d %H:%M} {AGENCY_ZONE}, x{opts.speed:g}")
-            scripted = {e164: script.behaviour.value for e164, script in scenario.numbers.items()}
             figures = await _shift(opts, settings.public_base_url, seeded, engine, clock, scripted)
             ended = clock.now()
+            clock_format = "%H:%M:%S" if sip else "%H:%M"  # a real-time shift lasts about a minute
             out(table.summary(figures, heading=(
-                f"Summary of the simulated shift, {began.astimezone(SHANGHAI):%Y-%m-%d %H:%M}–"
-                f"{ended.astimezone(SHANGHAI):%H:%M} {AGENCY_ZONE} (x{opts.speed:g})")))
+                f"Summary of the simulated shift, {began.astimezone(SHANGHAI):%Y-%m-%d} "
+                f"{began.astimezone(SHANGHAI):{clock_format}}–{ended.astimezone(SHANGHAI):{clock_format}} "
+                f"{AGENCY_ZONE} (x{opts.speed:g})"),
+                note=table.SIP_NOTE if sip else table.CARRIER_NOTE))
+            if sip:
+                out(sip_path.recordings_line(settings.data_dir))
             out("")
             out(f"agent desktop  {settings.public_base_url}/desktop")
             out(f"API docs       {settings.public_base_url}/docs")
@@ -176,7 +214,8 @@ async def run_demo(opts: DemoOptions) -> table.Figures:
             if opts.keep_serving:
                 await real_time(service_clock, app, emulator)
                 now = dt.datetime.now(dt.UTC).astimezone(SHANGHAI)
-                out(f"From now on the service, the desktop and the Twilio emulator run in real time (it is "
+                out(f"From now on the service, the desktop and the {'SIP path' if sip else 'Twilio emulator'} run in "
+                    f"real time (it is "
                     f"{now:%Y-%m-%d %H:%M} {AGENCY_ZONE}): a call lasts as long as it lasts and new records "
                     f"carry real times; the shift's records keep their simulated times. The campaigns are "
                     f"stopped, and the clients' calling window (08:00–22:00 in the called party's zone) now "
@@ -192,8 +231,11 @@ async def run_demo(opts: DemoOptions) -> table.Figures:
         finally:
             server.should_exit = True
             await asyncio.wait([serving], timeout=10)
-            emulator.stop()
+            if emulator is not None:
+                emulator.stop()
     finally:
+        if floor is not None:
+            await floor.stop()
         await engine.dispose()
 
 

@@ -26,11 +26,13 @@ from dialer.notes.models import PromiseToPay, WrapUpNote
 OUTCOMES = ("answered", "no_answer", "busy", "rejected", "failed", "voicemail", "canceled", "missed")
 FAR_END = {"answer": "a person", "voicemail": "a voicemail", "no_answer": "no answer", "busy": "busy",
            "reject": "declined after ringing", "fail": "not routable"}
-"""The emulator's scripted behaviours, in words."""
+"""The emulator's (and the SIP trunk's) scripted behaviours, in words."""
 CARRIER_NOTE = ("        (the far end: what the emulator's scenario had the number do. A declined call is told from\n"
                 "        a busy one by its SIP 603; a voicemail is reported as answered unless the call asks for\n"
                 "        answering-machine detection, which the service does not yet: the agents heard the\n"
                 "        voicemails and noted them as such)")
+SIP_NOTE = ("        (the far end: what the demo's SIP trunk (sipp, dialer/demo/sip_trunk.xml) does for the number,\n"
+            "        by its last two digits: a person answers, nobody answers (480 after ringing) or busy (486))")
 
 
 @dataclass
@@ -171,14 +173,15 @@ def summary_rows(f: Figures) -> list[Row]:
     return rows
 
 
-def summary(f: Figures, *, heading: str = "Summary") -> str:
-    """The figures as one table, the count first: each indented row is part of the row above it."""
+def summary(f: Figures, *, heading: str = "Summary", note: str = CARRIER_NOTE) -> str:
+    """The figures as one table, the count first: each indented row is part of the row above it.
+    ``note``: what "the far end" means (the emulator's scenario, or the SIP trunk's script)."""
     rows = summary_rows(f)
     width = max(len("  " * depth + label) for depth, label, _, comment in rows if comment) + 3
     lines = ["", heading, "-" * len(heading)]
     for depth, label, count, comment in rows:
         if depth == 0 and label.startswith("wrap-up notes"):
-            lines.append(CARRIER_NOTE)  # under the calls, before the notes
+            lines.append(note)  # under the calls, before the notes
         text = "  " * depth + label
         lines.append(f"{count:>6}  {text:<{width}}{comment}".rstrip() if comment else f"{count:>6}  {text}")
     return "\n".join(lines)

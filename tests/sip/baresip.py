@@ -23,38 +23,17 @@ import itertools
 import json
 import re
 import signal
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from dialer.kit.ports import free_port
 from tests.sip.tones import AGENT_HZ, write_tone
 
 LOOPBACK = "127.0.0.1"
 MODULE_PATH = "/usr/lib/baresip/modules"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def free_port(span: int = 1) -> int:
-    """A loopback port ``p`` such that ``p .. p+span-1`` are free for both UDP and TCP right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((LOOPBACK, 0))
-            port: int = probe.getsockname()[1]
-        if port + span > 65535:
-            continue
-        held: list[socket.socket] = []
-        try:
-            for p, kind in itertools.product(range(port, port + span), (socket.SOCK_DGRAM, socket.SOCK_STREAM)):
-                held.append(socket.socket(socket.AF_INET, kind))
-                held[-1].bind((LOOPBACK, p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in held:
-                s.close()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import array
 import asyncio
 import contextlib
 import math
-import socket
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.kit.ports import udp_port_bound
 from tests.sip.baresip import LOOPBACK, Account, Baresip, free_port
 from tests.sip.tones import (
     AGENT_HZ,
@@ -53,15 +53,6 @@ class Sipp:
         raise AssertionError(f"sipp did not finish\n{self.log_tail()}")
 
 
-def _bound(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((LOOPBACK, port))
-        except OSError:
-            return True
-        return False
-
-
 @contextlib.asynccontextmanager
 async def sipp(workdir: Path, scenario: str, *args: str, **variables: str) -> AsyncIterator[Sipp]:
     """sipp running ``scenarios/<scenario>`` on a free loopback port (listening when this yields),
@@ -77,7 +68,7 @@ async def sipp(workdir: Path, scenario: str, *args: str, **variables: str) -> As
                                                        stdout=out, stderr=asyncio.subprocess.STDOUT)
     peer = Sipp(process, port, workdir)
     try:
-        while not _bound(port):
+        while not udp_port_bound(port):
             assert process.returncode is None, f"sipp exited with {process.returncode}\n{peer.log_tail()}"
             await asyncio.sleep(0.02)
         yield peer
@@ -174,7 +165,7 @@ async def test_given_the_phone_dials_a_party_when_the_party_hangs_up_then_call_c
 @pytest.mark.parametrize("span", [1, 2, 4])
 def test_free_port_gives_a_span_free_for_udp_and_tcp(span: int) -> None:
     port = free_port(span)
-    assert not any(_bound(p) for p in range(port, port + span))
+    assert not any(udp_port_bound(p) for p in range(port, port + span))
 
 
 async def test_given_a_phone_that_does_not_quit_in_time_then_stop_ends_it_anyway(tmp_path: Path) -> None:

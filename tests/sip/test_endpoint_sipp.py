@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.kit.ports import udp_port_bound
 from dialer.telephony.sip import digest
 from dialer.telephony.sip.dialog import Dialog
 from dialer.telephony.sip.endpoint import SipEndpoint
@@ -35,15 +36,6 @@ def free_udp_port() -> int:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def udp_port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return True
-        return False
 
 
 @dataclass
@@ -111,7 +103,7 @@ async def start_trunk(tmp_path: Path) -> AsyncIterator[TrunkFactory]:
         trunk = Trunk((HOST, port), process, messages, errors, screen)
         started.append(trunk)
         for _ in range(500):  # until sipp holds its port (or gave up)
-            if udp_port_taken(port) or process.returncode is not None:
+            if udp_port_bound(port) or process.returncode is not None:
                 break
             await asyncio.sleep(0.01)
         return trunk

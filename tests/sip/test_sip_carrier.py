@@ -143,3 +143,29 @@ async def test_given_a_trunk_with_early_media_then_its_ringback_is_in_the_party_
     assert sum(end - start for start, end in ringback) > 1.5
     assert ringback[0][0] < answered[0][0], "the ringback came first"
     assert not segments_with(wav_path, RINGBACK_HZ, channel=0), "channel 1 is the agent's alone"
+
+
+async def test_given_a_leg_hung_up_while_queued_then_no_invite_is_sent_and_it_ends_canceled(
+        tmp_path: Path, media_process: Path) -> None:
+    trunk_dir = tmp_path / "trunk"
+    trunk_dir.mkdir()
+    write_alaw_tone(trunk_dir / "ringback.al", RINGBACK_HZ, 1.0)
+    write_alaw_tone(trunk_dir / "party.al", PARTY_HZ, 1.0)
+    async with sipp(trunk_dir, "carrier_early_media.xml", ring_ms="100") as trunk:
+        hooks = Webhooks()
+        http = httpx.AsyncClient(transport=httpx.MockTransport(hooks.handle))
+        carrier = SipCarrier(carrier_config(tmp_path, media_process, seat_port=9, party_port=trunk.port),
+                             speaker=EspeakSpeaker(tmp_path / "prompts"), http=http)
+        try:
+            await carrier.start()
+            placed = await carrier.place_call(PlaceCall(
+                call_ref="7", to_e164=PARTY_NUMBER, from_e164="+862100000000",
+                twiml_url=f"{BASE}/voice/party?call_id=7", status_callback_url=f"{BASE}/call-status?call_id=7&leg=party",
+                recording_callback_url=f"{BASE}/recording-status?call_id=7", record=True, timeout_s=20))
+            await carrier.hang_up(placed.carrier_call_id)  # before its task has sent anything
+            await until(lambda: hooks.statuses(placed.carrier_call_id) == ["canceled"], "the leg canceled")
+            assert carrier.in_flight() == {"legs": 0, "invites": 0, "rooms": 0, "media_calls": 0, "callbacks": 0}
+        finally:
+            await carrier.aclose()
+            await http.aclose()
+        assert trunk.process.returncode is None, "the trunk saw no INVITE (its scenario is still waiting)"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.kit.ports import udp_port_bound
 from dialer.seats.models import Seat, SeatCarrier
 from dialer.seats.sip_credentials import set_sip_password
 from dialer.telephony.sip.edge.process import EdgeProcess, start_kamailio
@@ -35,18 +36,6 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
-
-
-def udp_port_bound(port: int) -> bool:
-    """Whether some process listens on UDP ``port`` (read from /proc, without binding it)."""
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        if any(int(line.split()[1].rsplit(":", 1)[1], 16) == port for line in lines):
-            return True
-    return False
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,13 @@ async def test_given_b2bua_when_it_calls_a_number_then_the_trunk_answers_through
     assert answered.ok, answered.output  # the trunk's scenario requires the edge's Record-Route
 
 
+async def test_given_the_trunk_down_when_the_b2bua_calls_a_number_then_503_not_a_ring_out(edge, session):
+    call = b2bua_calls(edge, TRUNK_NUMBER, scenario="invite_refused", expected="503")  # nothing on trunk_port
+
+    assert call.ok, call.output
+    assert "no answer at all from the next hop" in edge.process.log_tail(40)
+
+
 async def test_given_seat_with_password_when_its_softphone_calls_then_challenged_and_relayed_to_the_b2bua(
         edge, session):
     await make_sip_seat(session, user="seat-a11", password=PASSWORD)

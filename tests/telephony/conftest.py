@@ -1,5 +1,10 @@
-"""Carriers under test: the in-memory fake and the Twilio adapter against the local emulator (the
-real twilio SDK over loopback), each behind a harness that plays the network's part."""
+"""Carriers under test: the in-memory fake, the Twilio adapter against the local emulator (the
+real twilio SDK over loopback) and the SIP carrier against a real media process and a sipp party
+(``sip_harness.py``), each behind a harness that plays the network's part.
+
+``contract`` runs a test against every carrier; ``supervised_contract`` against the carriers that
+have supervisor modes (not SIP yet: monitor, whisper and barge need the media mixer, SIP part 2);
+``sip_contract`` against the SIP carrier alone."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +30,8 @@ from twilio_emulator.testing import (  # noqa: F401
     twilio_receiver,
     twilio_receiver_server,
 )
+
+from .sip_harness import MediaProcess, PartyPeer, SipHarness
 
 AGENCY = "+862100000000"
 DEBTOR = "+8613800000001"
@@ -151,6 +159,9 @@ class FakeHarness:
         self.carrier.advance(call_id, CallStatus.IN_PROGRESS)
         return self.carrier.complete_with_recording(call_id)
 
+    async def aclose(self) -> None:
+        await self.carrier.aclose()
+
 
 class TwilioHarness:
     def __init__(self, server: EmulatorServer, receiver: Receiver) -> None:
@@ -201,13 +212,63 @@ class TwilioHarness:
         got = await self.rx.await_for("/rec", lambda got: any(r.params["CallSid"] == call_id for r in got))
         return next(r.params["RecordingUrl"] for r in got if r.params["CallSid"] == call_id)
 
+    async def aclose(self) -> None:
+        await self.carrier.aclose()
+
+
+# --- the SIP carrier's outside world, started once per module --------------------------------------
+@pytest.fixture(scope="module")
+def sip_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaProcess]:
+    media = MediaProcess.start(tmp_path_factory.mktemp("sip-media"))
+    yield media
+    media.stop()
+
+
+@pytest.fixture(scope="module")
+def sip_party(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PartyPeer]:
+    peer = PartyPeer.start(tmp_path_factory.mktemp("sip-party") / "sipp")
+    yield peer
+    peer.stop()
+
+
+# --- the contract fixtures ------------------------------------------------------------------------
+Harness = FakeHarness | TwilioHarness | SipHarness
+SupervisedHarness = FakeHarness | TwilioHarness
+
+
+def _harness(request: pytest.FixtureRequest, carrier: str) -> Harness:
+    if carrier == "fake":
+        return FakeHarness()
+    if carrier == "twilio":
+        server = request.getfixturevalue("twilio_emulator_factory")(SCENARIO)
+        return TwilioHarness(server, request.getfixturevalue("twilio_receiver"))
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    return SipHarness(tmp_path, media=request.getfixturevalue("sip_media"), peer=request.getfixturevalue("sip_party"),
+                      agency=AGENCY, hold_twiml=HOLD_TWIML)
+
+
+@pytest.fixture(params=["fake", "twilio", "sip"])
+async def contract(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Every carrier."""
+    harness = _harness(request, request.param)
+    yield harness
+    await harness.aclose()
+
 
 @pytest.fixture(params=["fake", "twilio"])
-async def contract(request: pytest.FixtureRequest) -> AsyncIterator[FakeHarness | TwilioHarness]:
-    if request.param == "fake":
-        harness: FakeHarness | TwilioHarness = FakeHarness()
-    else:
-        server = request.getfixturevalue("twilio_emulator_factory")(SCENARIO)
-        harness = TwilioHarness(server, request.getfixturevalue("twilio_receiver"))
+async def supervised_contract(request: pytest.FixtureRequest) -> AsyncIterator[SupervisedHarness]:
+    """The carriers with supervisor modes (monitor, whisper, barge). The SIP carrier joins when
+    SIP part 2 brings the media mixer; until then it refuses them (``sip_contract``)."""
+    harness = _harness(request, request.param)
+    assert isinstance(harness, FakeHarness | TwilioHarness)
     yield harness
-    await harness.carrier.aclose()
+    await harness.aclose()
+
+
+@pytest.fixture
+async def sip_contract(request: pytest.FixtureRequest) -> AsyncIterator[SipHarness]:
+    """The SIP carrier alone, for what only it does (for now: refusing supervisor modes)."""
+    harness = _harness(request, "sip")
+    assert isinstance(harness, SipHarness)
+    yield harness
+    await harness.aclose()

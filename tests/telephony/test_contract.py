@@ -1,5 +1,8 @@
-"""One contract, every carrier: the same assertions against the in-memory fake and the Twilio
-adapter driving the local emulator through the real SDK."""
+"""One contract, every carrier: the same assertions against the in-memory fake, the Twilio adapter
+driving the local emulator through the real SDK, and the SIP carrier with a real media process and
+a sipp party behind its trunk (``contract``).
+Supervisor modes run against the fake and Twilio only (``supervised_contract``): SIP has them with
+SIP part 2 (the media mixer), and until then its carrier refuses them with a reason (``sip_contract``)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ EXPECTED = {  # mode → (muted, coaching, coaching the agent)
 }
 
 
-def test_given_either_carrier_then_it_implements_the_protocol(contract):
+def test_given_any_carrier_then_it_implements_the_protocol(contract):
     assert isinstance(contract.carrier, Carrier)
 
 
@@ -64,7 +67,8 @@ async def test_given_unknown_call_then_rejected_with_20404(contract):
 
 
 @pytest.mark.parametrize("first", list(SupervisorMode))
-async def test_given_supervisor_added_in_a_mode_then_participant_follows_every_mode_switch(contract, first):
+async def test_given_supervisor_added_in_a_mode_then_participant_follows_every_mode_switch(supervised_contract, first):
+    contract = supervised_contract
     carrier = contract.carrier
     agent = await contract.agent_in_conference(ROOM)
 
@@ -85,7 +89,8 @@ async def test_given_supervisor_added_in_a_mode_then_participant_follows_every_m
         assert await state() == EXPECTED[mode], mode
 
 
-async def test_given_whisper_to_a_leg_not_in_the_room_then_rejected_16028(contract):
+async def test_given_whisper_to_a_leg_not_in_the_room_then_rejected_16028(supervised_contract):
+    contract = supervised_contract
     agent = await contract.agent_in_conference(ROOM)
     supervisor = await contract.carrier.add_supervisor(ROOM, "supervisor-1", SupervisorMode.MONITOR,
                                                        agent_call_id=agent, caller_id=AGENCY,
@@ -96,6 +101,22 @@ async def test_given_whisper_to_a_leg_not_in_the_room_then_rejected_16028(contra
         await contract.carrier.set_supervisor_mode(ROOM, supervisor, SupervisorMode.WHISPER,
                                                    agent_call_id="CA" + "0" * 32)
     assert refused.value.carrier_code == 16028
+
+
+@pytest.mark.parametrize("mode", list(SupervisorMode))
+async def test_given_sip_carrier_when_a_supervisor_is_added_to_a_live_call_then_refused_with_a_reason(
+        sip_contract, mode):
+    placed = await sip_contract.carrier.place_call(sip_contract.request(DEBTOR))
+    await sip_contract.reach(placed.carrier_call_id, CallStatus.IN_PROGRESS)
+
+    with pytest.raises(CarrierRejected) as refused:
+        await sip_contract.carrier.add_supervisor(ROOM, "supervisor-1", mode, agent_call_id=placed.carrier_call_id,
+                                                  caller_id=AGENCY,
+                                                  status_callback_url=sip_contract.url("/supervisor-status"))
+
+    assert refused.value.http_status == 501 and not refused.value.retryable
+    assert "SIP part 2" in refused.value.detail and "mixer" in refused.value.detail
+    assert (await sip_contract.carrier.get_call(placed.carrier_call_id)).status is CallStatus.IN_PROGRESS
 
 
 async def test_given_recorded_call_then_fetch_recording_returns_a_dual_channel_wav(contract):

@@ -55,8 +55,17 @@ class Callbacks:
         previous = self._tails.get(stream)
         if previous is not None and previous.done():
             previous = None
-        self._tails[stream] = asyncio.get_running_loop().create_task(
+        tail = self._tails[stream] = asyncio.get_running_loop().create_task(
             self._deliver(previous, url, dict(params)), name=f"sip-callback-{stream}")
+        tail.add_done_callback(lambda done: self._delivered(stream, done))
+
+    def _delivered(self, stream: str, task: asyncio.Task[None]) -> None:
+        if self._tails.get(stream) is task:  # the stream's last callback: nothing queued behind it
+            del self._tails[stream]
+
+    def __len__(self) -> int:
+        """Streams with a callback not delivered (or given up) yet."""
+        return len(self._tails)
 
     async def drain(self) -> None:
         """Wait until every queued callback is delivered or given up (shutdown, tests)."""

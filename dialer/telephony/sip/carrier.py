@@ -24,7 +24,8 @@ from pathlib import Path
 import httpx
 
 from dialer.telephony.carrier import (
-    NOT_FOUND, NOT_LIVE, CallInfo, CallStatus, CarrierRejected, CarrierUnavailable, PlaceCall, PlacedCall, SupervisorMode,
+    NOT_FOUND, NOT_LIVE, CallInfo, CallStatus, CarrierRejected, CarrierUnavailable, PlaceCall, PlacedCall,
+    SupervisorMode,
 )
 from dialer.telephony.sip.callbacks import Callbacks
 from dialer.telephony.sip.config import SipConfig
@@ -40,6 +41,7 @@ from dialer.telephony.tts import Speaker
 log = logging.getLogger("dialer.telephony.sip")
 
 ENDED_LEGS_KEPT = 5000  # legs answered from memory for reconciliation (get_call / find_calls)
+HANG_UP_WAIT_S = 5.0  # how long hang_up waits for the leg to be over
 
 
 def _utcnow() -> dt.datetime:
@@ -125,9 +127,17 @@ class SipCarrier:
         return PlacedCall(leg.sid, CallStatus.QUEUED, 0)
 
     async def hang_up(self, carrier_call_id: str) -> None:
+        """End the leg (BYE, or CANCEL while it rings) and return once it is over, as Twilio's API
+        answers with the call completed; a far end slow to answer gets ``HANG_UP_WAIT_S``, then the
+        leg goes on ending by itself (its status callback tells when)."""
         leg = self._legs.get(carrier_call_id)
-        if leg is not None and not leg.is_over:
-            leg.interrupt("api")
+        if leg is None or leg.is_over:
+            return
+        leg.interrupt("api")
+        try:
+            await asyncio.wait_for(asyncio.shield(leg.ended.wait()), HANG_UP_WAIT_S)
+        except TimeoutError:
+            log.warning("SIP leg %s: still ending %.0f s after our hang-up", leg.sid, HANG_UP_WAIT_S)
 
     async def redirect(self, carrier_call_id: str, twiml_url: str) -> None:
         leg = self._legs.get(carrier_call_id)
@@ -160,6 +170,8 @@ class SipCarrier:
         return leg.info()
 
     async def find_calls(self, to_e164: str, started_after: dt.datetime) -> list[CallInfo]:
+        if started_after.tzinfo is None:
+            raise ValueError("started_after must be timezone-aware")
         found = [leg for leg in self._legs.values()
                  if leg.request.to_e164 == to_e164 and leg.created_at >= started_after]
         return [leg.info() for leg in sorted(found, key=lambda leg: leg.created_at, reverse=True)]
@@ -168,6 +180,13 @@ class SipCarrier:
     @property
     def legs(self) -> dict[str, SipLeg]:
         return self._legs
+
+    def in_flight(self) -> dict[str, int]:
+        """What this carrier holds for calls not over yet (all zero between calls: nothing leaks)."""
+        flow = self._flow
+        return {"legs": sum(not leg.is_over for leg in self._legs.values()),
+                "invites": len(flow.signalling) if flow else 0, "rooms": len(flow.rooms) if flow else 0,
+                "media_calls": len(flow.media) if flow else 0, "callbacks": len(flow.callbacks) if flow else 0}
 
     def _remember(self, leg: SipLeg) -> None:
         self._legs[leg.sid] = leg

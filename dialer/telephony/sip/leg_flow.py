@@ -103,25 +103,41 @@ async def _dial(ctx: FlowContext, leg: SipLeg) -> CallStatus:
         log.error("SIP leg %s: no media: %s", leg.sid, exc)
         leg.sip_code = 503
         return CallStatus.FAILED
+    if leg.interrupted is not None:  # hung up while queued: the party's phone never rings (no attempt made)
+        leg.sip_code = 487
+        return CallStatus.CANCELED
     offer = sdp.offer(address=local.address, port=local.port, session_id=int(time.time()))
     leg.started_at = ctx.clock()
     post_status(ctx, leg, CallStatus.INITIATED)
     invite = ctx.signalling.invite(leg, offer.encode())
     ringing_told = False
-    deadline = asyncio.get_running_loop().time() + leg.request.timeout_s
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + leg.request.timeout_s
+    # §9.1: a CANCELled INVITE with no final answer 64*T1 later is over, 487 or not (the far end
+    # may never send one; the INVITE client does not give up by itself once it has had a 1xx)
+    after_cancel = ctx.signalling.config.timers.timer_b
     timed_out = False
     while True:
-        wait = max(0.0, deadline - asyncio.get_running_loop().time())
         try:
-            step = await leg.race(invite.next(), timeout=None if timed_out else wait)
+            step = await leg.race(invite.next(), timeout=max(0.0, deadline - loop.time()))
         except LegEnded:
             invite.cancel()  # our hang-up while ringing: CANCEL (or BYE if the 200 won the race)
-            answer = await invite.final()
+            try:
+                answer = await asyncio.wait_for(invite.final(), after_cancel)
+            except TimeoutError:
+                log.warning("SIP leg %s: no final answer %.1f s after our CANCEL: over", leg.sid, after_cancel)
+                leg.sip_code = 487
+                return CallStatus.CANCELED
             leg.sip_code = answer.status if answer.status >= 300 else 487
             return CallStatus.CANCELED
+        if step is None and timed_out:
+            log.warning("SIP leg %s: no final answer %.1f s after our CANCEL: over", leg.sid, after_cancel)
+            leg.sip_code = 487
+            return CallStatus.NO_ANSWER
         if step is None:  # rang out: CANCEL, and the 487 that follows is a no-answer
             timed_out = True
             invite.cancel()
+            deadline = loop.time() + after_cancel
             continue
         if isinstance(step, Ringing):
             if step.sdp is not None:
@@ -204,6 +220,7 @@ async def _finish(ctx: FlowContext, leg: SipLeg, final: CallStatus) -> None:
     leg.ended_at = ctx.clock()
     post_status(ctx, leg, final)
     leg.ended.set()
+    ctx.signalling.forget(leg)  # whichever way it ended (a BYE either way, or never answered)
     try:
         await ctx.media.close(leg, answered=leg.answered_at is not None)
     except MediaFailed as exc:

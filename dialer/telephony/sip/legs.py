@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -98,6 +99,8 @@ class SipLeg:
         """``awaitable``'s result, or None after ``timeout`` seconds; raises ``LegEnded`` when the leg
         is interrupted first (``awaitable`` is then cancelled)."""
         if self.interrupted is not None:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never started: no "never awaited" warning
             raise LegEnded(self.interrupted)
         if self._interrupt is None:
             self._interrupt = asyncio.get_running_loop().create_future()

@@ -76,6 +76,10 @@ class CallMedia:
         """Told the legs whose media process went away (the carrier ends them)."""
         self._watchdog: asyncio.Task[None] | None = None
 
+    def __len__(self) -> int:
+        """Media calls with a leg not over yet."""
+        return len(self._calls)
+
     @classmethod
     def for_config(cls, config: SipConfig, *, callbacks: Callbacks, files: RecordingFiles,
                    clock: Callable[[], dt.datetime]) -> CallMedia:

@@ -54,10 +54,11 @@ class InviteSteps:
     """One leg's INVITE as the leg's task reads it: ``await next()`` gives each ``Ringing`` then one
     ``Final``; ``cancel()`` gives up (a 2xx that races it is ACKed and hung up by the endpoint)."""
 
-    def __init__(self, outgoing: OutgoingInvite) -> None:
+    def __init__(self, outgoing: OutgoingInvite, *, on_final: Callable[[], None]) -> None:
         self.outgoing = outgoing
         self._steps: asyncio.Queue[Ringing | Final] = asyncio.Queue()
         self._final: asyncio.Future[Final] = asyncio.get_running_loop().create_future()
+        self._on_final = on_final
         outgoing.on_provisional = self._provisional
         self._waiter = asyncio.get_running_loop().create_task(self._wait_final())
 
@@ -70,6 +71,12 @@ class InviteSteps:
         final = Final(response.status, response.body or None, local=self.outgoing.outcome in LOCAL_ENDS)
         self._steps.put_nowait(final)
         self._final.set_result(final)
+        self._on_final()
+
+    def close(self) -> None:
+        """The leg is over: stop waiting for a final answer that may never come (§9.1)."""
+        self._waiter.cancel()
+        self._final.cancel()
 
     async def next(self) -> Ringing | Final:
         return await self._steps.get()
@@ -104,6 +111,10 @@ class Signalling:
                                user_agent="collections-dialer", config=config.timers)
         return cls(config, transport, endpoint, on_bye)
 
+    def __len__(self) -> int:
+        """Legs whose INVITE (and dialog) this still tracks: the legs not over yet."""
+        return len(self._invites)
+
     @property
     def local_address(self) -> tuple[str, int]:
         return self._transport.local_address
@@ -122,10 +133,7 @@ class Signalling:
         outgoing = self._endpoint.invite(
             where.request_uri, from_uri=from_uri, to_uri=f"<{where.to_uri}>", sdp=sdp, next_hop=next_hop,
             credentials=credentials, extra_headers=[("X-Dialer-Call", leg.request.call_ref)])
-        steps = InviteSteps(outgoing)
-        self._invites[leg.sid] = steps
-        outgoing_done = asyncio.ensure_future(steps.final())
-        outgoing_done.add_done_callback(lambda _: self._answered(leg.sid))
+        steps = self._invites[leg.sid] = InviteSteps(outgoing, on_final=lambda: self._answered(leg.sid))
         return steps
 
     def _caller_user(self) -> str:
@@ -159,8 +167,12 @@ class Signalling:
             log.info("SIP leg %s: BYE answered %s", leg.sid, response.status)
 
     def forget(self, leg: SipLeg) -> None:
+        """The leg is over: its INVITE and dialog are not tracked any more."""
         steps = self._invites.pop(leg.sid, None)
-        if steps is not None and steps.dialog is not None:
+        if steps is None:
+            return
+        steps.close()
+        if steps.dialog is not None:
             self._legs_by_dialog.pop(steps.dialog.id, None)
 
     def _far_end_bye(self, dialog: Dialog) -> None:
