@@ -58,7 +58,7 @@ from tests.e2e.conftest import ALL_DAY, PASSWORD, eventually
 from tests.factories import make_case, make_client, make_user
 from tests.sip.baresip import LOOPBACK, Account, Baresip, free_port
 from tests.sip.test_baresip_harness import write_alaw_tone
-from tests.sip.tones import AGENT_HZ, PARTY_HZ, dominant_tones, mean_square, read_wav
+from tests.sip.tones import AGENT_HZ, PARTY_HZ
 from twilio_emulator.server import BackgroundServer
 
 SCENARIOS = Path(__file__).with_name("scenarios")
@@ -340,14 +340,3 @@ async def nothing_held(floor: SipFloor) -> None:
         await eventually(lambda: floor.carrier.in_flight() == idle, what="an idle carrier")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; it holds {floor.carrier.in_flight()}") from None
-
-
-def speech_end(path: Path) -> float | None:
-    """When the whisper ends in what a phone heard: the last 100 ms window with sound that is
-    neither participant's tone (speech); None when there is none."""
-    rate, channels = read_wav(path)
-    samples, size = channels[0], rate // 10
-    speech = [start / rate for start in range(0, len(samples) - size + 1, size)
-              if mean_square(samples[start:start + size]) > 300.0 ** 2
-              and not dominant_tones(samples[start:start + size], rate, (AGENT_HZ, PARTY_HZ), min_share=0.2)]
-    return max(speech) + 0.1 if speech else None

@@ -21,9 +21,9 @@ from dialer.kit.types import utcnow
 from recordings.jobs import capture_job
 from tests.e2e.conftest import eventually
 from tests.e2e_sip.conftest import (
-    DEBTOR, SipFloor, agent_in, ended_call, nothing_held, sip_desk, softphone, speech_end,
+    DEBTOR, SipFloor, agent_in, ended_call, nothing_held, sip_desk, softphone,
 )
-from tests.sip.tones import AGENT_HZ, PARTY_HZ, segments_with
+from tests.sip.tones import AGENT_HZ, PARTY_HZ, segments_with, speech_end
 from webhooks.models import CarrierEvent
 
 pytestmark = pytest.mark.timeout(120)

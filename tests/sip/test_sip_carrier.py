@@ -20,7 +20,7 @@ from tests.sip.baresip import LOOPBACK, Account, Baresip
 from dialer.telephony.carrier import PlaceCall
 from tests.sip.test_baresip_harness import sipp, write_alaw_tone
 from tests.sip.carrier_harness import BASE, PARTY_NUMBER, Webhooks, carrier_config, media_process_in, until
-from tests.sip.tones import AGENT_HZ, PARTY_HZ, dominant_tones, mean_square, read_wav, segments_with
+from tests.sip.tones import AGENT_HZ, PARTY_HZ, segments_with, speech_end
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -84,23 +84,12 @@ async def test_given_a_seat_and_a_party_then_whispered_bridged_and_recorded_in_t
     assert not segments_with(wav_path, PARTY_HZ, channel=0) and not segments_with(wav_path, AGENT_HZ, channel=1)
 
     heard_by_seat = seat.recordings().heard
-    whisper_end = _speech_end(heard_by_seat)
+    whisper_end = speech_end(heard_by_seat)
     first_party_tone = segments_with(heard_by_seat, PARTY_HZ)[0][0]
     assert whisper_end is not None and whisper_end <= first_party_tone, "the agent heard the whisper first"
     heard_by_party = party.recordings().heard
-    assert _speech_end(heard_by_party) is None, "the party never heard the whisper"
+    assert speech_end(heard_by_party) is None, "the party never heard the whisper"
     assert segments_with(heard_by_party, AGENT_HZ), "the party heard the agent"
-
-
-def _speech_end(path: Path) -> float | None:
-    """When the whisper ends in what a phone heard: the last 100 ms window with sound in it that is
-    neither participant's tone (speech); None when there is none."""
-    rate, channels = read_wav(path)
-    samples, size = channels[0], rate // 10
-    speech = [start / rate for start in range(0, len(samples) - size + 1, size)
-              if mean_square(samples[start:start + size]) > 300.0 ** 2
-              and not dominant_tones(samples[start:start + size], rate, (AGENT_HZ, PARTY_HZ), min_share=0.2)]
-    return max(speech) + 0.1 if speech else None
 
 
 RINGBACK_HZ = 450.0  # China's ringback tone

@@ -99,3 +99,14 @@ def segments_with(path: Path, hz: float, *, channel: int | None = None, window_s
 def seconds_with(path: Path, hz: float, *, channel: int | None = None, window_s: float = 0.1) -> float:
     """How long ``hz`` is heard in total (see ``segments_with``)."""
     return sum(end - start for start, end in segments_with(path, hz, channel=channel, window_s=window_s))
+
+
+def speech_end(path: Path) -> float | None:
+    """When the whisper ends in what a phone heard: the last 100 ms window with sound in it that is
+    neither participant's tone (speech); None when there is none."""
+    rate, channels = read_wav(path)
+    samples, size = channels[0], rate // 10
+    speech = [start / rate for start in range(0, len(samples) - size + 1, size)
+              if mean_square(samples[start:start + size]) > 300.0 ** 2
+              and not dominant_tones(samples[start:start + size], rate, (AGENT_HZ, PARTY_HZ), min_share=0.2)]
+    return max(speech) + 0.1 if speech else None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .message import Headers, Request, Response, make_response
-from .timers import TimerConfig, TimerHandle, Timers
+from .timers import NamedTimers, TimerConfig, Timers
 from .transport import Address, SipTransport
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,10 @@ class ClientTransaction:
         self.failure: str | None = None
         """``"timeout"`` or ``"transport"`` once the transaction ended with a synthetic response."""
         self._transport = transport
-        self._timers = timers
         self._config = config
         self._on_response = on_response
         self._on_terminated = on_terminated
-        self._handles: dict[str, TimerHandle] = {}
+        self._running = NamedTimers(timers)
 
     def start(self) -> None:
         """Send the request and arm the timers."""
@@ -105,19 +104,14 @@ class ClientTransaction:
         self._on_response(SyntheticResponse(made.status, made.reason, made.headers, failure=self.failure))
 
     def _arm(self, name: str, delay: float, callback: Callable[[], None]) -> None:
-        self._disarm(name)
-        self._handles[name] = self._timers.call_later(delay, callback)
+        self._running.arm(name, delay, callback)
 
     def _disarm(self, name: str) -> None:
-        handle = self._handles.pop(name, None)
-        if handle is not None:
-            handle.cancel()
+        self._running.disarm(name)
 
     def _terminate(self) -> None:
         self.state = ClientState.TERMINATED
-        for handle in self._handles.values():
-            handle.cancel()
-        self._handles.clear()
+        self._running.cancel_all()
         self._on_terminated(self)
 
 

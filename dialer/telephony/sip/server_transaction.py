@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 
 from .message import Request, Response, make_response
-from .timers import TimerConfig, TimerHandle, Timers
+from .timers import NamedTimers, TimerConfig, Timers
 from .transport import Address, SipTransport
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,9 @@ class ServerTransaction:
         self.on_failure: Callable[[ServerTransaction], None] | None = None
         """Told when the transaction gives up: Timer H (no ACK came) or a transport error."""
         self._transport = transport
-        self._timers = timers
         self._config = config
         self._on_terminated = on_terminated
-        self._handles: dict[str, TimerHandle] = {}
+        self._running = NamedTimers(timers)
 
     def respond(self, response: Response) -> None:
         """Send the TU's response to the request, following the state machine."""
@@ -65,21 +64,16 @@ class ServerTransaction:
             self._send(self.last_response)
 
     def _arm(self, name: str, delay: float, callback: Callable[[], None]) -> None:
-        self._disarm(name)
-        self._handles[name] = self._timers.call_later(delay, callback)
+        self._running.arm(name, delay, callback)
 
     def _disarm(self, name: str) -> None:
-        handle = self._handles.pop(name, None)
-        if handle is not None:
-            handle.cancel()
+        self._running.disarm(name)
 
     def _terminate(self) -> None:
         if self.state is ServerState.TERMINATED:
             return
         self.state = ServerState.TERMINATED
-        for handle in self._handles.values():
-            handle.cancel()
-        self._handles.clear()
+        self._running.cancel_all()
         self._on_terminated(self)
 
 

@@ -26,6 +26,29 @@ class Timers(Protocol):
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> TimerHandle: ...
 
 
+class NamedTimers:
+    """A transaction's running timers by name (``"A"``, ``"B"``, …): arming one replaces the timer of
+    that name; ``cancel_all`` ends every one (the transaction terminates)."""
+
+    def __init__(self, timers: Timers) -> None:
+        self._timers = timers
+        self._handles: dict[str, TimerHandle] = {}
+
+    def arm(self, name: str, delay: float, callback: Callable[[], None]) -> None:
+        self.disarm(name)
+        self._handles[name] = self._timers.call_later(delay, callback)
+
+    def disarm(self, name: str) -> None:
+        handle = self._handles.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def cancel_all(self) -> None:
+        for handle in self._handles.values():
+            handle.cancel()
+        self._handles.clear()
+
+
 @dataclass(frozen=True)
 class TimerConfig:
     """RFC 3261's timer base values (seconds) and the timers derived from them for UDP.
