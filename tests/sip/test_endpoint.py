@@ -22,10 +22,11 @@ def make_endpoint(*, broken: bool = False) -> tuple[SipEndpoint, RecordingTransp
     return endpoint, transport, timers
 
 
-def place_call(endpoint: SipEndpoint, credentials: tuple[str, str] | None = None) -> OutgoingInvite:
+def place_call(endpoint: SipEndpoint, credentials: tuple[str, str] | None = None,
+               realm: str | None = None) -> OutgoingInvite:
     return endpoint.invite("sip:+8613800000001@trunk.example", from_uri="sip:+862100000000@dialer.example",
                            to_uri="sip:+8613800000001@trunk.example", sdp=b"v=0\r\n", next_hop=TRUNK,
-                           credentials=credentials)
+                           credentials=credentials, realm=realm)
 
 
 def trunk_answer(request: Request, status: int, *, tag: str = "trunk", headers: dict[str, str] | None = None,
@@ -244,3 +245,38 @@ async def test_given_no_credentials_then_a_challenge_is_the_final_answer() -> No
         "WWW-Authenticate": 'Digest realm="trunk", nonce="n1"'}), TRUNK)
     assert (await invite.wait_final()).status == 401
     assert len(sent(transport, "INVITE")) == 1 and invite.outcome is InviteOutcome.REJECTED
+
+
+async def test_given_credentials_for_one_realm_then_another_realms_challenge_is_not_answered() -> None:
+    endpoint, transport, _ = make_endpoint()
+    invite = place_call(endpoint, credentials=("u", "p"), realm="trunk")
+    endpoint.layer.receive(trunk_answer(invite.request, 407, headers={
+        "Proxy-Authenticate": 'Digest realm="somewhere-else", nonce="a"'}), TRUNK)
+
+    assert (await invite.wait_final()).status == 407
+    assert len(sent(transport, "INVITE")) == 1  # the password never went to a realm it is not for
+
+
+async def test_given_credentials_for_the_trunks_realm_then_its_challenge_is_answered() -> None:
+    endpoint, transport, _ = make_endpoint()
+    invite = place_call(endpoint, credentials=("u", "p"), realm="trunk")
+    endpoint.layer.receive(trunk_answer(invite.request, 401, headers={
+        "WWW-Authenticate": 'Digest realm="trunk", nonce="b", qop="auth"'}), TRUNK)
+
+    assert [len(r.headers.get_all("Authorization")) for r in sent(transport, "INVITE")] == [0, 1]
+
+
+async def test_given_a_cancel_the_far_end_accepts_but_no_final_response_then_given_up_after_64_t1() -> None:
+    endpoint, transport, timers = make_endpoint()
+    invite = place_call(endpoint)
+    endpoint.layer.receive(trunk_answer(invite.request, 180), TRUNK)
+    invite.cancel()
+    [cancel] = sent(transport, "CANCEL")
+    endpoint.layer.receive(make_response(cancel, 200, to_tag="trunk"), TRUNK)  # …and no 487, ever
+
+    timers.advance(endpoint.config.timer_b - 0.1)
+    assert invite.final is None
+    timers.advance(0.2)
+
+    assert (await invite.wait_final()).status == 487 and invite.outcome is InviteOutcome.CANCELLED
+    assert endpoint.layer.client_count == 0  # nothing held for a call that is over

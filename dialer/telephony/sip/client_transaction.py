@@ -109,6 +109,12 @@ class ClientTransaction:
     def _disarm(self, name: str) -> None:
         self._running.disarm(name)
 
+    def abandon(self) -> None:
+        """The TU gives up on the transaction without a final response (§9.1: 64*T1 after a CANCEL
+        nothing came): it ends quietly, telling the layer to forget it."""
+        if self.state is not ClientState.TERMINATED:
+            self._terminate()
+
     def _terminate(self) -> None:
         self.state = ClientState.TERMINATED
         self._running.cancel_all()

@@ -67,7 +67,7 @@ class SipEndpoint:
     # --- outgoing --------------------------------------------------------------------------------
 
     def invite(self, request_uri: str, *, from_uri: str, to_uri: str, sdp: bytes, next_hop: Address,
-               credentials: Credentials | None = None,
+               credentials: Credentials | None = None, realm: str | None = None,
                extra_headers: list[tuple[str, str]] | None = None) -> OutgoingInvite:
         """Send an INVITE with an SDP offer to ``next_hop`` (the trunk) and return it in flight."""
         headers = Headers()
@@ -85,7 +85,7 @@ class SipEndpoint:
         if sdp:
             headers.add("Content-Type", "application/sdp")
         outgoing = OutgoingInvite(self, Request("INVITE", request_uri, headers, sdp), next_hop,
-                                  credentials=credentials)
+                                  credentials=credentials, realm=realm)
         outgoing.start()
         return outgoing
 

@@ -13,7 +13,8 @@ from typing import Protocol
 from .client_transaction import ClientTransaction, ResponseCallback, SyntheticResponse
 from .dialog import Address, Dialog, DialogError, uri_address
 from .digest import authorization, header_name, pick
-from .message import Headers, Request, Response, SipParseError
+from .message import Headers, Request, Response, SipParseError, make_response
+from .timers import TimerConfig, Timers
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ class UacCore(Protocol):
 
     def hang_up(self, dialog: Dialog) -> asyncio.Future[Response]: ...
 
+    @property
+    def timers(self) -> Timers: ...
+
+    @property
+    def config(self) -> TimerConfig: ...
+
 
 def cancel_for(invite: Request) -> Request:
     """§9.1: the CANCEL of an INVITE: same Request-URI, Call-ID, From, To, Route, top Via (so the
@@ -65,7 +72,7 @@ class OutgoingInvite:
     the end with ``await wait_final()``; then ``outcome``, ``final`` and (answered) ``dialog``."""
 
     def __init__(self, core: UacCore, request: Request, next_hop: Address, *,
-                 credentials: Credentials | None = None) -> None:
+                 credentials: Credentials | None = None, realm: str | None = None) -> None:
         self.request = request
         self.next_hop = next_hop
         self.provisional: list[Response] = []
@@ -78,6 +85,8 @@ class OutgoingInvite:
         self.on_provisional: Callable[[Response], None] | None = None
         self._core = core
         self._credentials = credentials
+        self._realm = realm
+        """Answer only this realm's challenges (the trunk's); None: any."""
         self._realms_answered: set[str] = set()
         self._cancel_requested = False
         self._cancel_sent = False
@@ -86,9 +95,10 @@ class OutgoingInvite:
         loop = asyncio.get_running_loop()
         self._final_future: asyncio.Future[Response] = loop.create_future()
         self._queue: asyncio.Queue[Response | None] = asyncio.Queue()
+        self._transaction: ClientTransaction | None = None
 
     def start(self) -> None:
-        self._core.send_request(self.request, self.next_hop, self._on_response)
+        self._transaction = self._core.send_request(self.request, self.next_hop, self._on_response)
 
     async def wait_final(self) -> Response:
         """The final response: the far end's, or a synthetic 408/503."""
@@ -131,6 +141,19 @@ class OutgoingInvite:
             return
         self._cancel_sent = True
         self._core.send_request(cancel_for(self.request), self.next_hop, self._on_cancel_response)
+        self._core.timers.call_later(self._core.config.timer_b, self._cancel_unanswered)
+
+    def _cancel_unanswered(self) -> None:
+        """§9.1: no final response 64*T1 after our CANCEL: the INVITE is over (cancelled), and its
+        client transaction is destroyed rather than held for ever."""
+        if self.final is not None:
+            return
+        log.info("SIP INVITE %s: no final response 64*T1 after CANCEL; given up", self.request.call_id)
+        if self._transaction is not None:
+            self._transaction.abandon()
+        made = make_response(self.request, 487, "Request Terminated")
+        self.outcome = InviteOutcome.CANCELLED
+        self._settle(SyntheticResponse(made.status, made.reason, made.headers, failure="timeout"))
 
     def _on_cancel_response(self, response: Response) -> None:
         log.debug("SIP CANCEL of %s answered %s", self.request.call_id, response.status)
@@ -224,6 +247,10 @@ class OutgoingInvite:
             challenge = pick(offered, proxy=proxy)
         except ValueError as error:  # DigestError: none we can answer
             log.info("SIP %s challenge not answered: %s", response.status, error)
+            return False
+        if self._realm is not None and challenge.realm != self._realm:
+            log.warning("SIP %s challenge for realm %r not answered: our credentials are for %r",
+                        response.status, challenge.realm, self._realm)
             return False
         if challenge.realm in self._realms_answered and not challenge.stale:
             return False  # our credentials were refused: the challenge is the answer

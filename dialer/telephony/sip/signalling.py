@@ -132,7 +132,7 @@ class Signalling:
                            if self.config.trunk_username and self.config.trunk_password else None)
         outgoing = self._endpoint.invite(
             where.request_uri, from_uri=from_uri, to_uri=f"<{where.to_uri}>", sdp=sdp, next_hop=next_hop,
-            credentials=credentials, extra_headers=[("X-Dialer-Call", leg.request.call_ref)])
+            credentials=credentials, realm=None if where.is_seat else self.config.trunk_realm, extra_headers=[("X-Dialer-Call", leg.request.call_ref)])
         steps = self._invites[leg.sid] = InviteSteps(outgoing, on_final=lambda: self._answered(leg.sid))
         return steps
 
