@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             if settings.run_scheduler:
                 from scheduling.runner import build_scheduler
 
-                scheduler = build_scheduler(container.write_sessions, clock=clock, running=running, jobs=container.jobs)
+                scheduler = build_scheduler(container.write_sessions, clock=clock, running=running, jobs=container.jobs,
+                                            current=container.job)  # a swapped carrier reaches the jobs too
                 scheduler.start()  # inside the running loop; each job takes its advisory lock
             if container.carrier is not None:
                 try:

@@ -95,6 +95,10 @@ class Container:
         if carrier is not None:
             self.carrier = carrier
 
+    def job(self, name: str) -> JobSpec | None:
+        """A scheduled job's definition as it is now (built on the current carrier and clock)."""
+        return next((spec for spec in self.jobs if spec.name == name), None)
+
     def wake_engine(self, agent_id: int | None = None) -> None:
         """Tell the progressive engine an agent became ready (or a campaign started)."""
         if self.dialer_engine is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,9 +86,12 @@ async def run_all(
 def build_scheduler(
     sessions: async_sessionmaker[AsyncSession], *, clock: Clock, jobs: Sequence[JobSpec] = JOBS,
     run_at_start: bool = True, running: set[asyncio.Task[Any]] | None = None,
+    current: Callable[[str], JobSpec | None] | None = None,
 ) -> AsyncIOScheduler:
     """An (unstarted) scheduler with every job on its interval. ``run_at_start`` fires each job
-    as soon as the scheduler starts, which is how a replica catches up after downtime.
+    as soon as the scheduler starts, which is how a replica catches up after downtime. ``current``
+    gives a job's definition as it is when it runs (the service's, rebuilt when its carrier is
+    swapped), by name; without it, a job runs as it was given.
     Call ``start()`` inside the running event loop; on the way out, :func:`stop_scheduler` with the
     same ``running`` set (the job runs in progress) so none outlives the database engine."""
     scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
@@ -96,7 +99,7 @@ def build_scheduler(
     for spec in jobs:
         scheduler.add_job(
             _scheduled, trigger=IntervalTrigger(seconds=spec.every.total_seconds(), timezone=dt.timezone.utc),
-            args=(sessions, spec, clock, running if running is not None else set()), id=spec.name, name=spec.name, replace_existing=True,
+            args=(sessions, spec, clock, running if running is not None else set(), current), id=spec.name, name=spec.name, replace_existing=True,
             coalesce=True, max_instances=1, misfire_grace_time=None,
             **({"next_run_time": first} if first is not None else {}),
         )
@@ -105,7 +108,9 @@ def build_scheduler(
 
 async def _scheduled(
     sessions: async_sessionmaker[AsyncSession], spec: JobSpec, clock: Clock, running: set[asyncio.Task[Any]],
+    current: Callable[[str], JobSpec | None] | None = None,
 ) -> JobRun:
+    spec = (current(spec.name) if current is not None else None) or spec
     task = asyncio.current_task()
     if task is not None:
         running.add(task)

@@ -166,3 +166,27 @@ async def test_given_a_job_with_work_after_its_commit_then_that_work_sees_the_co
     assert run.ran and run.summary == {"written": 1}
     assert seen == [1], "what follows the commit runs after it, and sees the run's work"
     assert await count(session, Task) == 1, "a failure after the commit does not undo the run"
+
+
+async def test_given_a_job_redefined_after_the_scheduler_started_then_the_current_definition_runs(sessions):
+    ran: list[str] = []
+
+    def job(label: str):
+        async def run(session, *, now):
+            ran.append(label)
+            return {"label": label}
+        return run
+
+    defined = {"carrier_job": JobSpec("carrier_job", job("built at start"), dt.timedelta(hours=1))}
+    scheduler = build_scheduler(sessions, clock=FixedClock(NOW), jobs=list(defined.values()),
+                                current=defined.get)  # as the service passes Container.job
+    defined["carrier_job"] = JobSpec("carrier_job", job("after the carrier was swapped"), dt.timedelta(hours=1))
+    done = asyncio.Event()
+    scheduler.add_listener(lambda event: done.set(), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    try:
+        scheduler.start()
+        await asyncio.wait_for(done.wait(), timeout=10)
+    finally:
+        scheduler.shutdown(wait=False)
+
+    assert ran == ["after the carrier was swapped"]
