@@ -30,7 +30,7 @@ async def set_seat_sip_password(
             if seat_id is None:
                 raise NotFound(f"seat {seat_code!r} not found")
             credential, generated = await sip_credentials.set_or_generate_sip_password(
-                session, seat_id, password=password, actor=None)
+                session, seat_id, password=password, actor=None, domain=settings.sip_domain)
             await session.commit()
     finally:
         await engine.dispose()

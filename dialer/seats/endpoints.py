@@ -8,14 +8,16 @@ from fastapi import APIRouter, Depends, Query, status
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.kit.deps import SessionDep
+from dialer.kit.deps import SessionDep, provided
 from dialer.kit.schemas import Page, page_of
 from dialer.seats import service, sip_credentials
+from dialer.settings import Settings
 from dialer.seats.schemas import SeatCreate, SeatOut, SeatUpdate, SipCredentialOut, SipPasswordSet
 
 router = APIRouter(prefix="/seats", tags=["seats"])
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+SettingsDep = Annotated[Settings, Depends(provided("settings"))]
 Staff = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
 
 
@@ -45,7 +47,8 @@ async def update_seat(seat_id: int, body: SeatUpdate, session: SessionDep, actor
 
 @router.put("/{seat_id}/sip-password", response_model=SipCredentialOut,
             summary="Set or rotate a seat's SIP password (admin); only its digests are stored")
-async def set_sip_password(seat_id: int, body: SipPasswordSet, session: SessionDep, actor: Admin) -> SipCredentialOut:
+async def set_sip_password(seat_id: int, body: SipPasswordSet, session: SessionDep, actor: Admin,
+                           settings: SettingsDep) -> SipCredentialOut:
     credential, generated = await sip_credentials.set_or_generate_sip_password(
-        session, seat_id, password=body.password, actor=actor)
+        session, seat_id, password=body.password, actor=actor, domain=settings.sip_domain)
     return SipCredentialOut.model_validate(credential).model_copy(update={"password": generated})

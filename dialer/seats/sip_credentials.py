@@ -35,6 +35,13 @@ class NotASipSeat(InvalidInput):
     code = "seat_not_sip"
 
 
+class NotInSipDomain(InvalidInput):
+    """The seat's SIP domain is not the one the edge serves: its softphone could never register
+    (the digests' realm is the domain)."""
+
+    code = "seat_not_in_sip_domain"
+
+
 @dataclass(frozen=True, slots=True)
 class SipAccount:
     """The digest username and domain (also the realm) a seat's softphone registers with."""
@@ -86,11 +93,18 @@ def generate_password() -> str:
 
 async def set_sip_password(
     session: AsyncSession, seat_id: int, password: str, *, actor: Principal | None, now: dt.datetime | None = None,
+    domain: str | None = None,
 ) -> SipCredential:
     """Set (or rotate) ``seat_id``'s SIP password. Stores the HA1 digests only; the audit entry says
-    who rotated which seat's login, never the secret."""
+    who rotated which seat's login, never the secret. ``domain``: the edge's SIP domain, which the
+    seat's identity must be in."""
     seat = await get_or_404(session, Seat, seat_id, "seat")
     account = sip_account(seat)
+    if domain is not None and account.domain != domain.lower():
+        raise NotInSipDomain(
+            f"seat {seat.code}: its softphone identity is in domain {account.domain!r}, but the SIP edge serves "
+            f"{domain.lower()!r} (DIALER_SIP_DOMAIN): make it sip:{account.username}@{domain.lower()}",
+            field="softphone_identity")
     problem = password_problem(password, account)
     if problem is not None:
         raise WeakSipPassword(f"password: {problem}", field="password")
@@ -120,6 +134,7 @@ async def set_sip_password(
 
 async def set_generated_sip_password(
     session: AsyncSession, seat_id: int, *, actor: Principal | None, now: dt.datetime | None = None,
+    domain: str | None = None,
 ) -> tuple[SipCredential, str]:
     """Set a generated password; returns it with the credential, for the caller to show once."""
     seat = await get_or_404(session, Seat, seat_id, "seat")
@@ -127,14 +142,15 @@ async def set_generated_sip_password(
     password = generate_password()
     while password_problem(password, account) is not None:  # a random draw holding the username: draw again
         password = generate_password()
-    return await set_sip_password(session, seat_id, password, actor=actor, now=now), password
+    return await set_sip_password(session, seat_id, password, actor=actor, now=now, domain=domain), password
 
 
 async def set_or_generate_sip_password(
     session: AsyncSession, seat_id: int, *, password: str | None, actor: Principal | None,
+    domain: str | None = None,
 ) -> tuple[SipCredential, str | None]:
     """``password`` when given, else a generated one; returns the credential and the generated
     password (``None`` when the caller chose it), to be shown once."""
     if password is not None:
-        return await set_sip_password(session, seat_id, password, actor=actor), None
-    return await set_generated_sip_password(session, seat_id, actor=actor)
+        return await set_sip_password(session, seat_id, password, actor=actor, domain=domain), None
+    return await set_generated_sip_password(session, seat_id, actor=actor, domain=domain)

@@ -145,7 +145,7 @@ async def test_given_unknown_seat_when_setting_a_password_then_404(api, headers)
 
 async def test_given_two_seats_with_the_same_sip_user_when_setting_the_second_then_409(api, app, headers):
     first = await _seat(app)
-    second = await _seat(app, user="seat-a07-b", identity="sip:seat-a07@other.example")
+    second = await _seat(app, user="seat-a07-b", identity="sip:seat-a07@DIALER.LOCAL")  # one login, two seats
     await api.put(f"/v1/seats/{first}/sip-password", json={"password": PASSWORD}, headers=headers["admin"])
 
     response = await api.put(f"/v1/seats/{second}/sip-password", json={"password": PASSWORD}, headers=headers["admin"])
@@ -186,3 +186,16 @@ async def test_given_cli_with_unknown_seat_or_weak_password_then_the_service_err
         await set_seat_sip_password(settings, "NO-SUCH-SEAT", password=PASSWORD, out=lambda _: None)
     with pytest.raises(WeakSipPassword):
         await set_seat_sip_password(settings, "SEAT-A07", password="short", out=lambda _: None)
+
+
+async def test_given_a_seat_outside_the_edges_sip_domain_then_422_naming_the_identity_and_nothing_stored(
+        api, app, headers):
+    seat_id = await _seat(app, user="seat-b01", identity="sip:seat-b01@elsewhere.example")
+
+    answer = await api.put(f"/v1/seats/{seat_id}/sip-password", json={"password": PASSWORD}, headers=headers["admin"])
+
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["error"] == "seat_not_in_sip_domain" and body["field"] == "softphone_identity"
+    assert "dialer.local" in body["detail"] and "elsewhere.example" in body["detail"]
+    assert await _credential(app, seat_id) is None
