@@ -86,3 +86,12 @@ def test_given_an_unknown_seat_then_a_readable_error(cli_env) -> None:
     result = runner.invoke(app, ["seat-sip-password", "NOPE", "--generate"])
 
     assert result.exit_code == 2 and result.output.startswith("error:"), result.output
+
+
+def test_given_a_relative_data_dir_as_by_default_then_the_media_command_names_an_absolute_socket(
+        tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo and sip-up start media processes from other directories
+
+    command = media_command(Settings(data_dir=".dialer"), 0)
+
+    assert command[command.index("--control") + 1] == str(tmp_path / ".dialer" / "sip-run" / "media-0.sock")

@@ -77,6 +77,21 @@ async def test_given_migrated_database_when_edge_started_then_it_answers_options
     assert options_status("127.0.0.1", port) is None
 
 
+async def test_given_a_relative_data_dir_as_by_default_when_edge_started_then_it_runs(settings, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.chdir(tmp_path)  # DIALER_DATA_DIR is ./.dialer by default: Kamailio itself runs from /
+    port = free_udp_port()
+    edge = start_kamailio(settings.model_copy(update={"sip_edge_host": "127.0.0.1", "sip_edge_port": port}),
+                          Path(".dialer") / "sip-edge")
+    try:
+        answered = options_status("127.0.0.1", port)
+    finally:
+        status = edge.stop()
+
+    assert answered == 200 and status == 0
+    assert (tmp_path / ".dialer" / "sip-edge" / "kamailio.cfg").exists()
+
+
 async def test_given_run_edge_when_sigterm_arrives_then_kamailio_stops_and_it_exits_0(settings, tmp_path):
     port = free_udp_port()
     env = {**os.environ, "DIALER_DATABASE_URL": settings.database_url, "DIALER_DATA_DIR": str(tmp_path / "data"),

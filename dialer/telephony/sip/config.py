@@ -60,7 +60,7 @@ def callback_secret(settings: Settings) -> str:
 
 
 def sip_config(settings: Settings) -> SipConfig:
-    data = settings.data_dir
+    data = settings.data_dir.resolve()  # absolute: the media processes may run from another directory
     return SipConfig(
         domain=settings.sip_domain, b2bua_host=settings.sip_b2bua_host, b2bua_port=settings.sip_b2bua_port,
         edge_host=settings.sip_edge_host, edge_port=settings.sip_edge_port, trunk_host=settings.sip_trunk_host,

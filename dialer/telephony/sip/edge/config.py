@@ -122,6 +122,7 @@ def header(settings: Settings, run_dir: Path) -> str:
 def render(settings: Settings, run_dir: Path) -> Path:
     """Write ``run_dir/kamailio.cfg`` (the header, then the template) and return its path. The file
     may hold the database password, so only its owner reads it."""
+    run_dir = run_dir.resolve()  # Kamailio resolves paths from / (the data dir is relative by default)
     run_dir.mkdir(parents=True, exist_ok=True)
     first, _, rest = TEMPLATE.read_text().partition("\n")
     path = run_dir / CONFIG_NAME

@@ -116,6 +116,7 @@ def options_status(host: str, port: int, *, timeout_s: float = 0.5) -> int | Non
 def start_kamailio(settings: Settings, run_dir: Path, *, ready_within_s: float = READY_WITHIN_S) -> EdgeProcess:
     """Render the config into ``run_dir``, check it, start Kamailio and wait until it answers an
     OPTIONS. Raises :class:`EdgeError` (with the end of its log) when it does not start."""
+    run_dir = run_dir.resolve()  # Kamailio runs from / : a relative pid file or runtime dir would not be found
     config = render(settings, run_dir)
     check(config)
     log = run_dir / LOG_NAME
