@@ -135,17 +135,9 @@ def serve(
         uvicorn.run(create_app(settings), **options)
         return
     if settings.auto_migrate:
-        from dialer.kit.db import create_engine
-        from dialer.kit.migrations import upgrade_to_head
+        from dialer.kit.migrations import upgrade_database
 
-        async def _migrate() -> None:
-            engine = create_engine(settings.database_url)
-            try:
-                await upgrade_to_head(engine, settings.migrations_dir)
-            finally:
-                await engine.dispose()
-
-        _run(_migrate())
+        _run(upgrade_database(settings.database_url, settings.migrations_dir))
         os.environ["DIALER_AUTO_MIGRATE"] = "false"  # the workers inherit the environment
     if settings.secret_key is None:
         from dialer.kit.secrets import load_or_create_secret

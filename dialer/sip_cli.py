@@ -39,13 +39,13 @@ def media_ports(settings: Settings, index: int) -> tuple[int, int]:
 
 
 def media_command(settings: Settings, index: int) -> list[str]:
-    from dialer.telephony.sip.config import sip_config
+    from dialer.telephony.sip.config import run_dir
     from dialer.telephony.sip.media_link import socket_path
 
-    config = sip_config(settings)
-    config.run_dir.mkdir(parents=True, exist_ok=True)
+    sockets = run_dir(settings)
+    sockets.mkdir(parents=True, exist_ok=True)
     first, last = media_ports(settings, index)
-    return [sys.executable, "-m", "dialer.telephony.media", "--control", str(socket_path(config.run_dir, index)),
+    return [sys.executable, "-m", "dialer.telephony.media", "--control", str(socket_path(sockets, index)),
             "--ip", settings.sip_media_ip, "--ports", f"{first}-{last}", "--log-level", settings.log_level.upper()]
 
 
@@ -79,17 +79,19 @@ def register(app: typer.Typer, *, settings: type[Settings] = Settings) -> None:
         import uvicorn
 
         from dialer.app import create_app
+        from dialer.kit.migrations import upgrade_database
+        from dialer.telephony.sip.config import run_dir
         from dialer.telephony.sip.edge.process import start_kamailio
         from dialer.telephony.sip.media_link import socket_path
 
         config = settings().model_copy(update={"carrier": "sip"})
         if config.auto_migrate:  # the edge reads the seats' credentials from the migrated database
-            asyncio.run(_migrate(config))
+            asyncio.run(upgrade_database(config.database_url, config.migrations_dir))
         edge = start_kamailio(config, config.data_dir / "sip-edge")
         media = [subprocess.Popen(media_command(config, i)) for i in range(config.sip_media_processes)]
         try:
             deadline = time.monotonic() + MEDIA_READY_S
-            sockets = [socket_path(config.data_dir / "sip-run", i) for i in range(len(media))]
+            sockets = [socket_path(run_dir(config), i) for i in range(len(media))]
             while not all(path.exists() for path in sockets):
                 if time.monotonic() > deadline or any(p.poll() is not None for p in media):
                     raise typer.Exit(_media_failed(media))
@@ -125,17 +127,6 @@ def register(app: typer.Typer, *, settings: type[Settings] = Settings) -> None:
                 typer.echo("error: the two passwords differ", err=True)
                 raise typer.Exit(2)
         _run(set_seat_sip_password(settings(), seat, password=password, generate=generate, out=typer.echo))
-
-
-async def _migrate(settings: Settings) -> None:
-    from dialer.kit.db import create_engine
-    from dialer.kit.migrations import upgrade_to_head
-
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade_to_head(engine, settings.migrations_dir)
-    finally:
-        await engine.dispose()
 
 
 def _media_failed(media: list[subprocess.Popen[bytes]]) -> int:

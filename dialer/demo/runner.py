@@ -201,7 +201,7 @@ async def run_demo(opts: DemoOptions) -> table.Figures:
                 f"{AGENCY_ZONE} (x{opts.speed:g})"),
                 note=table.SIP_NOTE if sip else table.CARRIER_NOTE))
             if sip:
-                out(sip_path.recordings_line(settings.data_dir))
+                out(sip_path.recordings_line(settings))
             out("")
             out(f"agent desktop  {settings.public_base_url}/desktop")
             out(f"API docs       {settings.public_base_url}/docs")

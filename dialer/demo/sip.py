@@ -40,7 +40,7 @@ from dialer.kit.ports import free_port, udp_port_bound
 from dialer.settings import Settings
 from dialer.sip_cli import media_command
 from dialer.telephony.media.g711 import alaw_encode_sample
-from dialer.telephony.sip.carrier import recordings_dir
+from dialer.telephony.sip.config import recordings_dir, run_dir
 from dialer.telephony.sip.edge.config import MODULE_DIRS
 from dialer.telephony.sip.edge.process import EdgeProcess, start_kamailio
 from dialer.telephony.sip.media_link import socket_path
@@ -270,7 +270,7 @@ class SipFloor:
             self.edge = await asyncio.to_thread(start_kamailio, self.settings, self.run_dir / "edge")
             self.media = self._spawn(media_command(self.settings, 0), "media")
             self.trunk = self._spawn(self._trunk_command(), "trunk")
-            control = socket_path(self.settings.data_dir / "sip-run", 0)
+            control = socket_path(run_dir(self.settings), 0)
             await self._until(control.exists, "the media process")
             await self._until(lambda: udp_port_bound(self.settings.sip_trunk_port), "the trunk")
             self.phones = Phones(self.run_dir / "phones")
@@ -322,10 +322,10 @@ class SipFloor:
             await asyncio.sleep(0.05)
 
 
-def recordings_line(data_dir: Path) -> str:
+def recordings_line(settings: Settings) -> str:
     """Where the calls' recordings are, as the summary's last line."""
-    directory = recordings_dir(data_dir)
+    directory = recordings_dir(settings)
     files = sorted(directory.glob("*.wav"))
     return (f"recordings: {len(files)} two-channel WAVs (8 kHz; channel 1 the agent, channel 2 the party) "
-            f"written by the media process in {directory.resolve()}; the stored copies are in "
-            f"{(data_dir / 'recordings').resolve()}")
+            f"written by the media process in {directory}; the stored copies are in "
+            f"{(settings.data_dir / 'recordings').resolve()}")

@@ -38,6 +38,18 @@ async def upgrade_to_head(engine: AsyncEngine, migrations_dir: Path, revision: s
         await connection.commit()
 
 
+async def upgrade_database(database_url: str, migrations_dir: Path) -> None:
+    """Migrate the database at ``database_url`` to head, with an engine of its own (a command's
+    one step before it starts the service or its processes)."""
+    from dialer.kit.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        await upgrade_to_head(engine, migrations_dir)
+    finally:
+        await engine.dispose()
+
+
 async def current_revisions(engine: AsyncEngine) -> set[str]:
     def _current(connection: Connection) -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())

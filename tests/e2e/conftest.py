@@ -33,6 +33,20 @@ ALL_DAY = {"calling_window": {"weekdays": {d: [{"start": "00:00", "end": "24:00"
                                            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}}
 
 
+def api_client(url: str, token: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client for the service served at ``url`` (with ``token``'s bearer, when given)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(base_url=url, headers=headers, timeout=10.0)
+
+
+async def log_in(url: str, username: str) -> str:
+    """A demo user's bearer token from the service at ``url`` (every test user has ``PASSWORD``)."""
+    async with api_client(url) as http:
+        answer = await http.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
 @dataclass
 class Live:
     url: str
@@ -40,14 +54,10 @@ class Live:
     server: BackgroundServer
 
     def client(self, token: str | None = None) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10.0)
+        return api_client(self.url, token)
 
     async def login(self, username: str) -> str:
-        async with self.client() as http:
-            answer = await http.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
-            assert answer.status_code == 200, answer.text
-            return answer.json()["access_token"]
+        return await log_in(self.url, username)
 
 
 @pytest.fixture

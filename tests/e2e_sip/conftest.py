@@ -54,7 +54,7 @@ from dialer.telephony.sip.carrier import SipCarrier
 from dialer.telephony.sip.config import sip_config
 from dialer.telephony.sip.media_link import socket_path
 from dialer.telephony.tts import EspeakSpeaker
-from tests.e2e.conftest import ALL_DAY, PASSWORD, eventually
+from tests.e2e.conftest import ALL_DAY, api_client, eventually, log_in
 from tests.factories import make_case, make_client, make_user
 from tests.sip.baresip import LOOPBACK, Account, Baresip, free_port
 from tests.sip.test_baresip_harness import write_alaw_tone
@@ -126,14 +126,10 @@ class SipFloor:
         return self.server.app.state.container
 
     def client(self, token: str | None = None) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10.0)
+        return api_client(self.url, token)
 
     async def login(self, username: str) -> str:
-        async with self.client() as http:
-            answer = await http.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
-        assert answer.status_code == 200, answer.text
-        return str(answer.json()["access_token"])
+        return await log_in(self.url, username)
 
     @property
     def carrier(self) -> SipCarrier:

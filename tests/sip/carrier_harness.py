@@ -4,6 +4,7 @@ recording HTTP handler that serves the TwiML the service serves (and checks ever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from dialer.telephony.carrier import PlaceCall
 from dialer.telephony.sip.carrier import SipCarrier
 from dialer.telephony.sip.config import SipConfig
 from dialer.telephony.sip.media_link import socket_path
+from dialer.telephony.tts import EspeakSpeaker
 from tests.sip.baresip import LOOPBACK, free_port
 
 SECRET = "carrier-test-secret-0123456789abcdef"
@@ -119,3 +121,25 @@ async def until(condition: Callable[[], object], what: str, timeout: float = 20.
         await asyncio.sleep(0.05)
 
 
+AGENT_LEG = PlaceCall(
+    call_ref="1", to_e164="sip:seat-a07@dialer.local", from_e164="+862100000000",
+    twiml_url=f"{BASE}/voice/agent?call_id=1", status_callback_url=f"{BASE}/call-status?call_id=1&leg=agent",
+    record=False, timeout_s=20)
+"""Call 1's first leg, to the seat: its TwiML fetch rings the party (``Webhooks``)."""
+
+
+@contextlib.asynccontextmanager
+async def carrier_with_webhooks(tmp_path: Path, run_dir: Path, *, seat_port: int,
+                                party_port: int) -> AsyncIterator[tuple[SipCarrier, Webhooks]]:
+    """A ``SipCarrier`` on the media process of ``run_dir`` whose webhooks are ``Webhooks``;
+    closed (its legs ended, its callbacks drained) on the way out."""
+    hooks = Webhooks(party_sid=asyncio.get_running_loop().create_future())
+    http = httpx.AsyncClient(transport=httpx.MockTransport(hooks.handle))
+    carrier = SipCarrier(carrier_config(tmp_path, run_dir, seat_port=seat_port, party_port=party_port),
+                         speaker=EspeakSpeaker(tmp_path / "prompts"), http=http)
+    hooks.carrier = carrier
+    try:
+        yield carrier, hooks
+    finally:
+        await carrier.aclose()
+        await http.aclose()

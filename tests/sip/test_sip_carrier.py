@@ -11,15 +11,15 @@ import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from dialer.telephony.sip.carrier import SipCarrier
-from dialer.telephony.tts import EspeakSpeaker
 from tests.sip.baresip import LOOPBACK, Account, Baresip
 from dialer.telephony.carrier import PlaceCall
 from tests.sip.test_baresip_harness import sipp, write_alaw_tone
-from tests.sip.carrier_harness import BASE, PARTY_NUMBER, Webhooks, carrier_config, media_process_in, until
+from tests.sip.carrier_harness import (
+    AGENT_LEG, BASE, PARTY_NUMBER, carrier_with_webhooks, media_process_in, until,
+)
 from tests.sip.tones import AGENT_HZ, PARTY_HZ, segments_with, speech_end
 
 pytestmark = pytest.mark.timeout(90)
@@ -35,16 +35,9 @@ async def test_given_a_seat_and_a_party_then_whispered_bridged_and_recorded_in_t
         tmp_path: Path, media_process: Path) -> None:
     async with Baresip(tmp_path / "seat", accounts=[Account("seat-a07", "dialer.local")], tone_hz=AGENT_HZ) as seat, \
             Baresip(tmp_path / "party", accounts=[Account(PARTY_NUMBER, LOOPBACK)], tone_hz=PARTY_HZ) as party:
-        hooks = Webhooks(party_sid=asyncio.get_running_loop().create_future())
-        http = httpx.AsyncClient(transport=httpx.MockTransport(hooks.handle))
-        carrier = SipCarrier(carrier_config(tmp_path, media_process, seat_port=seat.sip_port, party_port=party.sip_port),
-                             speaker=EspeakSpeaker(tmp_path / "prompts"), http=http)
-        hooks.carrier = carrier
-        try:
-            agent = await carrier.place_call(PlaceCall(
-                call_ref="1", to_e164="sip:seat-a07@dialer.local", from_e164="+862100000000",
-                twiml_url=f"{BASE}/voice/agent?call_id=1", status_callback_url=f"{BASE}/call-status?call_id=1&leg=agent",
-                record=False, timeout_s=20))
+        async with carrier_with_webhooks(tmp_path, media_process, seat_port=seat.sip_port,
+                                         party_port=party.sip_port) as (carrier, hooks):
+            agent = await carrier.place_call(AGENT_LEG)
             party_sid = await asyncio.wait_for(hooks.party_sid, 30)
             await party.wait_for_event("CALL_ESTABLISHED", timeout=30)
             await until(lambda: any(p["StatusCallbackEvent"] == "conference-start"
@@ -56,9 +49,6 @@ async def test_given_a_seat_and_a_party_then_whispered_bridged_and_recorded_in_t
             await seat.wait_for_event("CALL_CLOSED", timeout=15)
             await party.wait_for_event("CALL_CLOSED", timeout=15)
             await until(lambda: hooks.of("recording-status"), "the recording callback")
-        finally:
-            await carrier.aclose()
-            await http.aclose()
 
     assert hooks.bad_signatures == 0
     assert hooks.statuses(agent.carrier_call_id) == ["initiated", "ringing", "in-progress", "completed"]
@@ -95,33 +85,29 @@ async def test_given_a_seat_and_a_party_then_whispered_bridged_and_recorded_in_t
 RINGBACK_HZ = 450.0  # China's ringback tone
 
 
-async def test_given_a_trunk_with_early_media_then_its_ringback_is_in_the_party_channel_before_the_answer(
-        tmp_path: Path, media_process: Path) -> None:
+def _early_media_trunk(tmp_path: Path) -> Path:
+    """The working directory of ``carrier_early_media.xml``: the ringback and the party's tone."""
     trunk_dir = tmp_path / "trunk"
     trunk_dir.mkdir()
     write_alaw_tone(trunk_dir / "ringback.al", RINGBACK_HZ, 1.0)
     write_alaw_tone(trunk_dir / "party.al", PARTY_HZ, 1.0)
+    return trunk_dir
+
+
+async def test_given_a_trunk_with_early_media_then_its_ringback_is_in_the_party_channel_before_the_answer(
+        tmp_path: Path, media_process: Path) -> None:
+    trunk_dir = _early_media_trunk(tmp_path)
     async with Baresip(tmp_path / "seat", accounts=[Account("seat-a07", "dialer.local")], tone_hz=AGENT_HZ) as seat, \
             sipp(trunk_dir, "carrier_early_media.xml", ring_ms="2500") as trunk:
-        hooks = Webhooks(party_sid=asyncio.get_running_loop().create_future())
-        http = httpx.AsyncClient(transport=httpx.MockTransport(hooks.handle))
-        carrier = SipCarrier(carrier_config(tmp_path, media_process, seat_port=seat.sip_port, party_port=trunk.port),
-                             speaker=EspeakSpeaker(tmp_path / "prompts"), http=http)
-        hooks.carrier = carrier
-        try:
-            await carrier.place_call(PlaceCall(
-                call_ref="1", to_e164="sip:seat-a07@dialer.local", from_e164="+862100000000",
-                twiml_url=f"{BASE}/voice/agent?call_id=1", status_callback_url=f"{BASE}/call-status?call_id=1&leg=agent",
-                record=False, timeout_s=20))
+        async with carrier_with_webhooks(tmp_path, media_process, seat_port=seat.sip_port,
+                                         party_port=trunk.port) as (carrier, hooks):
+            await carrier.place_call(AGENT_LEG)
             party_sid = await asyncio.wait_for(hooks.party_sid, 30)
             await until(lambda: "in-progress" in hooks.statuses(party_sid), "the trunk answering")
             await asyncio.sleep(2.0)
             await carrier.hang_up(party_sid)
             assert await trunk.exit_code() == 0, trunk.log_tail()
             await until(lambda: hooks.of("recording-status"), "the recording callback")
-        finally:
-            await carrier.aclose()
-            await http.aclose()
 
     assert hooks.statuses(party_sid) == ["initiated", "ringing", "in-progress", "completed"]
     wav_path = tmp_path / "call.wav"
@@ -136,16 +122,10 @@ async def test_given_a_trunk_with_early_media_then_its_ringback_is_in_the_party_
 
 async def test_given_a_leg_hung_up_while_queued_then_no_invite_is_sent_and_it_ends_canceled(
         tmp_path: Path, media_process: Path) -> None:
-    trunk_dir = tmp_path / "trunk"
-    trunk_dir.mkdir()
-    write_alaw_tone(trunk_dir / "ringback.al", RINGBACK_HZ, 1.0)
-    write_alaw_tone(trunk_dir / "party.al", PARTY_HZ, 1.0)
+    trunk_dir = _early_media_trunk(tmp_path)
     async with sipp(trunk_dir, "carrier_early_media.xml", ring_ms="100") as trunk:
-        hooks = Webhooks()
-        http = httpx.AsyncClient(transport=httpx.MockTransport(hooks.handle))
-        carrier = SipCarrier(carrier_config(tmp_path, media_process, seat_port=9, party_port=trunk.port),
-                             speaker=EspeakSpeaker(tmp_path / "prompts"), http=http)
-        try:
+        async with carrier_with_webhooks(tmp_path, media_process, seat_port=9,
+                                         party_port=trunk.port) as (carrier, hooks):
             await carrier.start()
             placed = await carrier.place_call(PlaceCall(
                 call_ref="7", to_e164=PARTY_NUMBER, from_e164="+862100000000",
@@ -154,7 +134,4 @@ async def test_given_a_leg_hung_up_while_queued_then_no_invite_is_sent_and_it_en
             await carrier.hang_up(placed.carrier_call_id)  # before its task has sent anything
             await until(lambda: hooks.statuses(placed.carrier_call_id) == ["canceled"], "the leg canceled")
             assert carrier.in_flight() == {"legs": 0, "invites": 0, "rooms": 0, "media_calls": 0, "callbacks": 0}
-        finally:
-            await carrier.aclose()
-            await http.aclose()
         assert trunk.process.returncode is None, "the trunk saw no INVITE (its scenario is still waiting)"

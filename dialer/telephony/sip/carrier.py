@@ -19,7 +19,6 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
@@ -205,6 +204,3 @@ class SipCarrier:
         if leg is not None:
             leg.interrupt("callee")
 
-
-def recordings_dir(data_dir: Path) -> Path:
-    return data_dir / "sip-recordings"

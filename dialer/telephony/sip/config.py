@@ -59,8 +59,18 @@ def callback_secret(settings: Settings) -> str:
     return load_or_create_secret(settings.data_dir / "sip_callback_secret")
 
 
+def run_dir(settings: Settings) -> Path:
+    """Where the media processes' control sockets are (absolute: they may run from elsewhere)."""
+    return settings.data_dir.resolve() / "sip-run"
+
+
+def recordings_dir(settings: Settings) -> Path:
+    """Where the media processes write the calls' WAVs."""
+    return settings.data_dir.resolve() / "sip-recordings"
+
+
 def sip_config(settings: Settings) -> SipConfig:
-    data = settings.data_dir.resolve()  # absolute: the media processes may run from another directory
+    data = settings.data_dir.resolve()
     return SipConfig(
         domain=settings.sip_domain, b2bua_host=settings.sip_b2bua_host, b2bua_port=settings.sip_b2bua_port,
         edge_host=settings.sip_edge_host, edge_port=settings.sip_edge_port, trunk_host=settings.sip_trunk_host,
@@ -69,6 +79,6 @@ def sip_config(settings: Settings) -> SipConfig:
         trunk_realm=settings.sip_trunk_realm, number_format=settings.sip_number_format,
         caller_id=settings.sip_caller_id, media_ip=settings.sip_media_ip, rtp_port_min=settings.sip_rtp_port_min,
         rtp_port_max=settings.sip_rtp_port_max, media_processes=settings.sip_media_processes,
-        callback_secret=callback_secret(settings), run_dir=data / "sip-run", recordings_dir=data / "sip-recordings",
+        callback_secret=callback_secret(settings), run_dir=run_dir(settings), recordings_dir=recordings_dir(settings),
         prompts_dir=data / "sip-prompts",
     )

@@ -113,31 +113,20 @@ async def _dial(ctx: FlowContext, leg: SipLeg) -> CallStatus:
     ringing_told = False
     loop = asyncio.get_running_loop()
     deadline = loop.time() + leg.request.timeout_s
-    # §9.1: a CANCELled INVITE with no final answer 64*T1 later is over, 487 or not (the far end
-    # may never send one; the INVITE client does not give up by itself once it has had a 1xx)
-    after_cancel = ctx.signalling.config.timers.timer_b
     timed_out = False
+    # Every INVITE ends by itself once cancelled: with the far end's answer, or the endpoint's own
+    # 408 (Timer B) or 487 (64*T1 after the CANCEL, RFC 3261 §9.1): no deadline of its own here.
     while True:
         try:
-            step = await leg.race(invite.next(), timeout=max(0.0, deadline - loop.time()))
+            step = await leg.race(invite.next(), timeout=None if timed_out else max(0.0, deadline - loop.time()))
         except LegEnded:
             invite.cancel()  # our hang-up while ringing: CANCEL (or BYE if the 200 won the race)
-            try:
-                answer = await asyncio.wait_for(invite.final(), after_cancel)
-            except TimeoutError:
-                log.warning("SIP leg %s: no final answer %.1f s after our CANCEL: over", leg.sid, after_cancel)
-                leg.sip_code = 487
-                return CallStatus.CANCELED
+            answer = await invite.final()
             leg.sip_code = answer.status if answer.status >= 300 else 487
             return CallStatus.CANCELED
-        if step is None and timed_out:
-            log.warning("SIP leg %s: no final answer %.1f s after our CANCEL: over", leg.sid, after_cancel)
-            leg.sip_code = 487
-            return CallStatus.NO_ANSWER
         if step is None:  # rang out: CANCEL, and the 487 that follows is a no-answer
             timed_out = True
             invite.cancel()
-            deadline = loop.time() + after_cancel
             continue
         if isinstance(step, Ringing):
             if step.sdp is not None:
