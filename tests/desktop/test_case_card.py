@@ -19,11 +19,23 @@ pytestmark = pytest.mark.timeout(180)
 LITERALS = re.compile(r"\b(None|null|undefined|NaN)\b")
 
 
+_BOXES = """([numberId, kindId]) => {
+    const number = document.querySelector(`[data-testid="${numberId}"] strong`);
+    const kind = document.querySelector(`[data-testid="${kindId}"]`);
+    if (!number || !kind || !number.offsetParent || !kind.offsetParent) return null;
+    const a = number.getBoundingClientRect(), b = kind.getBoundingClientRect();
+    return [{x: a.x, y: a.y}, {x: b.x, y: b.y}];
+}"""
+
+
 async def _on_one_line(desk: Desktop, number_id: int) -> bool:
-    """The number and its type's label start on the same line of the card."""
-    e164 = await desk.by(f"number-{number_id}").locator("strong").bounding_box()
-    kind = await desk.by(f"number-kind-{number_id}").bounding_box()
-    assert e164 is not None and kind is not None
+    """The number and its type's label start on the same line of the card. Both boxes are read in
+    one step in the page: the desktop re-renders the card as it polls, so two separate reads could
+    straddle a re-render."""
+    await expect(desk.by(f"number-kind-{number_id}")).to_be_visible()
+    boxes = await desk.page.evaluate(_BOXES, [f"number-{number_id}", f"number-kind-{number_id}"])
+    assert boxes is not None, "the card shows the number and its type"
+    e164, kind = boxes
     return abs(e164["y"] - kind["y"]) < 4 and kind["x"] > e164["x"]
 
 
