@@ -11,14 +11,15 @@ from dialer.compliance.models import Attempt, ClientReportItem, Consent, Decisio
 from dialer.imports.models import ImportBatch
 from dialer.kit.db import Base
 from dialer.notes.models import Payment, PromiseToPay, WrapUpNote
+from dialer.outbox.models import Delivery, DeliveryAttempt, WebhookEndpoint, WebhookEvent
 from dialer.seats.models import Seat
 from dialer.tasks.models import Task
 from dialer.worklist.models import CaseSkip
-from webhooks.models import CarrierEvent, OutboxMessage, WebhookEndpoint
+from webhooks.models import CarrierEvent
 
 __all__ = [
     "AgentSession", "ApiKey", "Attempt", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
-    "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "OutboxMessage",
+    "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch",
     "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",
-    "StopContact", "Task", "User", "WebhookEndpoint", "WrapUpNote",
+    "StopContact", "Task", "User", "WebhookEndpoint", "WebhookEvent", "WrapUpNote", "Delivery", "DeliveryAttempt",
 ]

@@ -17,7 +17,8 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallOutcome, Recording, RecordingStatus
-from dialer.kit.db import rowcount
+from dialer.outbox import events, payloads
+from dialer.outbox.models import EventType
 from recordings.storage import RecordingStorage
 
 log = logging.getLogger("dialer.recordings")
@@ -57,7 +58,9 @@ async def capture_one(
         recording.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if recording.attempts >= MAX_ATTEMPTS:
             recording.status = RecordingStatus.FAILED
-            await session.execute(update(Call).where(Call.id == recording.call_id).values(recording_missing=True))
+            call = await session.get(Call, recording.call_id)
+            if call is not None:
+                await _missing(session, call, now=now, reason="fetch_failed", recording=recording)
             log.error("recording %s failed %s times; call %s flagged", recording.id, recording.attempts, recording.call_id)
         else:
             recording.next_attempt_at = now + backoff(recording.attempts)
@@ -70,18 +73,40 @@ async def capture_one(
     recording.retain_until = (now + RETENTION).date()
     recording.last_error = None
     await session.execute(update(Call).where(Call.id == recording.call_id).values(recording_missing=False))
+    call = await session.get(Call, recording.call_id)
+    if call is not None:
+        await events.emit(session, EventType.RECORDING_STORED, payloads.recording_data(recording, call), at=now,
+                          client_id=call.client_id, call_id=call.id, recording_id=recording.id)
     return True
 
 
-async def flag_missing(session: AsyncSession, *, now: dt.datetime, grace: dt.timedelta = dt.timedelta(minutes=15)) -> int:
-    """Flag answered calls that ended more than ``grace`` ago without a stored recording."""
+async def flag_missing(session: AsyncSession, *, now: dt.datetime, grace: dt.timedelta = dt.timedelta(minutes=15),
+                       limit: int = 500) -> int:
+    """Flag answered calls that ended more than ``grace`` ago without a stored recording, and tell
+    the integrations (``recording.missing``); a later recording still stores and clears the flag."""
     stored = exists().where(Recording.call_id == Call.id, Recording.status == RecordingStatus.STORED)
-    result = await session.execute(
-        update(Call)
-        .where(Call.outcome == CallOutcome.ANSWERED, Call.ended_at <= now - grace, Call.recording_missing.is_(False), ~stored)
-        .values(recording_missing=True)
-    )
-    return rowcount(result)
+    calls = (await session.execute(
+        select(Call)
+        .where(Call.outcome == CallOutcome.ANSWERED, Call.ended_at <= now - grace, Call.recording_missing.is_(False),
+               ~stored)
+        .order_by(Call.id).limit(limit).with_for_update(skip_locked=True)
+    )).scalars().all()
+    for call in calls:
+        fetching = exists().where(Recording.call_id == call.id, Recording.status == RecordingStatus.PENDING)
+        reason = "still_fetching" if (await session.execute(select(fetching))).scalar() else "never_reported"
+        await _missing(session, call, now=now, reason=reason)
+    return len(calls)
+
+
+async def _missing(session: AsyncSession, call: Call, *, now: dt.datetime, reason: str,
+                   recording: Recording | None = None) -> None:
+    call.recording_missing = True
+    data = await payloads.call_data(session, call)
+    data["reason"] = reason
+    if recording is not None:
+        data["recording"] = {"id": recording.id, "attempts": recording.attempts, "last_error": recording.last_error}
+    await events.emit(session, EventType.RECORDING_MISSING, data, at=now, client_id=call.client_id, call_id=call.id,
+                      recording_id=recording.id if recording is not None else None)
 
 
 def _wav_channels(content: bytes) -> int | None:

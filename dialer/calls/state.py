@@ -26,6 +26,8 @@ from dialer.calls.models import Call, CallOutcome, CallState
 from dialer.cases import holds
 from dialer.compliance.models import Attempt, AttemptSource
 from dialer.kit.db import rowcount, table_of
+from dialer.outbox import events, payloads
+from dialer.outbox.models import EventType
 
 log = logging.getLogger("dialer.calls")
 
@@ -50,6 +52,13 @@ def _enter(call: Call, state: CallState, at: dt.datetime, *, answered_by: str | 
         if call.answered_at is not None:
             call.talk_s = max(0, int((call.ended_at - call.answered_at).total_seconds()))
         call.conversation = call.outcome is CallOutcome.ANSWERED
+
+
+async def _report_end(session: AsyncSession, call: Call, at: dt.datetime) -> None:
+    """Every call that ends — outbound or inbound, answered, missed or never placed — is told to
+    the integrations (``call.completed``), in the unit of work that ended it."""
+    await events.emit(session, EventType.CALL_COMPLETED, await payloads.call_data(session, call), at=at,
+                      client_id=call.client_id, call_id=call.id)
 
 
 def reachable(call: Call, target: CallState) -> bool:
@@ -148,6 +157,7 @@ async def end(
     await agents.call_ended(session, call, now=at, placed=placed, seat_answered=seat_answered)
     if not placed and call.case_id is not None and call.agent_id is not None:  # no call, no note: the card's hold
         await holds.renew_hold(session, case_id=call.case_id, agent_id=call.agent_id, now=at)
+    await _report_end(session, call, at)
     return [HangUp(call.id, sid) for sid in (call.agent_leg_call_id, call.carrier_call_id) if sid and sid != ended_sid]
 
 
@@ -165,6 +175,7 @@ async def complete_inbound(session: AsyncSession, call: Call, *, at: dt.datetime
                             number_id=call.number_id, call_id=call.id, started_at=call.requested_at,
                             outcome="answered", conversation=True, direction="inbound", source=AttemptSource.DIALER))
     await agents.call_ended(session, call, now=at)
+    await _report_end(session, call, at)
     return True
 
 
@@ -181,6 +192,7 @@ async def miss(session: AsyncSession, call: Call, *, at: dt.datetime, reason: st
         _enter(call, step, at)
     call.error_detail = reason
     await agents.inbound_missed(session, call, now=at, seat_answered=reason != "agent_no_answer")
+    await _report_end(session, call, at)
     return True
 
 

@@ -47,6 +47,8 @@ from dialer.notes.schemas import (
     WrapUpIn,
     WrapUpOut,
 )
+from dialer.outbox import events, payloads
+from dialer.outbox.models import EventType
 
 LEASE_WORDS = ("lease", "leasing", "租赁")
 
@@ -124,6 +126,8 @@ async def save_wrap_up(
         await holds.renew_hold(session, case_id=ctx.case.id, agent_id=ctx.agent_id, now=now)
     await audit.record(session, action="wrap_up.save", actor=actor, entity="wrap_up_note", entity_id=note.id,
                        call_id=call.id, case_id=ctx.case.id, disposition=data.disposition.value)
+    await events.emit(session, EventType.CALL_WRAPPED_UP, payloads.wrap_up_data(note, call), at=now,
+                      client_id=call.client_id, call_id=call.id)
     state = await _end_wrap_up(session, transition, call=call, actor=actor, now=now)
     await session.flush()
 
