@@ -15,11 +15,12 @@ from dialer.outbox.models import Delivery, DeliveryAttempt, WebhookEndpoint, Web
 from dialer.seats.models import Seat
 from dialer.tasks.models import Task
 from dialer.worklist.models import CaseSkip
+from recordings.models import LegalHold
 from webhooks.models import CarrierEvent
 
 __all__ = [
     "AgentSession", "ApiKey", "Attempt", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
-    "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch",
+    "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "LegalHold",
     "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",
     "StopContact", "Task", "User", "WebhookEndpoint", "WebhookEvent", "WrapUpNote", "Delivery", "DeliveryAttempt",
 ]

@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.calls.models import Call, CallOutcome, Recording, RecordingStatus
 from dialer.outbox import events, payloads
 from dialer.outbox.models import EventType
+from recordings import retention
 from recordings.storage import RecordingStorage
 
 log = logging.getLogger("dialer.recordings")
 
 MAX_ATTEMPTS = 8
-RETENTION = dt.timedelta(days=3 * 366)  # at least 3 years
 
 
 class MediaSource(Protocol):
@@ -70,11 +70,15 @@ async def capture_one(
     recording.content_type = "audio/wav"
     recording.channels = recording.channels or _wav_channels(content)
     recording.stored_at = now
-    recording.retain_until = (now + RETENTION).date()
     recording.last_error = None
     await session.execute(update(Call).where(Call.id == recording.call_id).values(recording_missing=False))
     call = await session.get(Call, recording.call_id)
-    if call is not None:
+    if call is None:
+        recording.retain_until = (now + dt.timedelta(days=retention.DEFAULT_RETENTION_DAYS)).date()
+    else:
+        days, _ = await retention.retention_of(session, call)
+        recording.retain_until = (now + dt.timedelta(days=days)).date()
+        recording.legal_hold = await retention.held(session, call)
         await events.emit(session, EventType.RECORDING_STORED, payloads.recording_data(recording, call), at=now,
                           client_id=call.client_id, call_id=call.id, recording_id=recording.id)
     return True

@@ -92,6 +92,7 @@ class RecordingStatus(enum.StrEnum):
     PENDING = "pending"  # the carrier has it; we have not stored it yet
     STORED = "stored"
     FAILED = "failed"  # retries exhausted: visible until someone acts
+    PURGED = "purged"  # past its retention: the media deleted, this row kept as the tombstone
 
 
 class Recording(Base):
@@ -118,5 +119,8 @@ class Recording(Base):
     partial: Mapped[bool] = mapped_column(Boolean, default=False)
     """Only part of the call is in it: the media process that recorded it stopped mid-call (the
     SIP carrier's ``RecordingPartial``); kept, never discarded."""
-    retain_until: Mapped[dt.date | None] = mapped_column(Date)
+    retain_until: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    purge_rule: Mapped[str | None] = mapped_column(String(200))
+    """Why it was purged (the retention that ran out, under which policy version)."""
     created_at: Mapped[dt.datetime] = created_at()

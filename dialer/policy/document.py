@@ -303,6 +303,22 @@ class Whisper(_Frozen):
     third_party_reminder: Template = DEFAULT_THIRD_PARTY_REMINDER
 
 
+class RecordingRetention(_Frozen):
+    """How long a call's recording is kept after it is stored. ``minimum_days`` is the floor the
+    regulation behind a preset sets (Chinese collection rules: two years; US Reg F: three years);
+    a client may keep recordings longer, never shorter, and may not lower the preset's floor."""
+
+    retention_days: Annotated[int, Field(ge=1, le=36600, strict=True)] = 1096
+    minimum_days: Annotated[int, Field(ge=0, le=36600, strict=True)] = 730
+
+    @model_validator(mode="after")
+    def _not_under_floor(self) -> RecordingRetention:
+        if self.retention_days < self.minimum_days:
+            raise ValueError(f"retention_days {self.retention_days} is under the minimum of {self.minimum_days} days "
+                             "this policy's regulation sets")
+        return self
+
+
 class PolicyDocument(_Frozen):
     """A client's effective policy. Defaults are the ``agency-default`` preset."""
 
@@ -321,6 +337,7 @@ class PolicyDocument(_Frozen):
     us_style: UsStyle = UsStyle()
     obligations: Obligations = Obligations()
     whisper: Whisper = Whisper()
+    recordings: RecordingRetention = RecordingRetention()
 
     def enabled_rules(self) -> tuple[str, ...]:
         """The rule ids this document enforces, in ``RULE_IDS`` order."""

@@ -71,12 +71,18 @@ def build_policy(preset: str, overrides: Mapping[str, Any] | None = None) -> Pol
             raise InvalidInput("policy overrides must be an object", field="overrides")
         data = _deep_merge(data, overrides)
     try:
-        return PolicyDocument.model_validate(data)
+        document = PolicyDocument.model_validate(data)
     except ValidationError as exc:
         errors = [{"field": _field_path(e["loc"]), "message": _message(e)} for e in exc.errors()]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         detail = f"{errors[0]['field']}: {errors[0]['message']}{more}"
         raise InvalidInput(detail, field=errors[0]["field"], errors=errors) from None
+    floor = int(_preset_data(preset).get("recordings", {}).get("minimum_days", 0))
+    if document.recordings.minimum_days < floor:
+        field = "overrides.recordings.minimum_days"
+        message = f"the {preset} preset keeps recordings at least {floor} days; a client may not lower that"
+        raise InvalidInput(f"{field}: {message}", field=field, errors=[{"field": field, "message": message}])
+    return document
 
 
 # --- describe ----------------------------------------------------------------------------
@@ -172,6 +178,9 @@ def describe(doc: PolicyDocument) -> str:
         f"  field visit: {_cap(ob.no_contact_days_before_field_visit, 'after {} days in a row without contact')}",
         f"  promise to pay: {_cap(ob.ptp_reminder_working_days_before, 'reminder {} working day(s) before')};"
         f" due-day calls at {', '.join(ob.ptp_due_day_calls) or 'none'}",
+        "",
+        f"Recordings kept {doc.recordings.retention_days} days after they are stored"
+        f" (never fewer than {doc.recordings.minimum_days}); a legal hold keeps them longer",
         "",
         f"Whisper: {doc.whisper.template}",
         f"Third-party reminder: {doc.whisper.third_party_reminder}",
