@@ -102,6 +102,7 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.notes.endpoints import router as notes_router
     from dialer.seats.endpoints import router as seats_router
     from dialer.worklist.endpoints import router as worklist_router
+    from recordings.hold_endpoints import router as holds_router
     from scheduling.endpoints import router as scheduling_router
     from webhooks.endpoints import router as webhooks_router
     from webhooks.event_endpoints import router as carrier_events_router
@@ -112,6 +113,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(apidocs_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, worklist_router, notes_router, calls_router,
-               campaigns_router, desktop_events_router, carrier_events_router)
+               campaigns_router, desktop_events_router, carrier_events_router, holds_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

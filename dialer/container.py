@@ -124,7 +124,8 @@ class Container:
         self.dialer = Dialer(sessions=self.sessions, write_sessions=self.write_sessions, clock=self._clock,
                              outbound=self.outbound, actions=self.actions)
         self.jobs = jobs_for(carrier=self._carrier, storage=self.storage, actions=self.actions,
-                             capture_every=dt.timedelta(seconds=self.settings.recording_capture_every_s))
+                             capture_every=dt.timedelta(seconds=self.settings.recording_capture_every_s),
+                             zone=self.settings.default_time_zone)
         if self.inbox is not None:
             self.inbox.actions = self.actions
         if self.dialer_engine is not None:
@@ -148,7 +149,7 @@ def build_container(
         settings=settings, engine=engine or create_engine(settings.database_url), tokens=tokens, clock=clock,
         schema_heads=frozenset(head_revisions(settings.migrations_dir)),
         carrier=carrier if carrier is not None else build_carrier(settings, clock=clock),
-        storage=storage or LocalStorage(settings.data_dir / "recordings"),
+        storage=storage or storage_for(settings),
     )
 
 
@@ -160,6 +161,11 @@ def callback_secret_of(settings: Settings) -> str | None:
 
         return callback_secret(settings)
     return settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+
+
+def storage_for(settings: Settings) -> RecordingStorage:
+    """Where recordings are kept: the data directory's ``recordings`` folder."""
+    return LocalStorage(settings.data_dir / "recordings")
 
 
 def build_carrier(settings: Settings, *, clock: Clock | None = None) -> Carrier | None:

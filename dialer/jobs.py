@@ -10,19 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.reconcile import reconcile_job
 from dialer.telephony.carrier import Carrier
-from recordings.jobs import capture_job
+from recordings.jobs import capture_job, completeness_job, purge_job
+from recordings.purge import delete_media
 from recordings.storage import RecordingStorage
 from scheduling.jobs import JOBS, AfterCommit, JobSpec
 
 
 def jobs_for(
     *, carrier: Carrier | None, storage: RecordingStorage, actions: CarrierActions, capture_every: dt.timedelta,
+    zone: str,
 ) -> tuple[JobSpec, ...]:
     """Every scheduled job; those that talk to the carrier exist when a carrier is configured."""
+    archive = (
+        JobSpec("recordings_purge", partial(recordings_purge, storage=storage), dt.timedelta(hours=1)),
+        JobSpec("recordings_completeness", partial(completeness_job, storage=storage, zone=zone),
+                dt.timedelta(hours=24)),
+    )
     if carrier is None:
-        return JOBS
+        return (*JOBS, *archive)
     return (
-        *JOBS,
+        *JOBS, *archive,
         JobSpec("recordings", partial(capture_job, source=carrier, storage=storage), capture_every),
         JobSpec("calls_reconcile", partial(calls_reconcile, carrier=carrier, actions=actions),
                 dt.timedelta(minutes=1)),
@@ -34,3 +41,13 @@ async def calls_reconcile(session: AsyncSession, *, now: dt.datetime, carrier: C
     """The reconciler's sweep; the legs left up by the calls it ended are hung up after its commit."""
     swept = await reconcile_job(session, now=now, carrier=carrier)
     return AfterCommit(swept.summary, partial(actions.run, swept.effects))
+
+
+async def recordings_purge(session: AsyncSession, *, now: dt.datetime, storage: RecordingStorage) -> AfterCommit:
+    """The purge's tombstones commit first; then their files are deleted."""
+    purged = await purge_job(session, now=now)
+    return AfterCommit(purged.summary, partial(_delete_files, storage, purged.keys))
+
+
+async def _delete_files(storage: RecordingStorage, keys: list[str]) -> None:
+    await delete_media(storage, keys)

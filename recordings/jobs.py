@@ -1,14 +1,22 @@
-"""The scheduled recording capture: fetch what the carrier reported, flag calls without one."""
+"""The recordings' scheduled jobs: capture what the carrier reported (flagging calls without one),
+purge what ran past its retention, and audit yesterday's completeness."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.audit import service as audit
 from recordings.capture import MediaSource, capture_one, due, flag_missing
+from recordings.completeness import audit_day
+from recordings.purge import Purged, purge_due
 from recordings.storage import RecordingStorage
+
+log = logging.getLogger("dialer.recordings")
 
 
 async def capture_job(
@@ -23,3 +31,25 @@ async def capture_job(
         else:
             failed += 1
     return {"stored": stored, "failed": failed, "flagged": await flag_missing(session, now=now)}
+
+
+async def purge_job(session: AsyncSession, *, now: dt.datetime, limit: int = 200) -> Purged:
+    """Recordings past retention become tombstones in this run; their files go after it commits
+    (the composition root runs :func:`recordings.purge.delete_media` then)."""
+    return await purge_due(session, now=now, limit=limit)
+
+
+async def completeness_job(session: AsyncSession, *, now: dt.datetime, storage: RecordingStorage,
+                           zone: str) -> dict[str, Any]:
+    """Yesterday's completeness audit (in ``zone``); its figures are kept in the audit log (the
+    board and auditors read them there) and every gap is logged as an error."""
+    day = now.astimezone(ZoneInfo(zone)).date() - dt.timedelta(days=1)
+    report = await audit_day(session, day=day, zone=zone, storage=storage, now=now)
+    figures = report.as_dict()
+    figures["gaps"] = figures["gaps"][:200]  # the kinds' counts are all there; the list is capped
+    await audit.record(session, action="recordings.completeness", entity="day", entity_id=day.isoformat(), **figures)
+    for gap in report.gaps[:200]:
+        log.error("completeness %s: %s %s (call %s, recording %s, endpoint %s)", day, gap.kind, gap.reason,
+                  gap.call_id, gap.recording_id, gap.endpoint_id)
+    return {"day": day.isoformat(), "complete": report.complete, "calls": report.calls,
+            "gaps": len(report.gaps)}
