@@ -238,3 +238,15 @@ async def test_given_note_before_the_agent_reached_wrap_up_then_through_wrap_up_
     assert [(m.detail["from"], m.detail["to"]) for m in moves] == [("on_call", "wrap_up"), ("wrap_up", "ready")]
     await db.refresh(agent_session)
     assert agent_session.state is AgentState.READY and agent_session.current_call_id is None
+
+
+async def test_given_a_note_saved_then_its_disposition_told_to_integrations_without_free_text(api, headers, world, db):
+    from dialer.outbox.models import WebhookEvent
+
+    response = await api.post(url(world.call_id), json=NOTE, headers=headers["agent"])
+    assert response.status_code == 201, response.text
+
+    [event] = (await db.execute(select(WebhookEvent).where(WebhookEvent.type == "call.wrapped_up"))).scalars().all()
+    assert event.call_id == world.call_id and event.payload["disposition"] == "refused"
+    assert event.payload["agent"]["id"] == world.agent_id
+    assert "失业" not in str(event.payload) and "情绪激动" not in str(event.payload), "the note's text stays with us"
