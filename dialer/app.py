@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             if settings.auto_migrate:
                 await upgrade_to_head(engine, settings.migrations_dir)
             container = app.state.container = build_container(settings, clock=clock, engine=engine)
+            await _check_storage(container.storage)
             scheduler, running = None, set[asyncio.Task[Any]]()
             if settings.run_scheduler:
                 from scheduling.runner import build_scheduler
@@ -84,6 +85,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     error_handlers.install(app)
     _include_routers(app)
     return app
+
+
+async def _check_storage(storage: object) -> None:
+    """An S3 bucket that does not answer is logged loudly at start (the service still serves; the
+    capture retries and the audit reports what it could not reach)."""
+    from recordings.s3 import S3Storage
+
+    if isinstance(storage, S3Storage):
+        try:
+            await storage.check()
+        except Exception as exc:  # obstore's errors name the URL, never the credentials
+            log.error("recording storage %r is not reachable (%s)", storage, exc)
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 * ``dialer hold (--call ID | --case REF [--client CODE] [--party NAME]) --reason TEXT``: a legal hold;
 * ``dialer hold-lift HOLD --reason TEXT`` and ``dialer holds [--all]``;
+* ``dialer archive-receiver --secret … --store DIR``: the reference receiver an integrator runs or copies;
 * ``dialer audit recordings [--day D] [--json] [--no-verify]``: the completeness audit of a day
   (yesterday by default); exits 1 when it found a gap, so a cron job can alert on it.
 """
@@ -23,6 +24,14 @@ audit_app = typer.Typer(help="Audits an auditor or an operator runs", no_args_is
 
 def register(app: typer.Typer, *, settings: type[Settings] = Settings) -> None:
     app.add_typer(audit_app, name="audit")
+
+    @app.command("archive-receiver", add_help_option=False,
+                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def archive_receiver(ctx: typer.Context) -> None:
+        """Run the reference archive receiver (archive_receiver/README.md); --help lists its options."""
+        from archive_receiver.__main__ import main
+
+        raise typer.Exit(code=main(ctx.args, prog="dialer archive-receiver"))
 
     @app.command("hold")
     def hold(

@@ -164,8 +164,21 @@ def callback_secret_of(settings: Settings) -> str | None:
 
 
 def storage_for(settings: Settings) -> RecordingStorage:
-    """Where recordings are kept: the data directory's ``recordings`` folder."""
-    return LocalStorage(settings.data_dir / "recordings")
+    """Where recordings are kept: the data directory's ``recordings`` folder, or an S3-compatible
+    bucket (its client needs no opening or closing: ``recordings.s3``)."""
+    if settings.recording_storage == "local":
+        return LocalStorage(settings.data_dir / "recordings")
+    from recordings.s3 import S3Storage
+
+    secret = settings.s3_secret_access_key
+    return S3Storage(
+        bucket=settings.s3_bucket or "", endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+        prefix=settings.s3_prefix, access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+        addressing_style=settings.s3_addressing_style, connect_timeout_s=settings.s3_connect_timeout_s,
+        read_timeout_s=settings.s3_read_timeout_s, request_timeout_s=settings.s3_request_timeout_s,
+        max_retries=settings.s3_max_retries, retry_timeout_s=settings.s3_retry_timeout_s,
+    )
 
 
 def build_carrier(settings: Settings, *, clock: Clock | None = None) -> Carrier | None:

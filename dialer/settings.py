@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialer.kit.zones import AGENCY_ZONE, check_zone
@@ -69,6 +69,25 @@ class Settings(BaseSettings):
     run_dialer: bool = Field(default=True, description="Run the progressive engine (when a carrier is configured).")
     recording_capture_every_s: float = Field(default=30.0, gt=0, le=3600,
                                              description="How often finished recordings are fetched into storage.")
+    recording_storage: Literal["local", "s3"] = Field(
+        default="local", description="Where recordings live: data_dir/recordings, or an S3-compatible bucket")
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible server's URL; unset: AWS")
+    s3_region: str = "us-east-1"
+    s3_bucket: str | None = None
+    s3_prefix: str = Field(default="", description="Objects are <prefix>/sha256/<hex>")
+    s3_access_key_id: str | None = Field(default=None, description="Unset: credentials from AWS_* / instance role")
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual"] = "path"
+    s3_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    s3_read_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    s3_request_timeout_s: float = Field(default=300.0, gt=0, le=3600, description="A whole request, streamed body too")
+    s3_max_retries: int = Field(default=3, ge=0, le=10)
+    s3_retry_timeout_s: float = Field(default=60.0, gt=0, le=300)
+    run_webhooks: bool = Field(default=True, description="Deliver webhooks out (the integrations' events) in this "
+                                                         "process; replicas share the work")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60, description="How long a receiver has to answer")
+    webhook_link_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600,
+                                    description="How long a recording's link in an event stays valid")
     default_time_zone: str = Field(
         default=AGENCY_ZONE, description="The zone the daily statistics count a day in unless the request names one.")
     company_name: str = Field(default="催收服务公司", description="The agency's own name, stated on every call.")
@@ -94,6 +113,12 @@ class Settings(BaseSettings):
     def caller_id(self) -> str | None:
         """The agency's number on the configured carrier's calls."""
         return self.sip_caller_id if self.carrier == "sip" else self.twilio_caller_id
+
+    @model_validator(mode="after")
+    def _s3_bucket_needed(self) -> Settings:
+        if self.recording_storage == "s3" and not self.s3_bucket:
+            raise ValueError("recording_storage=s3 needs s3_bucket (DIALER_S3_BUCKET)")
+        return self
 
     @field_validator("sip_rtp_port_max")
     @classmethod

@@ -30,20 +30,19 @@ def _duration(call: Call) -> int | None:
 
 
 _CONTEXT = (
-    select(Client.code, Case.account_ref, Party.role, Party.relation, User.username, Seat.code)
+    select(Client.code, Case.account_ref, Party.role, Party.relation, User.username, Seat.code,
+           WrapUpNote.disposition)
     .select_from(Call)
     .outerjoin(Client, Client.id == Call.client_id).outerjoin(Case, Case.id == Call.case_id)
     .outerjoin(Party, Party.id == Call.party_id).outerjoin(User, User.id == Call.agent_id)
-    .outerjoin(Seat, Seat.id == Call.seat_id)
+    .outerjoin(Seat, Seat.id == Call.seat_id).outerjoin(WrapUpNote, WrapUpNote.call_id == Call.id)
 )
 
 
 async def call_data(session: AsyncSession, call: Call) -> dict[str, Any]:
     """``call.completed``'s data: the call as it ended (one query for its names)."""
     row = (await session.execute(_CONTEXT.where(Call.id == call.id))).one_or_none()
-    client, case_ref, role, relation, agent, seat = row if row is not None else (None,) * 6
-    disposition = (await session.execute(
-        select(WrapUpNote.disposition).where(WrapUpNote.call_id == call.id))).scalar_one_or_none()
+    client, case_ref, role, relation, agent, seat, disposition = row if row is not None else (None,) * 7
     return {
         "call": {
             "id": call.id, "carrier": call.carrier, "carrier_call_id": call.carrier_call_id,
