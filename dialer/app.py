@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             engine_task, engine_stop = None, asyncio.Event()
             if settings.run_dialer and container.carrier is not None:
                 engine_task = asyncio.create_task(container.start_engine().run(engine_stop), name="progressive-engine")
+            webhooks = container.start_webhooks() if settings.run_webhooks else None
+            webhooks_task = webhooks.start() if webhooks is not None else None
             inbox, inbox_task = None, None
             if container.callback_secret is not None:  # carrier webhooks are accepted: apply what they store
                 inbox = container.start_inbox()
@@ -63,6 +65,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 if engine_task is not None:
                     engine_stop.set()
                     await engine_task
+                if webhooks is not None and webhooks_task is not None:
+                    await webhooks.stop()
+                    await webhooks.aclose()
                 if scheduler is not None:
                     from scheduling.runner import stop_scheduler
 
@@ -115,6 +120,7 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.notes.endpoints import router as notes_router
     from dialer.seats.endpoints import router as seats_router
     from dialer.worklist.endpoints import router as worklist_router
+    from recordings.endpoints import router as recordings_router
     from recordings.hold_endpoints import router as holds_router
     from scheduling.endpoints import router as scheduling_router
     from webhooks.endpoints import router as webhooks_router
@@ -126,6 +132,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(apidocs_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, worklist_router, notes_router, calls_router,
-               campaigns_router, desktop_events_router, carrier_events_router, holds_router)
+               campaigns_router, desktop_events_router, carrier_events_router, holds_router,
+               recordings_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -316,8 +316,9 @@ def twilio_emulator(
 
 @app.command()
 def worker() -> None:
-    """Run the scheduled jobs (cadence, minimums, promise reminders, visits; with a carrier
-    configured also recording capture and call reconciliation) until stopped.
+    """Run the scheduled jobs (cadence, minimums, promise reminders, visits, the recordings' purge
+    and completeness audit; with a carrier configured also recording capture and call
+    reconciliation) and the webhooks' delivery until stopped.
 
     Safe beside `dialer serve` replicas: each job takes a PostgreSQL advisory lock and runs once.
     Run the service with DIALER_RUN_SCHEDULER=false when dedicated workers run the jobs."""
@@ -342,9 +343,14 @@ def worker() -> None:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
             container = build_container(settings, clock=system_clock, engine=engine, sign_tokens=False)
+            webhooks = container.start_webhooks() if settings.run_webhooks else None
+            if webhooks is not None:
+                webhooks.start()
             try:
                 await run_worker(container.write_sessions, clock=system_clock, stop=stop, jobs=container.jobs)
             finally:
+                if webhooks is not None:
+                    await webhooks.aclose()
                 if container.carrier is not None:
                     await container.carrier.aclose()
         finally:

@@ -21,6 +21,8 @@ from dialer.kit.clock import Clock
 from dialer.kit.db import create_engine, session_factory, writer_engine
 from dialer.kit.migrations import head_revisions
 from dialer.kit.secrets import load_or_create_secret
+from dialer.kit.signed_links import LinkSigner
+from dialer.outbox.worker import DeliveryWorker
 from dialer.settings import Settings
 from dialer.telephony.carrier import Carrier
 from recordings.storage import LocalStorage, RecordingStorage
@@ -68,6 +70,8 @@ class Container:
         self.inbox: Inbox | None = None  # the carrier events inbox, when carrier webhooks are accepted
         self.callback_secret = callback_secret_of(settings)
         self.carrier_name = "sip" if settings.carrier == "sip" else "twilio"  # whose events the webhooks store
+        self.links: LinkSigner | None = None  # signs recordings' expiring links (the service's secret)
+        self.webhooks: DeliveryWorker | None = None  # delivering the outbox, when this process does
         self._wire()
 
     @property
@@ -109,6 +113,21 @@ class Container:
                            actions=self.actions)
         return self.inbox
 
+    def media_link(self, recording_id: int, now: dt.datetime) -> str:
+        """An absolute, signed, expiring link to a recording's media (for an event's receiver)."""
+        if self.links is None:
+            raise RuntimeError("no secret key: recording links cannot be signed")
+        expires = now + dt.timedelta(seconds=self.settings.webhook_link_ttl_s)
+        path = self.links.sign(f"/v1/recordings/{recording_id}/media", expires_at=expires)
+        return self.settings.public_base_url.rstrip("/") + path
+
+    def start_webhooks(self) -> DeliveryWorker:
+        """The outbox's delivery worker (replicas share the work: leases and SKIP LOCKED)."""
+        self.webhooks = DeliveryWorker(sessions=self.write_sessions, clock=self._clock,
+                                       media_link=self.media_link if self.links is not None else None,
+                                       timeout_s=self.settings.webhook_timeout_s)
+        return self.webhooks
+
     def start_engine(self) -> ProgressiveEngine:
         self.dialer_engine = ProgressiveEngine(self.dialer)
         return self.dialer_engine
@@ -140,17 +159,19 @@ def build_container(
     factories, the token signer (the secret key, or the one generated into the data directory;
     none with ``sign_tokens`` off, so a worker never writes the key), the carrier (Twilio or its
     emulator when configured, or ``carrier``), the recording storage, and what is built on them."""
-    tokens = None
-    if sign_tokens:
-        secret = (settings.secret_key.get_secret_value() if settings.secret_key
-                  else load_or_create_secret(settings.data_dir / "secret_key"))
-        tokens = TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes))
-    return Container(
+    key_file = settings.data_dir / "secret_key"
+    secret = (settings.secret_key.get_secret_value() if settings.secret_key
+              else load_or_create_secret(key_file) if sign_tokens
+              else key_file.read_text().strip() if key_file.is_file() else None)
+    tokens = TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes)) if sign_tokens and secret else None
+    container = Container(
         settings=settings, engine=engine or create_engine(settings.database_url), tokens=tokens, clock=clock,
         schema_heads=frozenset(head_revisions(settings.migrations_dir)),
         carrier=carrier if carrier is not None else build_carrier(settings, clock=clock),
         storage=storage or storage_for(settings),
     )
+    container.links = LinkSigner(secret, purpose="recordings") if secret else None
+    return container
 
 
 def callback_secret_of(settings: Settings) -> str | None:

@@ -205,7 +205,7 @@ def settings(db_url: str, tmp_path: Path):
 
     return Settings(
         _env_file=None, database_url=db_url, data_dir=tmp_path / "data", secret_key=TEST_SECRET,
-        auto_migrate=False, run_scheduler=False,
+        auto_migrate=False, run_scheduler=False, run_webhooks=False,  # tests that deliver run the worker themselves
     )
 
 
