@@ -1,0 +1,414 @@
+"""The delivery worker: fans events out to deliveries and sends them, one lane per active endpoint.
+
+A lane claims its endpoint's due deliveries by leasing them (committed before any request goes
+out; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas never take the same one), sends them
+with at most ``max_in_flight`` requests out, and records every outcome in one transaction: an
+attempt row per request and the delivery's new state (``dialer.outbox.retry.decide``). Lanes are
+independent tasks, so a slow endpoint holds up only itself. At-least-once: a worker that dies
+mid-batch leaves leases that expire, and the same ``webhook-id`` is sent again.
+
+Logs carry ids, status and latency, never a secret, a body or a URL."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, cast
+
+import httpx
+from sqlalchemy import bindparam, case, func, insert, or_, select, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialer.kit.clock import Clock
+from dialer.kit.db import begin_write, rowcount, table_of
+from dialer.kit.types import UTCDateTime
+from dialer.outbox.events import envelope
+from dialer.outbox.fanout import fan_out
+from dialer.outbox.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint, WebhookEvent
+from dialer.outbox.retry import Random, Verdict, decide, parse_retry_after
+from dialer.outbox.signing import Signer
+
+log = logging.getLogger(__name__)
+
+MediaLink = Callable[[int, dt.datetime], str]
+"""A recording's id and the time of sending → an absolute, signed, expiring download URL."""
+
+
+class Answer(Protocol):
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+class Poster(Protocol):
+    """What requests go out with: an ``httpx.AsyncClient``, or any client of this shape."""
+
+    async def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> Answer: ...
+    async def aclose(self) -> None: ...
+
+
+USER_AGENT = "collections-dialer-webhooks/1"
+_DELIVERIES = table_of(Delivery)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An active endpoint as its lane sees it (re-read every ``refresh_s``)."""
+
+    id: int
+    url: str
+    max_in_flight: int
+    signer: Signer
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    id: int
+    attempts: int
+    next_attempt_at: dt.datetime
+    event: WebhookEvent
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    claimed: _Claimed
+    at: dt.datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    retry_after: str | None
+
+
+@dataclass(slots=True)
+class Figures:
+    fanned: int = 0
+    claimed: int = 0
+    sent: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    disabled: int = 0
+
+    def add(self, other: Figures) -> Figures:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+        return self
+
+
+@dataclass(eq=False)
+class _Lane:
+    target: Target
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+class DeliveryWorker:
+    """Delivers the outbox. ``run_once`` for a driven clock (tests), ``run``/``start`` as a service.
+
+    ``sessions`` should be the writer factory; the worker begins its writes as writers anyway.
+    ``http``: a client (left open) or a factory (the client it makes is closed by ``aclose``); by
+    default an ``httpx.AsyncClient``.
+    The lease must outlast a claim's requests: a lane claims at most ``max_in_flight`` times as
+    many as fit in the lease one ``timeout_s`` after another (and at most ``batch``)."""
+
+    def __init__(
+        self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock,
+        http: Poster | Callable[[], Poster] | None = None,
+        media_link: MediaLink | None = None, timeout_s: float = 10.0, lease: dt.timedelta = dt.timedelta(minutes=2),
+        batch: int = 100, fan_out_limit: int = 500, poll_s: float = 1.0, refresh_s: float = 5.0,
+        rand: Random = random.random,
+    ) -> None:
+        self.sessions, self.clock, self.media_link = sessions, clock, media_link
+        self.timeout_s, self.lease, self.batch, self.fan_out_limit = timeout_s, lease, batch, fan_out_limit
+        self.poll_s, self.refresh_s, self.rand = poll_s, refresh_s, rand
+        self._http: Poster | None = None
+        self._make_http: Callable[[], Poster] | None = self._default_http
+        if hasattr(http, "post"):
+            self._http, self._make_http = cast(Poster, http), None  # given: left open
+        elif http is not None:
+            self._make_http = http
+        self._wake = asyncio.Event()
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.totals = Figures()
+
+    # --- one pass (tests, a driven clock) -------------------------------------------------------
+
+    async def run_once(self) -> dict[str, int]:
+        """Fan out, then one claim-send-record pass over every active endpoint, side by side."""
+        figures = Figures(fanned=await self.fan_out())
+        for lane_figures in await asyncio.gather(*(self.deliver(t) for t in await self.targets())):
+            figures.add(lane_figures)
+        self.totals.add(figures)
+        return asdict(figures)
+
+    async def fan_out(self) -> int:
+        fanned = 0
+        while True:
+            async with self.sessions() as session:
+                await begin_write(session)
+                done = await fan_out(session, now=self.clock(), limit=self.fan_out_limit)
+                await session.commit()
+            fanned += done
+            if done < self.fan_out_limit:
+                return fanned
+
+    async def targets(self) -> list[Target]:
+        async with self.sessions() as session:
+            endpoints = (await session.execute(
+                select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)
+            )).scalars().all()
+        return [Target(e.id, e.url, max(1, e.max_in_flight), Signer(
+            e.secret, previous=e.previous_secret, previous_until=e.previous_secret_until)) for e in endpoints]
+
+    async def deliver(self, target: Target) -> Figures:
+        """One lane's pass: claim what is due, send it, record every outcome."""
+        claimed = await self._claim(target, self.clock())
+        if not claimed:
+            return Figures()
+        gate, gone = asyncio.Semaphore(target.max_in_flight), asyncio.Event()
+        results = await asyncio.gather(*(self._send(target, c, gate, gone) for c in claimed))
+        return await self._record(target, [r for r in results if r is not None],
+                                  unsent=[c.id for c, r in zip(claimed, results) if r is None])
+
+    def claim_limit(self, target: Target) -> int:
+        rounds = max(1, int(self.lease.total_seconds() // self.timeout_s) - 1)
+        return max(1, min(self.batch, target.max_in_flight * rounds))
+
+    async def _claim(self, target: Target, now: dt.datetime) -> list[_Claimed]:
+        d = _DELIVERIES.c
+        due = (select(d.id).where(d.endpoint_id == target.id, d.status == DeliveryStatus.PENDING,
+                                  d.next_attempt_at <= now, or_(d.leased_until.is_(None), d.leased_until <= now))
+               .order_by(d.next_attempt_at, d.id).limit(self.claim_limit(target)).with_for_update(skip_locked=True))
+        async with self.sessions() as session:
+            await begin_write(session)
+            rows = (await session.execute(
+                update(_DELIVERIES).where(d.id.in_(due.scalar_subquery())).values(leased_until=now + self.lease)
+                .returning(d.id, d.attempts, d.next_attempt_at, d.event_pk))).all()
+            events = {e.id: e for e in (await session.execute(
+                select(WebhookEvent).where(WebhookEvent.id.in_({r.event_pk for r in rows})))).scalars()} if rows else {}
+            await session.commit()
+        return sorted((_Claimed(r.id, r.attempts, r.next_attempt_at, events[r.event_pk]) for r in rows),
+                      key=lambda c: (c.next_attempt_at, c.id))
+
+    # --- sending --------------------------------------------------------------------------------
+
+    def body(self, event: WebhookEvent, at: dt.datetime) -> bytes:
+        """The envelope as JSON; a recording event gains its ``media_url`` made now (links expire)."""
+        document = envelope(event)
+        recording = event.payload.get("recording") if event.type.startswith("recording.") else None
+        if self.media_link is not None and isinstance(recording, dict) and isinstance(recording.get("id"), int):
+            link = self.media_link(recording["id"], at)
+            document["data"] = {**event.payload, "recording": {**recording, "media_url": link}}
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+    async def _send(self, target: Target, claimed: _Claimed, gate: asyncio.Semaphore, gone: asyncio.Event,
+                    ) -> _Sent | None:
+        async with gate:
+            if gone.is_set():
+                return None  # the endpoint answered 410 meanwhile: left pending, unsent
+            at = self.clock()
+            event = claimed.event
+            body = self.body(event, at)
+            headers = {"content-type": "application/json", "user-agent": USER_AGENT,
+                       **target.signer.headers(msg_id=event.event_id, body=body, at=at)}
+            status, error, retry_after = None, None, None
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    response = await self.http.post(target.url, content=body, headers=headers)
+                status, retry_after = response.status_code, response.headers.get("retry-after")
+            except (TimeoutError, httpx.TimeoutException):
+                error = f"timeout after {self.timeout_s:g} s"
+            except Exception as failure:  # any failure to get an answer is an outcome, recorded
+                error = f"{type(failure).__name__}: {failure}"[:500]
+            if status == 410:
+                gone.set()
+            return _Sent(claimed, at, status, round((time.perf_counter() - started) * 1000), error, retry_after)
+
+    @property
+    def http(self) -> Poster:
+        if self._http is None:
+            assert self._make_http is not None
+            self._http = self._make_http()
+        return self._http
+
+    def _default_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False,
+                                 limits=httpx.Limits(max_connections=500, max_keepalive_connections=200))
+
+    # --- recording ------------------------------------------------------------------------------
+
+    async def _record(self, target: Target, results: list[_Sent], *, unsent: list[int]) -> Figures:
+        figures = Figures(claimed=len(results) + len(unsent), sent=len(results))
+        attempts: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        gone_at: dt.datetime | None = None
+        for sent in results:
+            claimed = sent.claimed
+            outcome = decide(sent.status_code, sent.error, claimed.attempts + 1,
+                             parse_retry_after(sent.retry_after, now=sent.at), sent.at, rand=self.rand)
+            delivered = outcome.verdict is Verdict.DELIVERED
+            attempts.append({"delivery_id": claimed.id, "attempted_at": sent.at, "status_code": sent.status_code,
+                             "latency_ms": sent.latency_ms, "error": sent.error})
+            changes.append({
+                "b_id": claimed.id, "b_leased_until": None, "b_last_status_code": sent.status_code,
+                "b_status": DeliveryStatus.DELIVERED if delivered else (
+                    DeliveryStatus.DEAD if outcome.verdict is Verdict.DEAD else DeliveryStatus.PENDING),
+                "b_attempts": claimed.attempts + (1 if outcome.counts_as_attempt else 0),
+                "b_next_attempt_at": outcome.retry_at or claimed.next_attempt_at,
+                "b_last_error": None if delivered else sent.error or f"HTTP {sent.status_code}",
+                "b_delivered_at": sent.at if delivered else None,
+            })
+            figures.delivered += delivered
+            figures.retried += outcome.verdict is Verdict.RETRY
+            figures.dead += outcome.verdict is Verdict.DEAD
+            if outcome.verdict is Verdict.GONE:
+                gone_at = gone_at or sent.at
+            _log_attempt(target, sent, outcome.verdict, claimed.attempts + 1)
+        async with self.sessions() as session:
+            await begin_write(session)
+            if attempts:
+                await session.execute(insert(table_of(DeliveryAttempt)), attempts)
+                await session.execute(_RECORD, changes)
+            if unsent:
+                await session.execute(update(_DELIVERIES).where(_DELIVERIES.c.id.in_(unsent)).values(leased_until=None))
+            if gone_at is not None:
+                disabled = await session.execute(
+                    update(WebhookEndpoint).where(WebhookEndpoint.id == target.id, WebhookEndpoint.active.is_(True))
+                    .values(active=False, disabled_reason=f"410 Gone at {gone_at.isoformat()}")
+                    .execution_options(synchronize_session=False))
+                figures.disabled = rowcount(disabled)
+                log.warning("webhook endpoint %s answered 410 Gone: disabled", target.id)
+            await session.commit()
+        return figures
+
+    # --- the service ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New events were committed: fan out now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> asyncio.Task[None]:
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self.run(self._stop), name="webhook-delivery")
+        return self._task
+
+    async def stop(self) -> None:
+        if self._stop is not None and self._task is not None:
+            self._stop.set()
+            await self._task
+        self._stop = self._task = None
+
+    async def aclose(self) -> None:
+        await self.stop()
+        if self._make_http is not None and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fan out every ``poll_s`` (or at once when woken) and keep a lane running per active
+        endpoint (re-read every ``refresh_s``) until ``stop``; lanes finish their batch first."""
+        lanes: dict[int, _Lane] = {}
+        retired: list[_Lane] = []  # stopping: their batch is finished and recorded before run returns
+        refreshed = float("-inf")
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    fanned = await self.fan_out()
+                    self.totals.fanned += fanned
+                    if time.monotonic() - refreshed >= self.refresh_s:
+                        retired = [lane for lane in retired if lane.task is not None and not lane.task.done()]
+                        retired += self._steer(lanes, await self.targets(), stop)
+                        refreshed = time.monotonic()
+                    for lane in lanes.values():
+                        if fanned:
+                            lane.wake.set()
+                except Exception:
+                    log.exception("webhook fan-out failed; again in %.1f s", self.poll_s)
+                await _wait(self._wake, stop, timeout=self.poll_s)
+        finally:
+            for lane in [*lanes.values(), *retired]:
+                lane.stop = True
+                lane.wake.set()
+            await asyncio.gather(*(lane.task for lane in [*lanes.values(), *retired] if lane.task),
+                                 return_exceptions=True)
+
+    def _steer(self, lanes: dict[int, _Lane], targets: list[Target], stop: asyncio.Event) -> list[_Lane]:
+        """Start a lane per new endpoint, hand running ones the endpoint as it is now, stop the
+        others (returned: still finishing their batch)."""
+        current = {t.id: t for t in targets}
+        stopping = [lanes.pop(i) for i, lane in list(lanes.items())
+                    if i not in current or (lane.task is not None and lane.task.done())]
+        for lane in stopping:
+            lane.stop = True
+            lane.wake.set()
+        for target in targets:
+            if target.id in lanes:
+                lanes[target.id].target = target
+            else:
+                lane = lanes[target.id] = _Lane(target)
+                lane.task = asyncio.create_task(self._lane(lane, stop), name=f"webhook-lane-{target.id}")
+        return [lane for lane in stopping if lane.task is not None and not lane.task.done()]
+
+    async def _lane(self, lane: _Lane, stop: asyncio.Event) -> None:
+        while not (lane.stop or stop.is_set()):
+            lane.wake.clear()
+            wait = self.refresh_s
+            try:
+                figures = await self.deliver(lane.target)
+                self.totals.add(figures)
+                if figures.disabled:
+                    return
+                if figures.claimed >= self.claim_limit(lane.target):
+                    continue
+                wait = await self._next_due_in(lane.target.id)
+            except Exception:
+                log.exception("webhook lane for endpoint %s failed; again in %.1f s", lane.target.id, wait)
+            await _wait(lane.wake, None, timeout=wait)
+
+    async def _next_due_in(self, endpoint_id: int) -> float:
+        """Seconds until this endpoint's next delivery may be claimed (at most ``refresh_s``)."""
+        d = _DELIVERIES.c
+        ready = case((d.leased_until > d.next_attempt_at, d.leased_until), else_=d.next_attempt_at)
+        async with self.sessions() as session:
+            due = (await session.execute(select(type_coerce(func.min(ready), UTCDateTime())).where(
+                d.endpoint_id == endpoint_id, d.status == DeliveryStatus.PENDING))).scalar_one_or_none()
+        if due is None:
+            return self.refresh_s
+        return min(self.refresh_s, max(0.05, (due - self.clock()).total_seconds()))
+
+
+_RECORD = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.status == DeliveryStatus.PENDING)
+    .values(**{name: bindparam(f"b_{name}") for name in (
+        "status", "attempts", "next_attempt_at", "leased_until", "last_status_code", "last_error", "delivered_at")})
+)
+"""Each delivery's new state, one statement for the batch; a delivery another worker finished
+meanwhile (its lease had lapsed) keeps that worker's outcome."""
+
+
+async def _wait(wake: asyncio.Event, stop: asyncio.Event | None, *, timeout: float) -> None:
+    waits = [asyncio.ensure_future(wake.wait())] + ([asyncio.ensure_future(stop.wait())] if stop else [])
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            waiter.cancel()
+
+
+def _log_attempt(target: Target, sent: _Sent, verdict: Verdict, attempt: int) -> None:
+    answer = sent.status_code if sent.status_code is not None else (sent.error or "").split(":")[0]
+    level = logging.DEBUG if verdict is Verdict.DELIVERED else logging.INFO
+    log.log(level, "webhook %s delivery %s to endpoint %s, attempt %s: %s in %s ms -> %s",
+            sent.claimed.event.event_id, sent.claimed.id, target.id, attempt, answer, sent.latency_ms, verdict.value)
