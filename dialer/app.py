@@ -118,6 +118,7 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.health.endpoints import router as health_router
     from dialer.imports.endpoints import router as imports_router
     from dialer.notes.endpoints import router as notes_router
+    from dialer.outbox.endpoints import router as integrations_router
     from dialer.seats.endpoints import router as seats_router
     from dialer.worklist.endpoints import router as worklist_router
     from recordings.endpoints import router as recordings_router
@@ -133,6 +134,6 @@ def _include_routers(app: FastAPI) -> None:
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, worklist_router, notes_router, calls_router,
                campaigns_router, desktop_events_router, carrier_events_router, holds_router,
-               recordings_router)
+               recordings_router, integrations_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.kit.errors import DialerError
 from dialer.settings import Settings
 from dialer.archive_cli import register as register_archive_commands
+from dialer.integrations_cli import register as register_integration_commands
 from dialer.sip_cli import register as register_sip_commands
 
 HELP: Final = "markdown"
@@ -29,7 +30,8 @@ app = typer.Typer(help="Collections Dialer: compliance-first calling for a colle
 policy_app = typer.Typer(help="Client policies.", no_args_is_help=True, rich_markup_mode=HELP)
 app.add_typer(policy_app, name="policy")
 register_sip_commands(app)  # sip-edge, sip-media, sip-up, seat-sip-password (dialer.sip_cli)
-register_archive_commands(app)  # hold, hold-lift, holds, audit recordings (dialer.archive_cli)
+register_archive_commands(app)  # hold, hold-lift, holds, audit recordings, archive-receiver (dialer.archive_cli)
+register_integration_commands(app)  # integration-add/-list/-rotate/-disable/-enable, deliveries, replay
 
 T = TypeVar("T")
 

@@ -27,7 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dialer.kit.ports import LOOPBACK, free_port
+import socket
+
+from dialer.kit.ports import LOOPBACK
 
 TOLERANCE = dt.timedelta(minutes=5)  # the package's own
 
@@ -76,7 +78,8 @@ class Receiver:
         self.answers: deque[Answer] = deque()
         self.received: list[Received] = []
         self.in_flight = self.peak_in_flight = 0
-        self.port = free_port()
+        self._sock = _held_port()
+        self.port: int = self._sock.getsockname()[1]
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -121,9 +124,9 @@ class Receiver:
     async def start(self) -> None:
         """Listen (again, on the same port)."""
         app = Starlette(routes=[Route("/hooks", self._hook, methods=["POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=self.port, log_level="warning",
-                                                     lifespan="off", access_log=False, timeout_graceful_shutdown=1))
-        self._task = asyncio.create_task(self._server.serve())
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
+                                                     timeout_graceful_shutdown=1))
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
         while not self._server.started:
             if self._task.done():
                 self._task.result()
@@ -135,6 +138,7 @@ class Receiver:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
+            self._sock = _held_port(self.port)  # bound, not listening: connections refused, the port kept
         self._server = self._task = None
 
 
@@ -144,3 +148,12 @@ def _json_or_none(body: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _held_port(port: int = 0) -> socket.socket:
+    """A TCP socket bound to ``port`` on loopback (any free one for 0) and kept: no other process
+    can take the port while the receiver is down (bound, not listening: connections are refused)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, port))
+    return sock
