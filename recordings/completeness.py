@@ -5,7 +5,8 @@ For the calls that ended that day (in the agency's zone):
 * every call ended with its record told to the integrations (a ``call.completed`` event), and no
   call of that day is still open;
 * every answered call has a stored recording (a recording still being fetched, failed, or never
-  reported by the carrier is a gap, with that reason);
+  reported by the carrier is a gap, with that reason), and so has every other call the carrier
+  reported a recording for (a voicemail);
 * every stored recording's file is there and its SHA-256 verifies now;
 * every stored recording reached every endpoint that takes ``recording.stored`` for its client
   (delivered, pending, dead, or not even queued).
@@ -102,6 +103,8 @@ async def audit_day(
         if call.outcome is CallOutcome.ANSWERED:
             report.answered += 1
             _recording_gap(report, call, recordings.get(call.id, []))
+        elif call.id in recordings:  # a voicemail (or any call the carrier recorded): stored too
+            _recording_gap(report, call, recordings[call.id])
     stored = [r for rs in recordings.values() for r in rs if r.status is RecordingStatus.STORED]
     report.recordings_stored = len(stored)
     report.recordings_purged = sum(r.status is RecordingStatus.PURGED for rs in recordings.values() for r in rs)

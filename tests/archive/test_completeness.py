@@ -127,3 +127,16 @@ async def test_given_a_call_never_told_and_one_left_open_then_both_gaps(session,
 
 async def _events(session):
     return await events_of(session, "recording.stored")
+
+
+async def test_given_a_voicemail_whose_recording_failed_then_a_gap_though_nobody_answered(session, tmp_path):
+    storage = LocalStorage(tmp_path)
+    voicemail = await answered_call(session, outcome=CallOutcome.MISSED)
+    session.add(Recording(call_id=voicemail.id, carrier="twilio", carrier_recording_id="RE-vm",
+                          status=RecordingStatus.FAILED, attempts=8, last_error="HTTP 500", channels=1))
+    await _told(session, None, voicemail)
+
+    report = await _audit(session, storage)
+
+    assert [(gap.kind, gap.call_id) for gap in report.gaps] == [("recording_failed", voicemail.id)]
+    assert report.answered == 0
