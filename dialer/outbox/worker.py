@@ -1,4 +1,6 @@
-"""The delivery worker: fans events out to deliveries and sends them, one lane per active endpoint.
+"""The delivery worker: fans events out to deliveries and sends them, one lane per active endpoint
+(the lanes, the running service, are ``dialer.outbox.lanes``; requests go out through
+``dialer.outbox.http``).
 
 A lane claims its endpoint's due deliveries by leasing them (committed before any request goes
 out; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas never take the same one), sends them
@@ -17,19 +19,20 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, cast
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import bindparam, case, func, insert, or_, select, type_coerce, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.kit.clock import Clock
 from dialer.kit.db import begin_write, rowcount, table_of
-from dialer.kit.types import UTCDateTime
 from dialer.outbox.events import envelope
 from dialer.outbox.fanout import fan_out
+from dialer.outbox.http import AiohttpPoster, Answer, Poster
+from dialer.outbox.lanes import Figures, Lanes, Target
 from dialer.outbox.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint, WebhookEvent
 from dialer.outbox.retry import Random, Verdict, decide, parse_retry_after
 from dialer.outbox.signing import Signer
@@ -39,33 +42,10 @@ log = logging.getLogger(__name__)
 MediaLink = Callable[[int, dt.datetime], str]
 """A recording's id and the time of sending → an absolute, signed, expiring download URL."""
 
-
-class Answer(Protocol):
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-
-class Poster(Protocol):
-    """What requests go out with: an ``httpx.AsyncClient``, or any client of this shape."""
-
-    async def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> Answer: ...
-    async def aclose(self) -> None: ...
-
+__all__ = ["USER_AGENT", "Answer", "DeliveryWorker", "Figures", "MediaLink", "Poster", "Target"]
 
 USER_AGENT = "collections-dialer-webhooks/1"
 _DELIVERIES = table_of(Delivery)
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """An active endpoint as its lane sees it (re-read every ``refresh_s``)."""
-
-    id: int
-    url: str
-    max_in_flight: int
-    signer: Signer
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,36 +66,12 @@ class _Sent:
     retry_after: str | None
 
 
-@dataclass(slots=True)
-class Figures:
-    fanned: int = 0
-    claimed: int = 0
-    sent: int = 0
-    delivered: int = 0
-    retried: int = 0
-    dead: int = 0
-    disabled: int = 0
-
-    def add(self, other: Figures) -> Figures:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
-        return self
-
-
-@dataclass(eq=False)
-class _Lane:
-    target: Target
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    stop: bool = False
-    task: asyncio.Task[None] | None = None
-
-
 class DeliveryWorker:
     """Delivers the outbox. ``run_once`` for a driven clock (tests), ``run``/``start`` as a service.
 
     ``sessions`` should be the writer factory; the worker begins its writes as writers anyway.
     ``http``: a client (left open) or a factory (the client it makes is closed by ``aclose``); by
-    default an ``httpx.AsyncClient``.
+    default an :class:`~dialer.outbox.http.AiohttpPoster` (an ``httpx.AsyncClient`` fits too).
     The lease must outlast a claim's requests: a lane claims at most ``max_in_flight`` times as
     many as fit in the lease one ``timeout_s`` after another (and at most ``batch``)."""
 
@@ -135,10 +91,8 @@ class DeliveryWorker:
             self._http, self._make_http = cast(Poster, http), None  # given: left open
         elif http is not None:
             self._make_http = http
-        self._wake = asyncio.Event()
-        self._stop: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
         self.totals = Figures()
+        self._lanes = Lanes(self)
 
     # --- one pass (tests, a driven clock) -------------------------------------------------------
 
@@ -241,9 +195,8 @@ class DeliveryWorker:
             self._http = self._make_http()
         return self._http
 
-    def _default_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False,
-                                 limits=httpx.Limits(max_connections=500, max_keepalive_connections=200))
+    def _default_http(self) -> AiohttpPoster:
+        return AiohttpPoster(timeout_s=self.timeout_s, limit=500)
 
     # --- recording ------------------------------------------------------------------------------
 
@@ -291,22 +244,17 @@ class DeliveryWorker:
             await session.commit()
         return figures
 
-    # --- the service ----------------------------------------------------------------------------
+    # --- the service (dialer.outbox.lanes) ---------------------------------------------------------
 
     def wake(self) -> None:
         """New events were committed: fan out now rather than at the next poll."""
-        self._wake.set()
+        self._lanes.wake()
 
     def start(self) -> asyncio.Task[None]:
-        self._stop = asyncio.Event()
-        self._task = asyncio.create_task(self.run(self._stop), name="webhook-delivery")
-        return self._task
+        return self._lanes.start()
 
     async def stop(self) -> None:
-        if self._stop is not None and self._task is not None:
-            self._stop.set()
-            await self._task
-        self._stop = self._task = None
+        await self._lanes.stop()
 
     async def aclose(self) -> None:
         await self.stop()
@@ -317,75 +265,7 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Fan out every ``poll_s`` (or at once when woken) and keep a lane running per active
         endpoint (re-read every ``refresh_s``) until ``stop``; lanes finish their batch first."""
-        lanes: dict[int, _Lane] = {}
-        retired: list[_Lane] = []  # stopping: their batch is finished and recorded before run returns
-        refreshed = float("-inf")
-        try:
-            while not stop.is_set():
-                self._wake.clear()
-                try:
-                    fanned = await self.fan_out()
-                    self.totals.fanned += fanned
-                    if time.monotonic() - refreshed >= self.refresh_s:
-                        retired = [lane for lane in retired if lane.task is not None and not lane.task.done()]
-                        retired += self._steer(lanes, await self.targets(), stop)
-                        refreshed = time.monotonic()
-                    for lane in lanes.values():
-                        if fanned:
-                            lane.wake.set()
-                except Exception:
-                    log.exception("webhook fan-out failed; again in %.1f s", self.poll_s)
-                await _wait(self._wake, stop, timeout=self.poll_s)
-        finally:
-            for lane in [*lanes.values(), *retired]:
-                lane.stop = True
-                lane.wake.set()
-            await asyncio.gather(*(lane.task for lane in [*lanes.values(), *retired] if lane.task),
-                                 return_exceptions=True)
-
-    def _steer(self, lanes: dict[int, _Lane], targets: list[Target], stop: asyncio.Event) -> list[_Lane]:
-        """Start a lane per new endpoint, hand running ones the endpoint as it is now, stop the
-        others (returned: still finishing their batch)."""
-        current = {t.id: t for t in targets}
-        stopping = [lanes.pop(i) for i, lane in list(lanes.items())
-                    if i not in current or (lane.task is not None and lane.task.done())]
-        for lane in stopping:
-            lane.stop = True
-            lane.wake.set()
-        for target in targets:
-            if target.id in lanes:
-                lanes[target.id].target = target
-            else:
-                lane = lanes[target.id] = _Lane(target)
-                lane.task = asyncio.create_task(self._lane(lane, stop), name=f"webhook-lane-{target.id}")
-        return [lane for lane in stopping if lane.task is not None and not lane.task.done()]
-
-    async def _lane(self, lane: _Lane, stop: asyncio.Event) -> None:
-        while not (lane.stop or stop.is_set()):
-            lane.wake.clear()
-            wait = self.refresh_s
-            try:
-                figures = await self.deliver(lane.target)
-                self.totals.add(figures)
-                if figures.disabled:
-                    return
-                if figures.claimed >= self.claim_limit(lane.target):
-                    continue
-                wait = await self._next_due_in(lane.target.id)
-            except Exception:
-                log.exception("webhook lane for endpoint %s failed; again in %.1f s", lane.target.id, wait)
-            await _wait(lane.wake, None, timeout=wait)
-
-    async def _next_due_in(self, endpoint_id: int) -> float:
-        """Seconds until this endpoint's next delivery may be claimed (at most ``refresh_s``)."""
-        d = _DELIVERIES.c
-        ready = case((d.leased_until > d.next_attempt_at, d.leased_until), else_=d.next_attempt_at)
-        async with self.sessions() as session:
-            due = (await session.execute(select(type_coerce(func.min(ready), UTCDateTime())).where(
-                d.endpoint_id == endpoint_id, d.status == DeliveryStatus.PENDING))).scalar_one_or_none()
-        if due is None:
-            return self.refresh_s
-        return min(self.refresh_s, max(0.05, (due - self.clock()).total_seconds()))
+        await self._lanes.run(stop)
 
 
 _RECORD = (
@@ -396,15 +276,6 @@ _RECORD = (
 )
 """Each delivery's new state, one statement for the batch; a delivery another worker finished
 meanwhile (its lease had lapsed) keeps that worker's outcome."""
-
-
-async def _wait(wake: asyncio.Event, stop: asyncio.Event | None, *, timeout: float) -> None:
-    waits = [asyncio.ensure_future(wake.wait())] + ([asyncio.ensure_future(stop.wait())] if stop else [])
-    try:
-        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waits:
-            waiter.cancel()
 
 
 def _log_attempt(target: Target, sent: _Sent, verdict: Verdict, attempt: int) -> None:
