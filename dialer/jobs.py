@@ -30,7 +30,7 @@ def jobs_for(
         return (*JOBS, *archive)
     return (
         *JOBS, *archive,
-        JobSpec("recordings", partial(capture_job, source=carrier, storage=storage), capture_every),
+        JobSpec("recordings", partial(capture_job, source=carrier, storage=storage, index=carrier), capture_every),
         JobSpec("calls_reconcile", partial(calls_reconcile, carrier=carrier, actions=actions),
                 dt.timedelta(minutes=1)),
     )

@@ -17,7 +17,9 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls.models import Call, CallOutcome, Recording, RecordingStatus
+from dialer.kit.db import insert_once
 from dialer.outbox import events, payloads
+from dialer.telephony.carrier import CarrierError, RecordingInfo
 from dialer.outbox.models import EventType
 from recordings import retention
 from recordings.storage import RecordingStorage
@@ -29,6 +31,16 @@ MAX_ATTEMPTS = 8
 
 class MediaSource(Protocol):
     async def fetch_recording(self, media_url: str) -> bytes: ...
+
+
+class RecordingIndex(Protocol):
+    async def recordings_of(self, carrier_call_id: str) -> list[RecordingInfo]: ...
+
+
+RECOVER_AFTER = dt.timedelta(minutes=2)
+"""A recording's callback comes seconds after its call ends; one still missing this long after is
+asked of the carrier (the service was down when the carrier told it)."""
+RECOVER_WITHIN = dt.timedelta(days=7)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -82,6 +94,42 @@ async def capture_one(
         await events.emit(session, EventType.RECORDING_STORED, payloads.recording_data(recording, call), at=now,
                           client_id=call.client_id, call_id=call.id, recording_id=recording.id)
     return True
+
+
+async def recover_unreported(
+    session: AsyncSession, *, now: dt.datetime, index: RecordingIndex, limit: int = 50,
+) -> int:
+    """Answered calls (ended between ``RECOVER_WITHIN`` and ``RECOVER_AFTER`` ago) with no
+    recording at all: ask the carrier for the recordings it holds and note the finished ones, so
+    the capture fetches them as if their callbacks had come. Returns how many were noted. A carrier
+    that fails to answer is tried again at the next run (the call stays without one, and is flagged
+    after the grace like any other)."""
+    known = exists().where(Recording.call_id == Call.id)
+    calls = (await session.execute(
+        select(Call).where(Call.outcome == CallOutcome.ANSWERED, Call.carrier_call_id.is_not(None),
+                           Call.ended_at <= now - RECOVER_AFTER, Call.ended_at > now - RECOVER_WITHIN, ~known)
+        .order_by(Call.ended_at.desc()).limit(limit)
+    )).scalars().all()
+    noted = 0
+    for call in calls:
+        try:
+            found = await index.recordings_of(call.carrier_call_id or "")
+        except CarrierError as exc:
+            log.warning("recordings of call %s: the carrier did not answer (%s)", call.id, exc.detail)
+            continue
+        for info in found:
+            if info.status != "completed":
+                continue
+            row = await insert_once(session, Recording, {
+                "call_id": call.id, "carrier": call.carrier, "carrier_recording_id": info.carrier_recording_id,
+                "status": RecordingStatus.PENDING, "media_url": info.media_url, "duration_s": info.duration_s,
+                "channels": info.channels, "next_attempt_at": now,
+            }, ["carrier", "carrier_recording_id"])
+            if row is not None:
+                noted += 1
+                log.warning("call %s: recording %s recovered from the carrier (its callback never came)",
+                            call.id, info.carrier_recording_id)
+    return noted
 
 
 async def flag_missing(session: AsyncSession, *, now: dt.datetime, grace: dt.timedelta = dt.timedelta(minutes=15),

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.audit import service as audit
-from recordings.capture import MediaSource, capture_one, due, flag_missing
+from recordings.capture import MediaSource, RecordingIndex, capture_one, due, flag_missing, recover_unreported
 from recordings.completeness import audit_day
 from recordings.purge import Purged, purge_due
 from recordings.storage import RecordingStorage
@@ -21,16 +21,20 @@ log = logging.getLogger("dialer.recordings")
 
 async def capture_job(
     session: AsyncSession, *, now: dt.datetime, source: MediaSource, storage: RecordingStorage, limit: int = 20,
+    index: RecordingIndex | None = None,
 ) -> dict[str, Any]:
-    """Up to ``limit`` due recordings per run (rows locked with SKIP LOCKED: replicas share the
-    work); each stored or rescheduled with its error. Then flag answered calls left without one."""
+    """Recordings whose callbacks never came are asked of the carrier (``index``); then up to
+    ``limit`` due recordings per run (rows locked with SKIP LOCKED: replicas share the work), each
+    stored or rescheduled with its error. Then flag answered calls left without one."""
+    recovered = await recover_unreported(session, now=now, index=index) if index is not None else 0
     stored = failed = 0
     for recording in await due(session, now=now, limit=limit):
         if await capture_one(session, recording, source=source, storage=storage, now=now):
             stored += 1
         else:
             failed += 1
-    return {"stored": stored, "failed": failed, "flagged": await flag_missing(session, now=now)}
+    return {"recovered": recovered, "stored": stored, "failed": failed,
+            "flagged": await flag_missing(session, now=now)}
 
 
 async def purge_job(session: AsyncSession, *, now: dt.datetime, limit: int = 200) -> Purged:

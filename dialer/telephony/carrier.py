@@ -89,6 +89,17 @@ class CallInfo:
         return self.status in TERMINAL_STATUSES
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingInfo:
+    """A recording the carrier holds for a call, as its recording callback would tell it."""
+
+    carrier_recording_id: str
+    media_url: str  # what ``fetch_recording`` takes
+    status: str  # completed | processing | absent | failed
+    channels: int | None = None
+    duration_s: int | None = None
+
+
 @runtime_checkable
 class Carrier(Protocol):
     """A telephone network. Every method raises ``CarrierError`` (and only that) on failure."""
@@ -124,6 +135,11 @@ class Carrier(Protocol):
         ...
 
     async def get_call(self, carrier_call_id: str) -> CallInfo:
+        ...
+
+    async def recordings_of(self, carrier_call_id: str) -> list[RecordingInfo]:
+        """Every recording the carrier holds for this leg (for recovering one whose callback was
+        lost: the service down when the carrier told it). None known: an empty list."""
         ...
 
     async def find_calls(self, to_e164: str, started_after: datetime) -> list[CallInfo]:

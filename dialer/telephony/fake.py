@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .carrier import (
-    TERMINAL_STATUSES, CallInfo, CallStatus, CarrierError, CarrierRejected, PlaceCall, PlacedCall, SupervisorMode,
+    TERMINAL_STATUSES, CallInfo, CallStatus, CarrierError, CarrierRejected, PlaceCall, PlacedCall, RecordingInfo,
+    SupervisorMode,
 )
 
 FAKE_MEDIA_BASE = "https://fake-carrier.invalid/recordings/"
@@ -26,6 +27,11 @@ FAKE_MEDIA_BASE = "https://fake-carrier.invalid/recordings/"
 
 def _sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
+
+
+def _seconds(wav_bytes: bytes) -> int:
+    with wave.open(io.BytesIO(wav_bytes)) as reader:
+        return int(reader.getnframes() / reader.getframerate())
 
 
 def silent_wav(seconds: float = 1.0, *, channels: int = 2, rate: int = 8000) -> bytes:
@@ -64,6 +70,7 @@ class FakeCarrier:
         self.placed: dict[str, PlaceCall] = {}  # carrier call id → the request that placed it
         self.conferences: dict[str, dict[str, FakeParticipant]] = {}
         self.recordings: dict[str, bytes] = {}  # media URL → WAV
+        self.recordings_by_call: dict[str, list[str]] = {}  # call id → its recordings' media URLs
         self.closed = False
         self.started = False
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
@@ -99,6 +106,7 @@ class FakeCarrier:
         self.advance(carrier_call_id, CallStatus.COMPLETED)
         url = FAKE_MEDIA_BASE + _sid("RE")
         self.recordings[url] = silent_wav(seconds, channels=2)
+        self.recordings_by_call.setdefault(carrier_call_id, []).append(url)
         return url
 
     def requested(self, method: str) -> list[dict[str, Any]]:
@@ -196,6 +204,14 @@ class FakeCarrier:
         if media_url not in self.recordings:
             raise CarrierRejected(f"fake: no recording at {media_url}", carrier_code=20404, http_status=404)
         return self.recordings[media_url]
+
+    async def recordings_of(self, carrier_call_id: str) -> list[RecordingInfo]:
+        failure = self._request("recordings_of", carrier_call_id=carrier_call_id)
+        if failure is not None:
+            raise failure.error
+        return [RecordingInfo(carrier_recording_id=url.removeprefix(FAKE_MEDIA_BASE), media_url=url, status="completed",
+                              channels=2, duration_s=_seconds(self.recordings[url]))
+                for url in self.recordings_by_call.get(carrier_call_id, [])]
 
     async def get_call(self, carrier_call_id: str) -> CallInfo:
         failure = self._request("get_call", carrier_call_id=carrier_call_id)

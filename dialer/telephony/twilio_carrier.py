@@ -28,6 +28,7 @@ from .carrier import (
     CarrierRejected,
     PlaceCall,
     PlacedCall,
+    RecordingInfo,
     SupervisorMode,
 )
 from .pacing import ConcurrencyLimiter, Sleep, TokenBucket
@@ -219,6 +220,15 @@ class TwilioCarrier:
         if not audio.startswith(b"RIFF"):
             raise CarrierRejected(f"Twilio fetch recording: {media_url} did not answer a WAV file")
         return audio
+
+    async def recordings_of(self, carrier_call_id: str) -> list[RecordingInfo]:
+        found = await self._rest("list recordings",
+                                 lambda api: api.calls(carrier_call_id).recordings.list_async(limit=20))
+        base = self.api_base_url.rstrip("/")
+        return [RecordingInfo(  # the media as the recording callback's RecordingUrl names it, as WAV
+            carrier_recording_id=r.sid, status=str(r.status or ""), channels=r.channels, duration_s=_int(r.duration),
+            media_url=f"{base}/2010-04-01/Accounts/{r.account_sid}/Recordings/{r.sid}.wav",
+        ) for r in found if r.sid and r.account_sid]
 
     async def get_call(self, carrier_call_id: str) -> CallInfo:
         return call_info(await self._rest("fetch call", lambda api: api.calls(carrier_call_id).fetch_async()))

@@ -143,3 +143,15 @@ async def test_given_calls_to_two_numbers_then_find_calls_finds_them_by_number(c
     assert await contract.carrier.find_calls(DEBTOR, datetime.now(UTC) + timedelta(days=1)) == []
     with pytest.raises(ValueError):
         await contract.carrier.find_calls(DEBTOR, datetime.now())
+
+
+async def test_given_recorded_call_then_the_carrier_lists_its_recording_as_its_callback_told_it(contract):
+    placed = await contract.carrier.place_call(contract.request(RECORDED, record=True))
+    media_url = await contract.recording_of(placed.carrier_call_id)
+
+    [listed] = await contract.carrier.recordings_of(placed.carrier_call_id)
+
+    assert listed.status == "completed" and listed.channels == 2
+    assert listed.media_url.removesuffix(".wav") == media_url.removesuffix(".wav")
+    assert await contract.carrier.fetch_recording(listed.media_url) == await contract.carrier.fetch_recording(
+        media_url)

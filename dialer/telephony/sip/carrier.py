@@ -24,7 +24,7 @@ import httpx
 
 from dialer.telephony.carrier import (
     NOT_FOUND, NOT_LIVE, CallInfo, CallStatus, CarrierRejected, CarrierUnavailable, PlaceCall, PlacedCall,
-    SupervisorMode,
+    RecordingInfo, SupervisorMode,
 )
 from dialer.telephony.sip.callbacks import Callbacks
 from dialer.telephony.sip.config import SipConfig
@@ -32,7 +32,7 @@ from dialer.telephony.sip.leg_flow import FlowContext, run_leg
 from dialer.telephony.sip.legs import SipLeg, new_sid
 from dialer.telephony.sip.media_link import CallMedia, MediaFailed
 from dialer.telephony.sip.numbers import BadDestination, destination
-from dialer.telephony.sip.recording_files import RecordingFiles
+from dialer.telephony.sip.recording_files import RecordingFiles, recording_sid
 from dialer.telephony.sip.rooms import Rooms
 from dialer.telephony.sip.signalling import Signalling
 from dialer.telephony.tts import Speaker
@@ -160,6 +160,14 @@ class SipCarrier:
             return await asyncio.to_thread(self._files.read, media_url)
         except (ValueError, OSError) as exc:
             raise CarrierRejected(f"recording {media_url!r}: {exc}", http_status=404) from exc
+
+    async def recordings_of(self, carrier_call_id: str) -> list[RecordingInfo]:
+        """The WAVs the media processes wrote for this party leg (found on disk, so after a
+        restart too); a file with its sidecar still there is not finished (``processing``)."""
+        files = await asyncio.to_thread(self._files.of_leg, carrier_call_id)
+        return [RecordingInfo(carrier_recording_id=recording_sid(f.path.name), media_url=self._files.url_for(f.path),
+                              status="completed" if f.complete else "processing", channels=f.channels,
+                              duration_s=f.duration_s) for f in files]
 
     async def get_call(self, carrier_call_id: str) -> CallInfo:
         leg = self._legs.get(carrier_call_id)

@@ -29,8 +29,8 @@ from typing import Any
 from dialer.telephony.media.engine import Codec, MediaClient, MediaError, MediaEvent, StopResult
 from dialer.telephony.sip.callbacks import Callbacks
 from dialer.telephony.sip.config import SipConfig
-from dialer.telephony.sip.legs import SipLeg, new_sid
-from dialer.telephony.sip.recording_files import RecordingFiles
+from dialer.telephony.sip.legs import SipLeg
+from dialer.telephony.sip.recording_files import RecordingFiles, recording_sid
 from dialer.telephony.sip.sdp import Negotiated
 
 log = logging.getLogger("dialer.telephony.sip")
@@ -211,7 +211,7 @@ class CallMedia:
     def _tell_recording(self, url: str | None, party_sid: str, path: Path, duration_s: float, *, partial: bool) -> None:
         if not url:
             return
-        params = {"AccountSid": self._account, "CallSid": party_sid, "RecordingSid": new_sid("RE"),
+        params = {"AccountSid": self._account, "CallSid": party_sid, "RecordingSid": recording_sid(path.name),
                   "RecordingUrl": self._files.url_for(path), "RecordingStatus": "completed",
                   "RecordingDuration": str(int(round(duration_s))), "RecordingChannels": "2",
                   "RecordingSource": "OutboundAPI",
