@@ -46,6 +46,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                     await container.carrier.start()  # the SIP carrier's B2BUA binds its port here
                 except CarrierError as exc:  # the service still serves; dials fail cleanly until it is up
                     log.error("the carrier is not ready (%s); dials are refused until it is", exc.detail)
+            settling = None
+            if container.carrier is not None and container.callback_secret is not None:
+                from dialer.jobs import reconcile_at_start  # calls left open by the last run: settled now
+
+                settling = asyncio.create_task(reconcile_at_start(
+                    container.write_sessions, clock=container.clock, carrier=container.carrier,
+                    actions=container.actions), name="reconcile-at-start")
+                settling.add_done_callback(_log_settled)
             engine_task, engine_stop = None, asyncio.Event()
             if settings.run_dialer and container.carrier is not None:
                 engine_task = asyncio.create_task(container.start_engine().run(engine_stop), name="progressive-engine")
@@ -58,6 +66,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             try:
                 yield
             finally:
+                if settling is not None and not settling.done():
+                    settling.cancel()
+                    await asyncio.gather(settling, return_exceptions=True)
                 if inbox is not None and inbox_task is not None:
                     inbox.stop()
                     await inbox_task
@@ -90,6 +101,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     error_handlers.install(app)
     _include_routers(app)
     return app
+
+
+def _log_settled(task: asyncio.Task[int]) -> None:
+    if task.cancelled():
+        return
+    if task.exception() is not None:
+        log.error("settling the calls left open by the last run failed (the scheduled sweep retries them)",
+                  exc_info=task.exception())
+    elif task.result():
+        log.warning("%s call(s) left open by the last run were settled against the carrier", task.result())
 
 
 async def _check_storage(storage: object) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.reconcile import reconcile_job
+from dialer.kit.clock import Clock
 from dialer.telephony.carrier import Carrier
 from recordings.jobs import capture_job, completeness_job, purge_job
 from recordings.purge import delete_media
 from recordings.storage import RecordingStorage
 from scheduling.jobs import JOBS, AfterCommit, JobSpec
+from scheduling.runner import run_job
 
 
 def jobs_for(
@@ -37,10 +40,29 @@ def jobs_for(
 
 
 async def calls_reconcile(session: AsyncSession, *, now: dt.datetime, carrier: Carrier,
-                          actions: CarrierActions) -> AfterCommit:
+                          actions: CarrierActions, everything: bool = False, after_id: int = 0) -> AfterCommit:
     """The reconciler's sweep; the legs left up by the calls it ended are hung up after its commit."""
-    swept = await reconcile_job(session, now=now, carrier=carrier)
+    swept = await reconcile_job(session, now=now, carrier=carrier, everything=everything, after_id=after_id)
     return AfterCommit(swept.summary, partial(actions.run, swept.effects))
+
+
+async def reconcile_at_start(sessions: async_sessionmaker[AsyncSession], *, clock: Clock, carrier: Carrier,
+                             actions: CarrierActions) -> int:
+    """Every call left open by the service's last run is settled against the carrier now (not after
+    the quiet quarter of an hour): ended there, it ends here, its agent to wrap-up and its legs still
+    up hung up; live there, it carries on. Batch after batch until every open call was looked at;
+    returns how many ended. (One SIP node: a leg its B2BUA does not know is over.)"""
+    settled, after = 0, 0
+    while True:
+        run = await run_job(sessions, "calls_reconcile", partial(
+            calls_reconcile, carrier=carrier, actions=actions, everything=True, after_id=after), clock=clock)
+        if not run.ran:
+            await asyncio.sleep(1.0)  # the scheduled sweep holds the lock: wait for it
+            continue
+        settled += run.summary["settled"]
+        if run.summary["examined"] == 0:
+            return settled
+        after = run.summary["last_id"]
 
 
 async def recordings_purge(session: AsyncSession, *, now: dt.datetime, storage: RecordingStorage) -> AfterCommit:

@@ -88,17 +88,18 @@ class Reconciled:
     effects: list[Effect] = field(default_factory=list)
 
 
-async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Carrier, limit: int = 50) -> Reconciled:
-    """The scheduled sweep: uncertain placements older than a minute, live calls quiet too long."""
-    query = (
-        select(Call)
-        .where(Call.state.not_in([s.value for s in ENDS]))
-        .where(or_(
-            (Call.state.in_([CallState.REQUESTED.value, CallState.DIALING.value])) & (Call.updated_at <= now - UNCERTAIN_AFTER),
-            Call.updated_at <= now - QUIET_AFTER,
-        ))
-        .order_by(Call.id).limit(limit).with_for_update(skip_locked=True)
+async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Carrier, limit: int = 50,
+                        everything: bool = False, after_id: int = 0) -> Reconciled:
+    """The scheduled sweep: uncertain placements older than a minute, live calls quiet too long.
+    ``everything`` (the service starting: its callbacks may have been lost while it was down, and a
+    SIP carrier's dialogs went with its process): every call not yet ended, at once, from ``after_id``
+    on — a call still live at the carrier stays as it is."""
+    live = Call.state.not_in([s.value for s in ENDS])
+    due = live & (Call.id > after_id) if everything else live & or_(
+        (Call.state.in_([CallState.REQUESTED.value, CallState.DIALING.value])) & (Call.updated_at <= now - UNCERTAIN_AFTER),
+        Call.updated_at <= now - QUIET_AFTER,
     )
+    query = select(Call).where(due).order_by(Call.id).limit(limit).with_for_update(skip_locked=True)
     calls = list((await session.execute(query)).scalars())
     settled = errors = 0
     hangups: list[Effect] = []
@@ -111,4 +112,5 @@ async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Car
             continue
         settled += call.state in ENDS
         hangups += effects
-    return Reconciled({"examined": len(calls), "settled": settled, "carrier_errors": errors}, hangups)
+    return Reconciled({"examined": len(calls), "settled": settled, "carrier_errors": errors,
+                       "last_id": calls[-1].id if calls else after_id}, hangups)

@@ -33,7 +33,7 @@ async def test_given_a_quiet_live_call_whose_leg_the_carrier_does_not_know_then_
     swept = await reconcile_job(session, now=NOW, carrier=carrier)
     await session.commit()
 
-    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0}
+    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0, "last_id": call.id}
     await session.refresh(call)
     assert call.state is ends and call.ended_at == NOW
     assert "no longer knows the leg" in (call.error_detail or "")
@@ -52,8 +52,64 @@ async def test_given_the_carrier_failing_otherwise_then_the_call_is_left_for_the
 
     swept = await reconcile_job(session, now=NOW, carrier=carrier)
 
-    assert swept.summary == {"examined": 1, "settled": 0, "carrier_errors": 1}
+    assert swept.summary == {"examined": 1, "settled": 0, "carrier_errors": 1, "last_id": call.id}
     assert (await session.get(Call, call.id)).state is CallState.BRIDGED
+
+
+async def test_given_the_service_restarting_then_every_open_call_is_settled_at_once_and_live_ones_left(
+        session, engine) -> None:
+    """Restarted a minute after its last callbacks: the quiet rule would wait 15 minutes; the start
+    sweep asks at once — the call the carrier ended ends (its agent to wrap-up), the live one stays."""
+    from dialer.agents.models import AgentSession, AgentState
+    from dialer.dialing.carrier_actions import CarrierActions
+    from dialer.dialing.urls import CallbackUrls
+    from dialer.jobs import reconcile_at_start
+    from dialer.kit.db import session_factory, writer_engine
+    from sqlalchemy import select
+
+    from dialer.telephony.carrier import CallStatus, PlaceCall
+    from tests.factories import make_seat
+
+    carrier = FakeCarrier()
+    case = await make_case(session, client=await make_client(session))
+    calls, agents = [], []
+    for n in range(3):
+        agent, seat = await make_user(session), await make_seat(session)
+        placed = await carrier.place_call(PlaceCall(call_ref=str(n), to_e164="+8613800138000",
+                                                    from_e164="+862100000000", twiml_url="http://x/t",
+                                                    status_callback_url="http://x/s", record=False))
+        carrier.advance(placed.carrier_call_id, CallStatus.IN_PROGRESS)
+        call = await make_call(session, case=case, agent_id=agent.id, at=NOW - dt.timedelta(minutes=1),
+                               state=CallState.BRIDGED)
+        call.outcome, call.updated_at, call.carrier_call_id, call.seat_id = None, NOW - dt.timedelta(minutes=1), \
+            placed.carrier_call_id, seat.id
+        call.answered_at = call.bridged_at = NOW - dt.timedelta(minutes=1)
+        session.add(AgentSession(agent_id=agent.id, seat_id=seat.id, state=AgentState.ON_CALL, current_call_id=None))
+        calls.append(call)
+        agents.append(agent)
+    await session.flush()
+    for call, agent in zip(calls, agents):
+        agent_session = (await session.execute(
+            select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
+        agent_session.current_call_id = call.id
+    await session.commit()
+    for call in calls[:2]:  # ended at the carrier while the service was down
+        carrier.advance(call.carrier_call_id, CallStatus.COMPLETED)
+    ids, agent_ids = [c.id for c in calls], [a.id for a in agents]
+
+    assert (await reconcile_job(session, now=NOW, carrier=carrier)).summary["examined"] == 0, "quiet rule: not yet"
+    await session.rollback()
+    writers = session_factory(writer_engine(engine))
+    actions = CarrierActions(carrier=carrier, engine=engine, sessions=session_factory(engine), write_sessions=writers,
+                             urls=CallbackUrls("http://dialer.test"), clock=lambda: NOW)
+
+    settled = await reconcile_at_start(writers, clock=lambda: NOW, carrier=carrier, actions=actions)
+
+    assert settled == 2
+    states = dict((await session.execute(select(Call.id, Call.state).where(Call.id.in_(ids)))).all())
+    assert [states[i] for i in ids] == [CallState.COMPLETED, CallState.COMPLETED, CallState.BRIDGED]
+    on = dict((await session.execute(select(AgentSession.agent_id, AgentSession.state))).all())
+    assert [on[a] for a in agent_ids] == [AgentState.WRAP_UP, AgentState.WRAP_UP, AgentState.ON_CALL]
 
 
 _ = Attempt

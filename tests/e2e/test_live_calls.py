@@ -175,7 +175,7 @@ async def test_given_twilio_unreachable_during_create_then_the_call_is_settled_b
             await s.commit()
     finally:
         await carrier.aclose()
-    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0}
+    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0, "last_id": call["id"]}
     async with sessions() as s:
         row = await s.get(Call, call["id"])
         attempt = (await s.execute(select(Attempt).where(Attempt.call_id == call["id"]))).scalar_one()

@@ -221,7 +221,7 @@ async def _reconcile_quiet_call(engine, floor: SipFloor, call_id: int) -> Call:
         await begin_write(s)
         swept = await reconcile_job(s, now=utcnow(), carrier=floor.carrier)
         await s.commit()
-    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0}
+    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0, "last_id": call_id}
     floor.server.run(floor.container.actions.run(swept.effects))
     async with session_factory(engine)() as s:
         call = await s.get(Call, call_id)
