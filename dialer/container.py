@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialer.auth.tokens import TokenSigner
 from dialer.dialing.carrier_actions import CarrierActions
+from dialer.dialing.carrier_health import CarrierHealth
 from dialer.dialing.engine import Dialer, ProgressiveEngine
 from dialer.dialing.service import Outbound
 from dialer.dialing.urls import CallbackUrls
@@ -112,6 +113,11 @@ class Container:
         self.inbox = Inbox(engine=self.engine, write_sessions=self.write_sessions, clock=self._clock,
                            actions=self.actions)
         return self.inbox
+
+    @property
+    def carrier_health(self) -> CarrierHealth | None:
+        """Whether the carrier answers (None: no carrier configured)."""
+        return self.actions.health if self._carrier is not None else None
 
     def media_link(self, recording_id: int, now: dt.datetime) -> str:
         """An absolute, signed, expiring link to a recording's media (for an event's receiver)."""

@@ -21,6 +21,7 @@ from dialer.calls import state
 from dialer.calls.effects import Effect, HangUp, RingParty, RingSeat
 from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call, CallState
+from dialer.dialing.carrier_health import CarrierHealth
 from dialer.dialing.reconcile import reconcile_one
 from dialer.dialing.urls import CallbackUrls, address_of
 from dialer.kit.clock import Clock
@@ -48,6 +49,7 @@ class CarrierActions:
         self._sessions = write_sessions
         self._urls = urls
         self._clock = clock
+        self.health = CarrierHealth()  # down when placing a leg gets no answer; the engine waits for it
 
     async def run(self, effects: Sequence[Effect]) -> None:
         """Each action in order; a carrier's refusal is audited and the rest still run."""
@@ -115,6 +117,7 @@ class CarrierActions:
         try:
             placed = await self.carrier.place_call(request)
         except CarrierError as exc:
+            self.health.failed(exc)
             uncertain = isinstance(exc, CarrierUnavailable) and exc.uncertain
             log.warning("call %s: placing the %s leg failed (%s%s)", call.id, leg, exc.code,
                         ", uncertain" if uncertain else "")
@@ -122,6 +125,8 @@ class CarrierActions:
             if uncertain:
                 await self.reconcile(call.id)
             return
+        if not self.health.up:
+            self.health.answered()
         await self._record_placed(call.id, leg=leg, sid=placed.carrier_call_id)
 
     async def _record_placed(self, call_id: int, *, leg: str, sid: str) -> None:
@@ -152,9 +157,10 @@ class CarrierActions:
             if uncertain:
                 call.error_code = error.code
                 call.error_detail = f"{leg} leg: {error.detail} (uncertain: reconciling)"
-            else:
+            else:  # the seat's leg not placed because the carrier did not answer is no fault of the seat's
                 effects = await state.end(
-                    session, call, CallState.FAILED, at=at, placed=False, seat_answered=leg != "agent",
+                    session, call, CallState.FAILED, at=at, placed=False,
+                    seat_answered=leg != "agent" or isinstance(error, CarrierUnavailable),
                     error=str(error.carrier_code or error.code), detail=f"{leg} leg: {error.detail}",
                 )
             await session.commit()

@@ -187,9 +187,27 @@ class ProgressiveEngine:
         finally:
             self._busy.discard(agent_id)
 
+    async def _carrier_down(self) -> bool:
+        """While the carrier does not answer, nobody is dialed (agents stay ready, waiting); it is
+        probed with back-off, and the first answer lets every ready agent be served at once."""
+        health = self.dialer.actions.health
+        if health.up:
+            return False
+        carrier = self.dialer.actions.carrier
+        if carrier is not None and health.probe_due() and await health.probe(carrier):
+            self._idle_until.clear()
+            self._sweep_now = True
+            return False
+        return True
+
     async def run(self, stop: asyncio.Event) -> None:
         last_sweep = 0.0
         while not stop.is_set():
+            if await self._carrier_down():
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({stopping}, timeout=self.interval_s)
+                stopping.cancel()
+                continue
             pending, self._pending = self._pending, set()
             for agent_id in pending - self._busy:
                 self._start(agent_id)

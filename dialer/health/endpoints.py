@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -23,10 +23,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database reachable and migrations at head (no auth)")
+@router.get("/readyz", summary="Readiness: database reachable and migrations at head (no auth); with the "
+                              "carrier's state (up, or down since when and why: dialing paused), which serving needs not")
 async def readyz(
     engine: Annotated[AsyncEngine, Depends(provided("engine"))],
     schema_heads: Annotated[frozenset[str], Depends(provided("schema_heads"))],
+    carrier_health: Annotated[Any, Depends(provided("carrier_health"))],
 ) -> JSONResponse:
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
@@ -46,4 +48,9 @@ async def readyz(
             },
             status_code=503,
         )
-    return JSONResponse({"status": "ready", "schema": sorted(current)})
+    carrier: dict[str, Any] = {"state": "none"}
+    if carrier_health is not None:
+        view = carrier_health.view()
+        carrier = {"state": view.state, "down_since": view.down_since.isoformat() if view.down_since else None,
+                   "last_error": view.last_error, "probes": view.probes}
+    return JSONResponse({"status": "ready", "schema": sorted(current), "carrier": carrier})
