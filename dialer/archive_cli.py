@@ -24,6 +24,9 @@ audit_app = typer.Typer(help="Audits an auditor or an operator runs", no_args_is
 
 def register(app: typer.Typer, *, settings: type[Settings] = Settings) -> None:
     app.add_typer(audit_app, name="audit")
+    from dialer.audit.verify_cli import register as register_chain_commands
+
+    register_chain_commands(audit_app, settings=settings)  # audit verify, audit seal
 
     @app.command("archive-receiver", add_help_option=False,
                  context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -8,6 +8,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialer.audit.chain.jobs import SEAL_EVERY, VERIFY_EVERY, chain_seal_job, chain_verify_job
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.reconcile import reconcile_job
 from dialer.kit.clock import Clock
@@ -17,6 +18,12 @@ from recordings.purge import delete_media
 from recordings.storage import RecordingStorage
 from scheduling.jobs import JOBS, AfterCommit, JobSpec
 from scheduling.runner import run_job
+
+
+CHAIN_JOBS = (
+    JobSpec("audit_chain_seal", chain_seal_job, SEAL_EVERY),  # the ledger's and audit log's hash chains
+    JobSpec("audit_chain_verify", chain_verify_job, VERIFY_EVERY),
+)
 
 
 def jobs_for(
@@ -30,9 +37,9 @@ def jobs_for(
                 dt.timedelta(hours=24)),
     )
     if carrier is None:
-        return (*JOBS, *archive)
+        return (*JOBS, *archive, *CHAIN_JOBS)
     return (
-        *JOBS, *archive,
+        *JOBS, *archive, *CHAIN_JOBS,
         JobSpec("recordings", partial(capture_job, source=carrier, storage=storage, index=carrier), capture_every),
         JobSpec("calls_reconcile", partial(calls_reconcile, carrier=carrier, actions=actions),
                 dt.timedelta(minutes=1)),

@@ -1,6 +1,7 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic and tests use this)."""
 
 from dialer.agents.models import AgentSession
+from dialer.audit.chain_models import AuditChainEntry, ChainOrigin, DecisionChainEntry
 from dialer.audit.models import AuditEntry
 from dialer.auth.models import ApiKey, User
 from dialer.calls.models import Call, Recording
@@ -19,7 +20,8 @@ from recordings.models import LegalHold
 from webhooks.models import CarrierEvent
 
 __all__ = [
-    "AgentSession", "ApiKey", "Attempt", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
+    "AgentSession", "ApiKey", "Attempt", "AuditChainEntry", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
+    "ChainOrigin", "DecisionChainEntry",
     "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "LegalHold",
     "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",
     "StopContact", "Task", "User", "WebhookEndpoint", "WebhookEvent", "WrapUpNote", "Delivery", "DeliveryAttempt",
