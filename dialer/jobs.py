@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,18 +13,14 @@ from dialer.audit.chain.jobs import SEAL_EVERY, VERIFY_EVERY, chain_seal_job, ch
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.reconcile import reconcile_job
 from dialer.kit.clock import Clock
+from dialer.outbox import events
+from dialer.outbox.models import EventType
 from dialer.telephony.carrier import Carrier
 from recordings.jobs import capture_job, completeness_job, purge_job
 from recordings.purge import delete_media
 from recordings.storage import RecordingStorage
 from scheduling.jobs import JOBS, AfterCommit, JobSpec
 from scheduling.runner import run_job
-
-
-CHAIN_JOBS = (
-    JobSpec("audit_chain_seal", chain_seal_job, SEAL_EVERY),  # the ledger's and audit log's hash chains
-    JobSpec("audit_chain_verify", chain_verify_job, VERIFY_EVERY),
-)
 
 
 def jobs_for(
@@ -80,3 +77,20 @@ async def recordings_purge(session: AsyncSession, *, now: dt.datetime, storage: 
 
 async def _delete_files(storage: RecordingStorage, keys: list[str]) -> None:
     await delete_media(storage, keys)
+
+
+async def chain_verify_and_publish(session: AsyncSession, *, now: dt.datetime) -> dict[str, Any]:
+    """The daily verification of the hash chains; their verified heads are then told to the
+    integrations (``audit.chain_head``), so a copy of each day's anchor lives outside our database
+    and an edit that rewrote a chain to its head is still caught (``dialer audit verify --anchor``)."""
+    summary = await chain_verify_job(session, now=now)
+    chains = {name: {"ok": result["ok"], "anchor": result["anchor"], "entries": result["checked"]}
+              for name, result in summary.items() if isinstance(result, dict) and "anchor" in result}
+    await events.emit(session, EventType.AUDIT_CHAIN_HEAD, {"verified_at": now.isoformat(), "chains": chains}, at=now)
+    return summary
+
+
+CHAIN_JOBS = (
+    JobSpec("audit_chain_seal", chain_seal_job, SEAL_EVERY),  # the ledger's and audit log's hash chains
+    JobSpec("audit_chain_verify", chain_verify_and_publish, VERIFY_EVERY),
+)

@@ -22,6 +22,7 @@ class EventType(enum.StrEnum):
     RECORDING_MISSING = "recording.missing"
     RECORDING_PURGED = "recording.purged"
     RECORDING_HOLD_CHANGED = "recording.hold_changed"
+    AUDIT_CHAIN_HEAD = "audit.chain_head"  # the day's verified heads: an anchor kept outside our database
 
 
 class WebhookEvent(Base):
