@@ -35,6 +35,7 @@ from dialer.calls.models import Call, CallState, Direction
 from dialer.cases.models import Case, CaseStatus
 from dialer.compliance.localtime import local_instant, zone
 from dialer.compliance.models import Decision
+from dialer.imports.formulas import neutralise
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
 from dialer.kit.zones import AGENCY_ZONE
 from dialer.policy.document import RULE_IDS
@@ -216,5 +217,13 @@ def render_csv(report: DailyReport, *, language: str = "en") -> str:
         data = row.as_dict()
         values = {**data, **data["kpis"], "day": report.day.isoformat(),
                   "refusals_total": sum(row.refusals.values()), **{f"refusals:{r}": row.refusals[r] for r in rules}}
-        writer.writerow(["" if values.get(c) is None else values[c] for c in columns])
+        writer.writerow([_csv_cell(values.get(c)) for c in columns])
     return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """Text (team, agent: typed in by people) is neutralised so a spreadsheet never runs it as a
+    formula (CSV injection, OWASP); numbers are written as they are."""
+    if value is None:
+        return ""
+    return neutralise(value) if isinstance(value, str) else value

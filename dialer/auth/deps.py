@@ -52,6 +52,8 @@ async def current_principal(
             user = await session.get(User, claims.user_id)
             if user is None or not user.active:
                 raise Unauthenticated("the account behind this token is disabled or gone")
+            if claims.version != user.token_version:
+                raise Unauthenticated("this token was revoked (password changed or account disabled); log in again")
             principal = Principal(user.id, user.username, user.role, user.team, "token")
     request.state.principal = principal
     return principal

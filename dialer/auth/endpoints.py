@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.auth import service
 from dialer.auth.deps import Principal, current_principal, require
 from dialer.auth.models import Role
+from dialer.auth.routing import RetryAfterRoute, source_of
 from dialer.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -23,17 +25,24 @@ from dialer.auth.tokens import TokenSigner
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.schemas import Page, page_of
 
-router = APIRouter(tags=["auth & users"])
+router = APIRouter(tags=["auth & users"], route_class=RetryAfterRoute)
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 AdminOrSupervisor = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))]
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="Log in with username and password (no auth)")
-async def issue_token(body: TokenRequest, session: SessionDep, tokens: Annotated[TokenSigner, Depends(provided("tokens"))],
-                      now: NowDep) -> TokenOut:
+@router.post(
+    "/auth/token", response_model=TokenOut,
+    summary="Log in with username and password (no auth); 429 with Retry-After after repeated failures",
+    responses={429: {"description": "Too many failed logins for this username or from this address; "
+                                    "`Retry-After` gives the seconds to wait"}},
+)
+async def issue_token(
+    body: TokenRequest, request: Request, tokens: Annotated[TokenSigner, Depends(provided("tokens"))],
+    sessions: Annotated[async_sessionmaker[AsyncSession], Depends(provided("write_sessions"))], now: NowDep,
+) -> TokenOut:
     user, token, expires = await service.login(
-        session, username=body.username, password=body.password, tokens=tokens, now=now
+        sessions, username=body.username, password=body.password, source=source_of(request), tokens=tokens, now=now,
     )
     return TokenOut(access_token=token, expires_at=expires, role=user.role)
 
@@ -62,9 +71,13 @@ async def get_user(user_id: int, session: SessionDep, _: AdminOrSupervisor) -> U
     return UserOut.model_validate(await service.get_user(session, user_id))
 
 
-@router.patch("/users/{user_id}", response_model=UserOut, summary="Change a user (admin)")
-async def update_user(user_id: int, body: UserUpdate, session: SessionDep, actor: Admin) -> UserOut:
-    return UserOut.model_validate(await service.update_user(session, user_id=user_id, data=body, actor=actor))
+@router.patch(
+    "/users/{user_id}", response_model=UserOut,
+    summary="Change a user; a new password or a deactivation ends their tokens; the last admin stays (admin)",
+    responses={409: {"description": "`last_admin`: the last active admin cannot be deactivated"}},
+)
+async def update_user(user_id: int, body: UserUpdate, session: SessionDep, actor: Admin, now: NowDep) -> UserOut:
+    return UserOut.model_validate(await service.update_user(session, user_id=user_id, data=body, actor=actor, now=now))
 
 
 @router.post(

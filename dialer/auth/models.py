@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.kit.columns import created_at, fk, pk
@@ -32,6 +32,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = created_at()
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Carried in every bearer token; raised by a password change or a deactivation, so every
+    token issued before dies (and a re-activation does not bring them back)."""
 
 
 class ApiKey(Base):
@@ -47,3 +50,23 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = created_at()
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per username and per source address, shared by every replica.
+
+    ``failures`` counts within the window begun at ``window_started_at``; reaching the limit locks
+    the key until ``locked_until`` and raises ``lockouts``, which lengthens the next lock
+    (``dialer.auth.throttle``)."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = pk()
+    scope: Mapped[str] = mapped_column(String(8))  # "user" | "source"
+    key: Mapped[str] = mapped_column(String(128))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,6 +21,8 @@ class TokenClaims:
     user_id: int
     role: Role
     expires_at: dt.datetime
+    version: int = 0
+    """The user's ``token_version`` when issued; a token of an older version is dead."""
 
 
 class TokenSigner:
@@ -35,10 +37,10 @@ class TokenSigner:
         self._secret = secret
         self._ttl = ttl
 
-    def issue(self, *, user_id: int, role: Role, now: dt.datetime) -> tuple[str, dt.datetime]:
+    def issue(self, *, user_id: int, role: Role, now: dt.datetime, version: int = 0) -> tuple[str, dt.datetime]:
         expires = now + self._ttl
         token = jwt.encode(
-            {"sub": str(user_id), "role": role.value, "iat": now, "exp": expires, "iss": self.issuer},
+            {"sub": str(user_id), "role": role.value, "iat": now, "exp": expires, "iss": self.issuer, "ver": version},
             self._secret,
             algorithm=self.algorithm,
         )
@@ -55,7 +57,11 @@ class TokenSigner:
             expires_at = dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc)
             if expires_at <= now:
                 raise Unauthenticated("the bearer token has expired; log in again")
-            return TokenClaims(user_id=int(claims["sub"]), role=Role(claims["role"]), expires_at=expires_at)
+            version = claims.get("ver", 0)
+            if isinstance(version, bool) or not isinstance(version, int):
+                raise ValueError("ver")
+            return TokenClaims(user_id=int(claims["sub"]), role=Role(claims["role"]), expires_at=expires_at,
+                               version=version)
         except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):
             raise Unauthenticated("the bearer token is invalid") from None
 

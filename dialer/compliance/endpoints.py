@@ -29,22 +29,22 @@ After = Annotated[int | None, Query(ge=0)]
 
 
 @router.post("/compliance/check", response_model=DecisionOut,
-             summary="Would the policy allow this call (or SMS) at this instant? A recorded dry run (any role)")
-async def check(body: CheckRequest, session: SessionDep, _: Anyone, now: NowDep) -> dict:
+             summary="Would the policy allow this call (or SMS) at this instant? A recorded dry run; agents: their cases' parties only (any role)")
+async def check(body: CheckRequest, session: SessionDep, principal: Anyone, now: NowDep) -> dict:
     checked = await service.check(
         session, at=body.at or now, party_id=body.party_id, number_id=body.number_id, channel=body.channel,
-        agent_id=body.agent_id, seat_id=body.seat_id,
+        agent_id=body.agent_id, seat_id=body.seat_id, viewer=principal,
     )
     return checked.body()
 
 
 @router.get("/parties/{party_id}/contact-status", response_model=ContactStatusOut,
-            summary="Each cap's use, limit, window and reset, and the next allowed instant (any role)")
+            summary="Each cap's use, limit, window and reset, and the next allowed instant; agents: their cases' parties only (any role)")
 async def contact_status(
-    party_id: int, session: SessionDep, _: Anyone, now: NowDep, at: Annotated[AwareDatetime | None, Query()] = None,
+    party_id: int, session: SessionDep, principal: Anyone, now: NowDep, at: Annotated[AwareDatetime | None, Query()] = None,
 ) -> ContactStatusOut:
     instant = at or now
-    checked = await service.check(session, at=instant, party_id=party_id)
+    checked = await service.check(session, at=instant, party_id=party_id, viewer=principal)
     return ContactStatusOut(
         party_id=party_id, at=instant, policy_version=checked.snapshot.policy_version,
         caps=[CapUsage.model_validate(u, from_attributes=True) for u in cap_usage(checked.snapshot, instant)],
@@ -59,7 +59,7 @@ async def import_attempts(body: AttemptImport, session: SessionDep, actor: Overs
 
 
 @router.post("/parties/{party_id}/stop-contact", response_model=StopContactOut, status_code=status.HTTP_201_CREATED,
-             summary="Record that a party asked not to be called, or is hostile (agent, supervisor, admin)")
+             summary="Record that a party asked not to be called, or is hostile; agents: their cases' parties only (agent, supervisor, admin)")
 async def add_stop(party_id: int, body: StopContactIn, session: SessionDep, actor: Workers) -> StopContactOut:
     stop, _ = await stops.add_stop(session, party_id=party_id, source=body.source, reason=body.reason,
                                    number_id=body.number_id, actor=actor)

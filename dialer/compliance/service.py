@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.compliance import ledger, repository
+from dialer.auth.deps import Principal
+from dialer.compliance import ledger, repository, scope
 from dialer.compliance.decide import Decision, decide_number, decide_party
 from dialer.compliance.models import Attempt, Channel
 from dialer.compliance.models import Decision as LedgerEntry
@@ -60,12 +61,15 @@ def violation_body(v: Violation, language: str) -> dict:
 
 async def check(
     session: AsyncSession, *, at: dt.datetime, party_id: int | None = None, number_id: int | None = None,
-    channel: str = "call", agent_id: int | None = None, seat_id: int | None = None,
+    channel: str = "call", agent_id: int | None = None, seat_id: int | None = None, viewer: Principal | None = None,
 ) -> Checked:
-    """A dry run: decide and record the decision; reserve nothing."""
+    """A dry run: decide and record the decision; reserve nothing. ``viewer``: who asks; an agent
+    outside the party's case is answered 404 (``scope.require_visible``) and nothing is recorded."""
     if (party_id is None) == (number_id is None):
         raise InvalidInput("give exactly one of number_id or party_id", field="number_id")
     await begin_write(session)  # the decision is written to the ledger
+    if viewer is not None:
+        await scope.require_visible(session, viewer, party_id=party_id, number_id=number_id)
     snapshot, subject = await repository.load_snapshot(
         session, at=at, party_id=party_id, number_id=number_id, channel=channel, agent_id=agent_id, seat_id=seat_id,
     )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.cases.models import Case, Party, PartyRole, PhoneNumber
+from dialer.compliance import scope
 from dialer.compliance.models import ClientReportItem, ReportStatus, StopContact, StopSource
 from dialer.kit.errors import Conflict, InvalidInput
 from dialer.kit.queries import get_or_404, keyset_page, required, where_given
@@ -21,6 +22,8 @@ async def add_stop(
     actor: Principal, call_id: int | None = None,
 ) -> tuple[StopContact, ClientReportItem | None]:
     party = await get_or_404(session, Party, party_id, "party")
+    if call_id is None:  # a wrap-up's stop is the agent's own call's party; otherwise the case must be visible
+        await scope.require_visible(session, actor, party_id=party.id)
     case = await required(session, Case, party.case_id)
     e164 = None
     if number_id is not None:

@@ -43,7 +43,8 @@ from decimal import Decimal
 from dialer.cases.models import Relation
 from dialer.imports.cells import FieldError, amount, currency, id_number, non_negative_int, single_zone, time_zone, yes_no
 from dialer.imports.parsing import (
-    HEADER_LINE, ParsedFile, Reference, RowError, RowReader, Table, alias_resolver, missing_columns, read_table,
+    HEADER_LINE, ErrorLog, ParsedFile, Reference, RowError, RowReader, Table, alias_resolver, missing_columns,
+    read_table,
 )
 from dialer.kit.phones import ParsedNumber
 
@@ -138,11 +139,11 @@ def resolve_column(header: str) -> str | None:
     return None
 
 
-def parse_case_file(filename: str, content: bytes) -> ParsedFile[CaseRow]:
-    table = read_table(filename, content, resolve_column)
-    errors = list(table.errors)
+def parse_case_file(filename: str, content: bytes, *, encoding: str | None = None) -> ParsedFile[CaseRow]:
+    table = read_table(filename, content, resolve_column, encoding=encoding)
+    errors = table.errors
     if errors and not table.columns:  # unreadable or empty: nothing more to say
-        return ParsedFile((), tuple(errors))
+        return ParsedFile.of((), errors)
     errors += missing_columns(table, REQUIRED)
     groups = _contact_groups(table, errors)
 
@@ -164,11 +165,10 @@ def parse_case_file(filename: str, content: bytes) -> ParsedFile[CaseRow]:
             references.append(Reference(source.line, "assigned_agent", agent))
         if row is not None and reader.ok:
             rows.append(row)
-    errors.sort(key=lambda e: e.line)
-    return ParsedFile(tuple(rows), tuple(errors), tuple(references), len(table.rows))
+    return ParsedFile.of(rows, errors, references, len(table.rows))
 
 
-def _contact_groups(table: Table, errors: list[RowError]) -> list[int]:
+def _contact_groups(table: Table, errors: ErrorLog) -> list[int]:
     groups = sorted({int(m.group(1)) for c in table.columns if (m := re.fullmatch(r"contact(\d+)_\w+", c))})
     for group in groups:
         for name in CONTACT_REQUIRED:

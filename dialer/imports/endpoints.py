@@ -2,48 +2,78 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
+from fastapi.routing import APIRoute
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.imports import service
+from dialer.imports.limits import LIMITS, ImportTooLarge
 from dialer.imports.schemas import ImportOut
 from dialer.kit.deps import NowDep, SessionDep
-from dialer.kit.errors import InvalidInput
 
-router = APIRouter(prefix="/clients/{client_id}/imports", tags=["imports"])
+MAX_UPLOAD_BYTES = LIMITS.upload_bytes
+_TOO_LARGE = f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB"
+
+
+class _CappedUpload(APIRoute):
+    """Refuse an upload whose declared length is over the cap before its body is read; the
+    router's ``max_body_size`` stops one that does not declare it (chunked) while it streams."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def capped(request: Request) -> Response:
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
+                raise ImportTooLarge(_TOO_LARGE, limit="upload_bytes", maximum=MAX_UPLOAD_BYTES)
+            return await handler(request)
+
+        return capped
+
+
+router = APIRouter(
+    prefix="/clients/{client_id}/imports", tags=["imports"], route_class=_CappedUpload, max_body_size=MAX_UPLOAD_BYTES,
+)
 
 Importers = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATION))]
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+Encoding = Annotated[str | None, Form(
+    description="The CSV's encoding when it is neither UTF-8 nor GB18030, e.g. big5 or shift_jis", max_length=40,
+)]
+_TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {413: {"description": "The upload, or what the XLSX unpacks to, is over a limit (named)"}}
 
 
 async def _read(upload: UploadFile) -> bytes:
     content = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
-        raise InvalidInput(f"file: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB", field="file")
+        raise ImportTooLarge(_TOO_LARGE, limit="upload_bytes", maximum=MAX_UPLOAD_BYTES)
     return content
 
 
-@router.post("/cases", response_model=ImportOut, status_code=status.HTTP_201_CREATED,
+@router.post("/cases", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_TOO_LARGE_RESPONSE,
              summary="Import cases from a CSV or XLSX file; any bad row rejects the file (admin, supervisor, integration)")
 async def import_cases(
     client_id: int, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
+    encoding: Encoding = None,
 ) -> ImportOut:
     result = await service.import_cases(
-        session, client_id=client_id, filename=file.filename or "upload", content=await _read(file), actor=actor, now=now
+        session, client_id=client_id, filename=file.filename or "upload", content=await _read(file), actor=actor,
+        now=now, encoding=encoding,
     )
     return ImportOut.model_validate(result, from_attributes=True)
 
 
-@router.post("/stop-list", response_model=ImportOut, status_code=status.HTTP_201_CREATED,
+@router.post("/stop-list", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_TOO_LARGE_RESPONSE,
              summary="Import the client's stop-contact list; any bad row rejects the file (admin, supervisor, integration)")
 async def import_stop_list(
     client_id: int, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
+    encoding: Encoding = None,
 ) -> ImportOut:
     result = await service.import_stop_list(
-        session, client_id=client_id, filename=file.filename or "upload", content=await _read(file), actor=actor, now=now
+        session, client_id=client_id, filename=file.filename or "upload", content=await _read(file), actor=actor,
+        now=now, encoding=encoding,
     )
     return ImportOut.model_validate(result, from_attributes=True)

@@ -1,15 +1,24 @@
 """Reading a client's import file into checked rows. Pure: no database, no clock.
 
 A file is CSV or XLSX. CSV may be UTF-8 (with or without BOM), UTF-16 with a BOM (Excel's
-"Unicode text") or GB18030 (what Chinese banks' systems often write); comma-, tab- or
-semicolon-separated, the separator read from the header line. XLSX is read from its first
-sheet. The first row is the header; header names are matched case-insensitively with spaces
-trimmed (inner spaces and hyphens count as ``_``), in English or Chinese (see each file
-format's module: :mod:`dialer.imports.case_rows`, :mod:`dialer.imports.stop_rows`).
+"Unicode text") or GB18030 (what Chinese banks' systems often write) — or any encoding the
+caller declares (:mod:`dialer.imports.text_encoding`); comma-, tab- or semicolon-separated, the
+separator read from the header line. XLSX is read from its first sheet, after the archive has
+been checked for bombs (:mod:`dialer.imports.xlsx_guard`). The first row is the header; header
+names are matched case-insensitively with spaces trimmed (inner spaces and hyphens count as
+``_``), in English or Chinese (see each file format's module:
+:mod:`dialer.imports.case_rows`, :mod:`dialer.imports.stop_rows`).
+
+Both formats are read as a stream of rows that stops at the first limit crossed
+(:mod:`dialer.imports.limits`: rows, cells per row, characters per cell) with
+:class:`~dialer.imports.limits.ImportTooLarge` (413) or
+:class:`~dialer.imports.limits.ImportMalformed` (422). Free text that a spreadsheet would run
+as a formula is refused per cell (:mod:`dialer.imports.formulas`).
 
 Line numbers are spreadsheet row numbers: the header is line 1, the first data row line 2.
 Blank rows are skipped but still counted. Every problem is collected as a :class:`RowError`
-so a file is reported completely, not one error at a time.
+so a file is reported completely, not one error at a time — in an
+:class:`~dialer.imports.report.ErrorLog`, which keeps the first errors of each kind.
 """
 
 from __future__ import annotations
@@ -23,21 +32,17 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from dialer.imports.cells import FieldError, split_numbers
+from dialer.imports.formulas import formula_like
+from dialer.imports.limits import LIMITS, ImportLimits, ImportMalformed, ImportTooLarge
+from dialer.imports.report import HEADER_LINE, ErrorLog, RowError
+from dialer.imports.text_encoding import decode
+from dialer.imports.xlsx_guard import check_xlsx
 from dialer.kit.phones import ParsedNumber, PhoneNumberError, parse_phone
 
 T = TypeVar("T")
 
-HEADER_LINE = 1
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    column: str | None
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "reason": self.reason}
+__all__ = ["HEADER_LINE", "ErrorLog", "ParsedFile", "Reference", "RowError", "RowReader", "SourceRow", "Table",
+           "alias_resolver", "missing_columns", "normalise_header", "read_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +56,24 @@ class Reference:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFile(Generic[T]):
-    """The outcome of reading a file: the valid rows, every error, and what to look up."""
+    """The outcome of reading a file: the valid rows, the errors, and what to look up.
+
+    ``errors`` is the kept sample; ``log`` (when the format keeps one) counts them all."""
 
     rows: tuple[T, ...]
     errors: tuple[RowError, ...]
     references: tuple[Reference, ...] = ()
     data_rows: int = 0  # non-blank data rows, valid or not
+    log: ErrorLog | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, rows: Iterable[T], log: ErrorLog, references: Iterable[Reference] = (),
+           data_rows: int = 0) -> ParsedFile[T]:
+        return cls(tuple(rows), log.kept, tuple(references), data_rows, log)
+
+    def error_log(self) -> ErrorLog:
+        """Every error so far, to add the database's findings to."""
+        return self.log if self.log is not None else ErrorLog(self.errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +86,7 @@ class SourceRow:
 class Table:
     columns: tuple[str, ...]  # canonical names present in the header
     rows: list[SourceRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    errors: ErrorLog = field(default_factory=ErrorLog)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -79,16 +96,20 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().casefold())
 
 
-def read_table(filename: str, content: bytes, resolve: Callable[[str], str | None]) -> Table:
+def read_table(
+    filename: str, content: bytes, resolve: Callable[[str], str | None], *, encoding: str | None = None,
+    limits: ImportLimits = LIMITS,
+) -> Table:
     """Read header and rows. ``resolve`` maps a normalised header to its canonical column name,
-    or ``None`` for a column the format does not know (ignored)."""
+    or ``None`` for a column the format does not know (ignored). ``encoding`` is the CSV's
+    encoding when the caller declares it. Raises at a limit (see the module)."""
     try:
-        raw_rows = _xlsx_rows(content) if _is_xlsx(filename, content) else _csv_rows(content)
+        raw_rows = _xlsx_rows(content, limits) if _is_xlsx(filename, content) else _csv_rows(content, encoding, limits)
+        header = next(raw_rows, None)
     except FieldError as exc:
-        return Table(columns=(), errors=[RowError(HEADER_LINE, None, str(exc))])
-    header = next(raw_rows, None)
+        return _unreadable(str(exc))
     if header is None or not any(cell for cell in header):
-        return Table(columns=(), errors=[RowError(HEADER_LINE, None, "the file is empty: no header row")])
+        return _unreadable("the file is empty: no header row")
 
     table = Table(columns=())
     slots: list[str | None] = []
@@ -105,23 +126,30 @@ def read_table(filename: str, content: bytes, resolve: Callable[[str], str | Non
         slots.append(canonical)
     table.columns = tuple(seen)
 
-    for line, values in enumerate(raw_rows, start=HEADER_LINE + 1):
-        if not any(values):
-            continue
-        cells: dict[str, str] = {}
-        for index, value in enumerate(values):
-            slot = slots[index] if index < len(slots) else None
-            if slot is not None:
-                cells[slot] = value
-            elif value and (index >= len(header) or not header[index]):
-                table.errors.append(
-                    RowError(line, None, f"value {value!r} in column {index + 1}, which has no header "
-                                         "(a separator inside an unquoted cell?)")
-                )
-        table.rows.append(SourceRow(line, cells))
+    try:
+        for line, values in enumerate(raw_rows, start=HEADER_LINE + 1):
+            if not any(values):
+                continue
+            cells: dict[str, str] = {}
+            for index, value in enumerate(values):
+                slot = slots[index] if index < len(slots) else None
+                if slot is not None:
+                    cells[slot] = value
+                elif value and (index >= len(header) or not header[index]):
+                    table.errors.append(
+                        RowError(line, None, f"value {value!r} in column {index + 1}, which has no header "
+                                             "(a separator inside an unquoted cell?)")
+                    )
+            table.rows.append(SourceRow(line, cells))
+    except FieldError as exc:
+        return _unreadable(str(exc))
     if not table.rows:
         table.errors.append(RowError(HEADER_LINE, None, "the file has a header but no data rows"))
     return table
+
+
+def _unreadable(reason: str) -> Table:
+    return Table(columns=(), errors=ErrorLog([RowError(HEADER_LINE, None, reason)]))
 
 
 def _is_xlsx(filename: str, content: bytes) -> bool:
@@ -132,51 +160,79 @@ def _is_xlsx(filename: str, content: bytes) -> bool:
     return filename.lower().endswith((".xlsx", ".xlsm"))
 
 
-def _csv_rows(content: bytes) -> Iterator[list[str]]:
-    text = _decode(content)
+def _csv_rows(content: bytes, encoding: str | None, limits: ImportLimits) -> Iterator[list[str]]:
+    text = decode(content, encoding)
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count) if first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return _capped(_csv_records(text, delimiter, limits), limits)
+
+
+def _csv_records(text: str, delimiter: str, limits: ImportLimits) -> Iterator[list[str]]:
+    # csv's own field limit stops a runaway quoted cell while it is read, not after.
+    previous = csv.field_size_limit(max(limits.cell_chars * 4, 1024))
     try:
-        return iter([[cell.strip() for cell in row] for row in reader])
-    except csv.Error as exc:
-        raise FieldError(f"not a readable CSV file (line {reader.line_num}): {exc}") from None
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise ImportMalformed(f"line {reader.line_num}: a cell longer than {limits.cell_chars} characters",
+                                          limit="cell_chars", line=reader.line_num) from None
+                raise FieldError(f"not a readable CSV file (line {reader.line_num}): {exc}") from None
+            yield [cell.strip() for cell in row]
+    finally:
+        csv.field_size_limit(previous)
 
 
-def _decode(content: bytes) -> str:
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return content.decode("utf-16")
-        except UnicodeDecodeError:
-            raise FieldError("the file starts with a UTF-16 mark but is not valid UTF-16") from None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FieldError("cannot read the text: it is neither UTF-8 nor GB18030")
+def _capped(rows: Iterator[list[str]], limits: ImportLimits) -> Iterator[list[str]]:
+    """Rows until a limit is crossed: the count of rows, the cells of a row, a cell's length."""
+    for line, row in enumerate(rows, start=HEADER_LINE):
+        if line - HEADER_LINE > limits.rows:
+            raise ImportTooLarge(f"the file has more than {limits.rows} data rows", limit="rows", maximum=limits.rows)
+        if len(row) > limits.columns:
+            raise ImportMalformed(f"line {line} has {len(row)} cells, more than {limits.columns}",
+                                  limit="columns", line=line)
+        for index, cell in enumerate(row):
+            if len(cell) > limits.cell_chars:
+                raise ImportMalformed(
+                    f"line {line}, column {index + 1}: a cell longer than {limits.cell_chars} characters",
+                    limit="cell_chars", line=line,
+                )
+        yield row
 
 
-def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
+def _xlsx_rows(content: bytes, limits: ImportLimits) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
+    check_xlsx(content, limits)
     # The file is untrusted: whatever breaks inside openpyxl (zip, XML, styles) means the
     # same thing to the person who sent it.
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001
         raise FieldError(f"not a readable XLSX workbook: {exc}") from None
+    if not workbook.worksheets:
+        workbook.close()
+        raise FieldError("the workbook has no sheet")
+    return _capped(_sheet_rows(workbook, limits), limits)
+
+
+def _sheet_rows(workbook: Any, limits: ImportLimits) -> Iterator[list[str]]:
+    # Bounds passed to openpyxl so a sheet's declared dimension (say A1:XFD1048576) cannot
+    # make it pad rows out to 16,384 cells or yield a million empty rows.
     try:
-        if not workbook.worksheets:
-            raise FieldError("the workbook has no sheet")
-        rows = [[_cell_text(value) for value in row] for row in workbook.worksheets[0].iter_rows(values_only=True)]
-    except FieldError:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows(max_row=limits.rows + HEADER_LINE + 1, max_col=limits.columns, values_only=True):
+            yield [_cell_text(value) for value in row]
+    except (FieldError, ImportTooLarge, ImportMalformed):
         raise
     except Exception as exc:  # noqa: BLE001
         raise FieldError(f"not a readable XLSX workbook: {exc}") from None
     finally:
         workbook.close()
-    return iter(rows)
 
 
 def _cell_text(value: Any) -> str:
@@ -206,12 +262,13 @@ class RowReader:
     check reports it once, on line 1.
     """
 
-    def __init__(self, row: SourceRow, columns: Iterable[str], errors: list[RowError]) -> None:
+    def __init__(self, row: SourceRow, columns: Iterable[str], errors: list[RowError] | ErrorLog) -> None:
         self.line = row.line
         self._cells = row.cells
         self._columns = frozenset(columns)
         self._errors = errors
         self._count = len(errors)
+        self._formulas: set[str] = set()
 
     @property
     def ok(self) -> bool:
@@ -229,6 +286,17 @@ class RowReader:
         return column in self._columns
 
     def text(self, column: str, *, required: bool = False, max_length: int | None = None) -> str | None:
+        """A free-text cell; text a spreadsheet would run as a formula is refused (once per cell)."""
+        value = self._value(column, required=required, max_length=max_length)
+        if value is None or not formula_like(value):
+            return value
+        if column not in self._formulas:
+            self._formulas.add(column)
+            self.error(column, f"{column} {_excerpt(value)} starts like a spreadsheet formula "
+                               f"({value[0]!r}): remove the leading character")
+        return None
+
+    def _value(self, column: str, *, required: bool = False, max_length: int | None = None) -> str | None:
         value = self._cells.get(column, "")
         if not value:
             if required and column in self._columns:
@@ -240,7 +308,8 @@ class RowReader:
         return value
 
     def parse(self, column: str, parser: Callable[[str], T], *, required: bool = False) -> T | None:
-        value = self.text(column, required=required)
+        """A typed cell: ``parser``'s own rule decides (a number is no formula)."""
+        value = self._value(column, required=required)
         if value is None:
             return None
         try:
@@ -251,7 +320,7 @@ class RowReader:
 
     def phones(self, column: str, *, required: bool = False) -> tuple[ParsedNumber, ...]:
         """Every number in the cell, parsed; bad and repeated numbers are reported by name."""
-        value = self.text(column, required=required)
+        value = self._value(column, required=required)
         if value is None:
             return ()
         numbers: list[ParsedNumber] = []
@@ -271,6 +340,10 @@ class RowReader:
         if not numbers and not bad:
             self.error(column, f"{column} has no phone number")
         return tuple(numbers)
+
+
+def _excerpt(value: str, size: int = 40) -> str:
+    return repr(value if len(value) <= size else value[:size] + "…")
 
 
 def missing_columns(table: Table, required: Iterable[str]) -> list[RowError]:

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import partial
 from dataclasses import dataclass
 from typing import Any, Unpack
 from zoneinfo import ZoneInfo
@@ -35,7 +36,7 @@ from dialer.clients.models import Client
 from dialer.compliance.models import StopContact, StopSource
 from dialer.imports.case_rows import CaseRow, PhoneRow, parse_case_file
 from dialer.imports.models import ImportBatch, ImportKind
-from dialer.imports.parsing import HEADER_LINE, ParsedFile, Reference, RowError
+from dialer.imports.parsing import ErrorLog, ParsedFile, Reference, RowError
 from dialer.imports.stop_rows import StopRow, parse_stop_file
 from dialer.kit.errors import ImportRejected, NotFound
 
@@ -53,13 +54,13 @@ class ImportResult:
 
 async def import_cases(
     session: AsyncSession, *, client_id: int, filename: str, content: bytes, actor: Any | None,
-    now: dt.datetime,
+    now: dt.datetime, encoding: str | None = None,
 ) -> ImportResult:
     """Import a case file (format: :mod:`dialer.imports.case_rows`) for one client."""
     _require_aware(now)
-    parsed = await asyncio.to_thread(parse_case_file, filename, content)  # before any lock is taken
+    parsed = await asyncio.to_thread(partial(parse_case_file, filename, content, encoding=encoding))  # before any lock
     client = await _client(session, client_id)
-    errors = list(parsed.errors)
+    errors = parsed.error_log()
 
     accounts = _references(parsed, "account_ref")
     existing = await _account_refs(session, client_id, {r.value for r in accounts})
@@ -116,7 +117,7 @@ async def import_cases(
 
 async def import_stop_list(
     session: AsyncSession, *, client_id: int, filename: str, content: bytes, actor: Any | None,
-    now: dt.datetime,
+    now: dt.datetime, encoding: str | None = None,
 ) -> ImportResult:
     """Import a client's stop-contact list (format: :mod:`dialer.imports.stop_rows`).
 
@@ -124,9 +125,9 @@ async def import_stop_list(
     (whatever put them there) is skipped and counted as ``already_listed``.
     """
     _require_aware(now)
-    parsed = await asyncio.to_thread(parse_stop_file, filename, content)  # before any lock is taken
+    parsed = await asyncio.to_thread(partial(parse_stop_file, filename, content, encoding=encoding))  # before any lock
     await _client(session, client_id)
-    errors = list(parsed.errors)
+    errors = parsed.error_log()
 
     accounts = _references(parsed, "account_ref")
     case_ids = await _case_ids(session, client_id, {r.value for r in accounts})
@@ -331,16 +332,16 @@ def _require_aware(now: dt.datetime) -> None:
         raise ValueError("now must be timezone-aware")
 
 
-def _reject_if_any(errors: list[RowError], filename: str) -> None:
+def _reject_if_any(errors: ErrorLog, filename: str) -> None:
+    """Refuse the file with a bounded report: the first errors of each kind and every count."""
     if not errors:
         return
-    errors = sorted(errors, key=lambda e: e.line)
-    bad_rows = len({e.line for e in errors if e.line > HEADER_LINE})
-    header = [e for e in errors if e.line == HEADER_LINE]
+    bad_rows, header = errors.bad_rows, errors.header
     if bad_rows:
         rows = f"{bad_rows} row{'' if bad_rows == 1 else 's'} rejected"
         detail = f"{rows} in {filename}" + (" and its header is wrong" if header else "")
     else:
         more = f" (and {len(header) - 1} more)" if len(header) > 1 else ""
         detail = f"{filename} rejected: {header[0].reason}{more}"
-    raise ImportRejected(f"{detail}; nothing was imported", errors=[e.as_dict() for e in errors])
+    shown = "" if not errors.truncated else f" (the first {errors.per_kind} errors of each kind are listed)"
+    raise ImportRejected(f"{detail}; nothing was imported{shown}", **errors.body())

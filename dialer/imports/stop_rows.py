@@ -47,11 +47,11 @@ class StopRow:
     reason: str
 
 
-def parse_stop_file(filename: str, content: bytes) -> ParsedFile[StopRow]:
-    table = read_table(filename, content, alias_resolver(COLUMNS))
-    errors = list(table.errors)
+def parse_stop_file(filename: str, content: bytes, *, encoding: str | None = None) -> ParsedFile[StopRow]:
+    table = read_table(filename, content, alias_resolver(COLUMNS), encoding=encoding)
+    errors = table.errors
     if errors and not table.columns:  # unreadable or empty: nothing more to say
-        return ParsedFile((), tuple(errors))
+        return ParsedFile.of((), errors)
     errors += missing_columns(table, ("reason",))
     if "number" not in table.columns and "id_number" not in table.columns:
         errors.append(RowError(HEADER_LINE, "number", "the header needs a 'number' or an 'id_number' column"))
@@ -78,8 +78,7 @@ def parse_stop_file(filename: str, content: bytes) -> ParsedFile[StopRow]:
             references.append(Reference(source.line, "account_ref", account_ref))
         if r.ok and reason is not None:
             rows.append(StopRow(source.line, e164, ident, name, account_ref, reason))
-    errors.sort(key=lambda e: e.line)
-    return ParsedFile(tuple(rows), tuple(errors), tuple(references), len(table.rows))
+    return ParsedFile.of(rows, errors, references, len(table.rows))
 
 
 def _once(r: RowReader, column: str, value: str | None, first_line: dict[str, int]) -> None:
