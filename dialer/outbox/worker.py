@@ -105,6 +105,13 @@ class DeliveryWorker:
         return asdict(figures)
 
     async def fan_out(self) -> int:
+        """Every event not fanned out yet gets its deliveries. Looks first with a plain read, so an
+        idle service takes no write lock every poll (SQLite has one writer at a time)."""
+        async with self.sessions() as session:
+            waiting = (await session.execute(
+                select(WebhookEvent.id).where(WebhookEvent.fanned_out_at.is_(None)).limit(1))).first()
+        if waiting is None:
+            return 0
         fanned = 0
         while True:
             async with self.sessions() as session:
