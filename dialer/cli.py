@@ -203,9 +203,12 @@ async def _client_id(session: AsyncSession, client: str) -> int:
     return (await find_client(session, client)).id
 
 
-def _import(kind: str, client: str, path: Path) -> None:
+def _import(kind: str, client: str, path: Path, encoding: str | None = None) -> None:
     from dialer.imports import service
+    from dialer.imports.limits import LIMITS
 
+    if path.stat().st_size > LIMITS.upload_bytes:
+        raise typer.BadParameter(f"{path.name} is larger than {LIMITS.upload_bytes // 2**20} MiB: split it")
     content = path.read_bytes()
     func = service.import_cases if kind == "cases" else service.import_stop_list
 
@@ -213,7 +216,7 @@ def _import(kind: str, client: str, path: Path) -> None:
         client_id = await _client_id(session, client)
         return await func(
             session, client_id=client_id, filename=path.name, content=content, actor=None,
-            now=dt.datetime.now(dt.timezone.utc),
+            now=dt.datetime.now(dt.timezone.utc), encoding=encoding,
         )
 
     result = _run(_in_session(_settings(), _work))
@@ -224,18 +227,22 @@ def _import(kind: str, client: str, path: Path) -> None:
 def import_cases(
     client: Annotated[str, typer.Argument(help="Client code, id or name")],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")],
+    encoding: Annotated[str | None, typer.Option(help="The CSV's encoding when it is neither UTF-8 nor GB18030, "
+                                                      "e.g. big5")] = None,
 ) -> None:
     """Import a client's cases. Any bad row rejects the whole file, with a report of every bad line."""
-    _import("cases", client, path)
+    _import("cases", client, path, encoding)
 
 
 @app.command("import-stop-list")
 def import_stop_list(
     client: Annotated[str, typer.Argument(help="Client code, id or name")],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")],
+    encoding: Annotated[str | None, typer.Option(help="The CSV's encoding when it is neither UTF-8 nor GB18030, "
+                                                      "e.g. big5")] = None,
 ) -> None:
     """Import a client's stop-contact list. Any bad row rejects the whole file."""
-    _import("stop_list", client, path)
+    _import("stop_list", client, path, encoding)
 
 
 @app.command()

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.types import Message
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
@@ -16,12 +18,18 @@ from dialer.imports.schemas import ImportOut
 from dialer.kit.deps import NowDep, SessionDep
 
 MAX_UPLOAD_BYTES = LIMITS.upload_bytes
-_TOO_LARGE = f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB"
+
+
+class _Overflow(HTTPException):
+    """Raised inside ``receive``: FastAPI lets an HTTPException out of body parsing untouched."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
 
 
 class _CappedUpload(APIRoute):
-    """Refuse an upload whose declared length is over the cap before its body is read; the
-    router's ``max_body_size`` stops one that does not declare it (chunked) while it streams."""
+    """Refuse an upload whose declared length is over the cap before its body is read, and one
+    that does not declare it (chunked) as soon as it streams past the cap."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -29,15 +37,34 @@ class _CappedUpload(APIRoute):
         async def capped(request: Request) -> Response:
             length = request.headers.get("content-length", "")
             if length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-                raise ImportTooLarge(_TOO_LARGE, limit="upload_bytes", maximum=MAX_UPLOAD_BYTES)
-            return await handler(request)
+                raise _too_large()
+            seen = 0
+
+            async def receive() -> Message:
+                nonlocal seen
+                message = await request.receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > MAX_UPLOAD_BYTES:
+                        raise _Overflow()
+                return message
+
+            try:
+                return await handler(Request(request.scope, receive))
+            except _Overflow:
+                raise _too_large() from None
 
         return capped
 
 
-router = APIRouter(
-    prefix="/clients/{client_id}/imports", tags=["imports"], route_class=_CappedUpload, max_body_size=MAX_UPLOAD_BYTES,
-)
+def _too_large() -> ImportTooLarge:
+    return ImportTooLarge(
+        f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB", limit="upload_bytes",
+        maximum=MAX_UPLOAD_BYTES,
+    )
+
+
+router = APIRouter(prefix="/clients/{client_id}/imports", tags=["imports"], route_class=_CappedUpload)
 
 Importers = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATION))]
 Encoding = Annotated[str | None, Form(
@@ -49,7 +76,7 @@ _TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {413: {"description": "Th
 async def _read(upload: UploadFile) -> bytes:
     content = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
-        raise ImportTooLarge(_TOO_LARGE, limit="upload_bytes", maximum=MAX_UPLOAD_BYTES)
+        raise _too_large()
     return content
 
 
