@@ -17,7 +17,7 @@ from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call, CallState, Recording
 from dialer.dialing.service import Outbound
 from dialer.dialing.urls import CallbackUrls, address_of
-from dialer.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from dialer.kit.errors import Conflict, InvalidInput, NotFound, Unavailable
 from dialer.seats.models import Seat
 from dialer.telephony.carrier import Carrier, SupervisorMode
 
@@ -27,12 +27,11 @@ class CallNotLive(Conflict):
 
 
 async def visible_call(session: AsyncSession, call_id: int, actor: Principal, *, lock: bool = False) -> Call:
-    """The call, if ``actor`` may see it: agents their own calls; supervisors and admins all."""
+    """The call, if ``actor`` may see it: agents their own calls (another agent's answers as an
+    unknown one does, so ids cannot be probed); supervisors and admins all."""
     call = await session.get(Call, call_id, with_for_update=lock)
-    if call is None:
+    if call is None or (actor.role is Role.AGENT and call.agent_id != actor.user_id):
         raise NotFound(f"call {call_id} not found")
-    if actor.role is Role.AGENT and call.agent_id != actor.user_id:
-        raise Forbidden("agents see only their own calls")
     return call
 
 

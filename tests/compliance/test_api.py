@@ -18,7 +18,7 @@ async def _setup(api, headers, preset="agency-default"):
     cid = (await api.post("/v1/clients", json={"code": "CMB", "name": "招商银行", "preset": preset},
                           headers=headers["admin"])).json()["id"]
     case = (await api.post("/v1/cases", json={
-        "client_id": cid, "account_ref": "A-1", "total_owed": "1000", "overdue_days": 30,
+        "client_id": cid, "account_ref": "A-1", "total_owed": "1000", "overdue_days": 30, "team": "team-a",
         "parties": [
             {"role": "debtor", "name": "张三", "numbers": [{"number": "13800138000"}]},
             {"role": "third_party", "relation": "friend", "name": "李四", "numbers": [{"number": "13900139000"}]},
