@@ -42,7 +42,7 @@ async def test_given_no_other_host_reachable_when_docs_open_then_swagger_ui_show
 
     login = page.locator(".opblock-post", has=page.locator(".opblock-summary-path[data-path='/v1/auth/token']"))
     await expect(login.locator(".opblock-summary-description")).to_have_text(
-        "Log in with username and password (no auth)")
+        "Log in with username and password (no auth); 429 with Retry-After after repeated failures")
     assert refused == [] and errors == []
 
 
