@@ -200,6 +200,15 @@ TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
 @pytest.fixture
+def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The command line pointed at this test's database and a data directory of its own."""
+    monkeypatch.setenv("DIALER_DATABASE_URL", db_url)
+    monkeypatch.setenv("DIALER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    return db_url
+
+
+@pytest.fixture
 def settings(db_url: str, tmp_path: Path):
     from dialer.settings import Settings
 

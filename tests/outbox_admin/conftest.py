@@ -1,5 +1,6 @@
 """The integration endpoints' admin: the test application with its clock frozen at ``NOW``; plain factories for
-endpoints, events, deliveries and attempts; the audit entries and the console's environment."""
+endpoints, events, deliveries and attempts; the audit entries. (The command line's environment,
+``cli_env``, is the whole suite's: tests/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -28,14 +29,6 @@ ALL_TYPES = [t.value for t in EventType]
 async def app(app):
     app.state.container.clock = lambda: NOW
     return app
-
-
-@pytest.fixture
-def cli_env(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("DIALER_DATABASE_URL", db_url)
-    monkeypatch.setenv("DIALER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    return db_url
 
 
 @pytest.fixture
