@@ -119,11 +119,13 @@ class Container:
         """Whether the carrier answers (None: no carrier configured)."""
         return self.actions.health if self._carrier is not None else None
 
-    def media_link(self, recording_id: int, now: dt.datetime) -> str:
-        """An absolute, signed, expiring link to a recording's media (for an event's receiver)."""
+    def media_link(self, recording_id: int, now: dt.datetime, *, expires_at: dt.datetime | None = None) -> str:
+        """An absolute, signed link to a recording's media, good until ``expires_at`` (by default
+        ``DIALER_WEBHOOK_LINK_TTL_S`` from now: an event's receiver), the one way such links are made
+        (the delivery worker's and ``POST /v1/recordings/{id}/link``'s)."""
         if self.links is None:
             raise RuntimeError("no secret key: recording links cannot be signed")
-        expires = now + dt.timedelta(seconds=self.settings.webhook_link_ttl_s)
+        expires = expires_at or now + dt.timedelta(seconds=self.settings.webhook_link_ttl_s)
         path = self.links.sign(f"/v1/recordings/{recording_id}/media", expires_at=expires)
         return self.settings.public_base_url.rstrip("/") + path
 

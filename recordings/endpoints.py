@@ -9,7 +9,7 @@ those errors keep the unit of work, so the audit row is committed with the answe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -31,7 +31,6 @@ from dialer.kit.errors import Conflict, DialerError, Forbidden, NotFound
 from dialer.kit.schemas import Schema
 from dialer.kit.signed_links import LinkRefused, LinkSigner
 from dialer.outbox.payloads import channel_sides
-from dialer.settings import Settings
 from recordings import media
 from recordings.storage import RecordingStorage, key_of
 
@@ -276,14 +275,14 @@ async def _chunks(first: bytes, rest: AsyncIterator[bytes] | None) -> AsyncItera
 @router.post("/{recording_id}/link", response_model=LinkOut, status_code=status.HTTP_201_CREATED,
              summary="A signed link to the recording's media that works without credentials until it expires "
                      "(supervisor, admin, integration)")
-async def create_link(recording_id: int, request: Request, session: SessionDep, storage: Storage, links: Links,
-                      settings: Annotated[Settings, Depends(provided("settings"))], now: NowDep, actor: Reader,
-                      body: LinkIn | None = None) -> LinkOut:
+async def create_link(recording_id: int, session: SessionDep, storage: Storage,
+                      link_to: Annotated[Callable[..., str], Depends(provided("media_link"))], now: NowDep,
+                      actor: Reader, body: LinkIn | None = None) -> LinkOut:
     ttl_s = (body or LinkIn()).ttl_s
     audited = Audit(session, "recording.link", recording_id, actor, {"ttl_s": ttl_s})
     recording = await _recording(session, recording_id, audited)
     await _stored_media(storage, recording, audited)
     expires_at = dt.datetime.fromtimestamp(int((now + dt.timedelta(seconds=ttl_s)).timestamp()), dt.timezone.utc)
-    signed = links.sign(media_path(request, recording_id), expires_at=expires_at)
+    url = link_to(recording_id, now, expires_at=expires_at)
     await audited(201, expires_at=expires_at.isoformat())
-    return LinkOut(url=f"{settings.public_base_url.rstrip('/')}{signed}", expires_at=expires_at)
+    return LinkOut(url=url, expires_at=expires_at)
