@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -161,7 +162,7 @@ async def _check_file(report: Report, recording: Recording, storage: RecordingSt
         report.recordings_verified += 1
 
 
-async def _deliveries(session: AsyncSession, report: Report, calls: list[Call] | Any, stored: list[Recording]) -> None:
+async def _deliveries(session: AsyncSession, report: Report, calls: Sequence[Call], stored: list[Recording]) -> None:
     endpoints = (await session.execute(
         select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id))).scalars().all()
     wanting = [e for e in endpoints if EventType.RECORDING_STORED.value in (e.event_types or [])]
