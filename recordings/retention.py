@@ -117,8 +117,11 @@ async def _refresh(session: AsyncSession, calls: ColumnElement[bool], *, now: dt
         .where(calls, Recording.status != RecordingStatus.PURGED).order_by(Recording.id)
     )).all()
     changed = 0
+    covered: dict[int, bool] = {}  # per call: its recordings share the answer
     for recording, call in rows:
-        now_held = await held(session, call)
+        if call.id not in covered:
+            covered[call.id] = await held(session, call)
+        now_held = covered[call.id]
         if recording.legal_hold == now_held:
             continue
         recording.legal_hold = now_held
