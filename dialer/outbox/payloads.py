@@ -23,6 +23,10 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _duration(call: Call) -> int | None:
+    """The carrier's own figure for the call (its status callback's ``CallDuration``) when it gave
+    one; else worked out from our time stamps (a call ended by the reconciler or never placed)."""
+    if call.duration_s is not None:
+        return call.duration_s
     if call.ended_at is None:
         return None
     start = call.dialing_at or call.ringing_at or call.requested_at
