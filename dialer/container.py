@@ -21,7 +21,7 @@ from dialer.jobs import jobs_for
 from dialer.kit.clock import Clock
 from dialer.kit.db import create_engine, session_factory, writer_engine
 from dialer.kit.migrations import head_revisions
-from dialer.kit.secrets import load_or_create_secret
+from dialer.kit.secrets import load_or_create_secret, read_secret
 from dialer.kit.signed_links import LinkSigner
 from dialer.outbox.worker import DeliveryWorker
 from dialer.settings import Settings
@@ -170,7 +170,7 @@ def build_container(
     key_file = settings.data_dir / "secret_key"
     secret = (settings.secret_key.get_secret_value() if settings.secret_key
               else load_or_create_secret(key_file) if sign_tokens
-              else key_file.read_text().strip() if key_file.is_file() else None)
+              else read_secret(key_file))
     tokens = TokenSigner(secret, dt.timedelta(minutes=settings.token_ttl_minutes)) if sign_tokens and secret else None
     container = Container(
         settings=settings, engine=engine or create_engine(settings.database_url), tokens=tokens, clock=clock,
