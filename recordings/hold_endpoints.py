@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.kit.deps import NowDep, SessionDep, provided
+from dialer.kit.schemas import Schema
 from recordings import retention
 from recordings.completeness import audit_day
 from recordings.models import HoldScope
@@ -23,15 +24,13 @@ StorageDep = Annotated[RecordingStorage, Depends(provided("storage"))]
 SettingsDep = Annotated[Any, Depends(provided("settings"))]
 
 
-class HoldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HoldIn(Schema):
     scope: HoldScope
     scope_id: int = Field(ge=1)
     reason: str = Field(min_length=1, max_length=retention.MAX_REASON)
 
 
-class LiftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LiftIn(Schema):
     reason: str = Field(min_length=1, max_length=500)
 
 

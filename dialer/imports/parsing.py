@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from dialer.kit.text import refused_character
 from dialer.imports.cells import FieldError, split_numbers
 from dialer.imports.formulas import formula_like
 from dialer.imports.limits import LIMITS, ImportLimits, ImportMalformed, ImportTooLarge
@@ -304,6 +305,10 @@ class RowReader:
             return None
         if max_length is not None and len(value) > max_length:
             self.error(column, f"{column} is longer than {max_length} characters")
+            return None
+        refused = refused_character(value)
+        if refused is not None:
+            self.error(column, f"{column} holds a control character ({refused}); it cannot be stored")
             return None
         return value
 

@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from dialer.kit.text import first_refused
 from dialer.kit.zones import check_zone
 
 T = TypeVar("T")
@@ -23,7 +24,21 @@ AwareDatetime = Annotated[dt.datetime, AfterValidator(_require_offset)]
 
 
 class Schema(BaseModel):
+    """The base of every API schema. Text holding a control character (NUL, escape, a lone
+    surrogate …: :mod:`dialer.kit.text`) is refused with a 422 naming the field, on either
+    database, before it reaches a query."""
+
     model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, (str, list, tuple, dict)):
+            found = first_refused(value)
+            if found is not None:
+                raise ValueError(f"control character refused ({found}); text may hold tab and line breaks, "
+                                 "no other control character")
+        return value
 
 
 class Page(BaseModel, Generic[T]):
