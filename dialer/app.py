@@ -10,15 +10,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from dialer.container import build_container
 from dialer.kit import error_handlers
+from dialer.kit.body_limit import BodyLimit, MiB
 from dialer.kit.clock import Clock, system_clock
 from dialer.kit.db import create_engine
 from dialer.kit.migrations import upgrade_to_head
+from dialer.kit.query_text import refuse_control_characters
 from dialer.settings import Settings
 from dialer.telephony.carrier import CarrierError
+from webhooks.refusals import RefusalWindows, write_last_windows
 
 log = logging.getLogger("dialer")
 
@@ -33,6 +36,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             if settings.auto_migrate:
                 await upgrade_to_head(engine, settings.migrations_dir)
             container = app.state.container = build_container(settings, clock=clock, engine=engine)
+            refusals = app.state.webhook_refusals = RefusalWindows()  # refused webhooks counted per source
             await _check_storage(container.storage)
             scheduler, running = None, set[asyncio.Task[Any]]()
             if settings.run_scheduler:
@@ -85,6 +89,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                     await stop_scheduler(scheduler, running)
                 if container.carrier is not None:
                     await container.carrier.aclose()
+                await write_last_windows(container.write_sessions, refusals)
         finally:
             await engine.dispose()
 
@@ -96,11 +101,32 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             "names the roles that may call it; errors are `{\"error\": code, \"detail\": text}`."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(refuse_control_characters)],  # a URL's parameters hold no control character
         docs_url=None, redoc_url=None,  # served by dialer.apidocs from the service's own assets, not a CDN
     )
     error_handlers.install(app)
+    app.add_middleware(BodyLimit, default=MiB, routes=_body_limits())
     _include_routers(app)
     return app
+
+
+def _body_limits() -> list[tuple[str, int]]:
+    """Request bodies over their path's limit are refused with 413 before they are read
+    (``dialer.kit.body_limit``); the JSON API's default is 1 MiB. The uploads keep their own,
+    named limit: theirs is the route's cap plus room for the multipart framing, so the route
+    answers first."""
+    from dialer.imports.limits import LIMITS
+    from scheduling.endpoints import MAX_UPLOAD_BYTES as PAYMENT_FILE_BYTES
+    from webhooks.endpoints import MAX_BODY_BYTES as WEBHOOK_BYTES
+
+    framing = MiB
+    return [
+        (r"/webhooks/.*", WEBHOOK_BYTES),
+        (r"/v1/clients/[^/]+/imports/(cases|stop-list)", LIMITS.upload_bytes + framing),
+        (r"/v1/clients/[^/]+/imports/payments", PAYMENT_FILE_BYTES + framing),
+        (r"/v1/attempts/import", 32 * MiB),  # up to 100 000 attempts of ~100-200 bytes each
+        (r"/v1/payments/import", 8 * MiB),  # up to 10 000 payments of ~150-400 bytes each
+    ]
 
 
 def _log_settled(task: asyncio.Task[int]) -> None:

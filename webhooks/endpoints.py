@@ -7,22 +7,29 @@ from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
-from dialer.audit import service as audit
 from dialer.calls import state
 from dialer.calls.effects import RingParty
 from dialer.calls.models import Call, Direction
 from dialer.dialing import inbound
 from dialer.dialing.carrier_actions import CarrierActions
+from dialer.kit.body_limit import KiB
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import Unavailable
+from dialer.kit.text import refused_character
 from dialer.settings import Settings
 from webhooks import twiml
 from webhooks.inbox import Inbox
 from webhooks.legs import Leg
+from webhooks.refusals import clip, record_refusal
 from webhooks.signatures import BadSignature, is_valid, public_url
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["carrier webhooks"])
+
+MAX_BODY_BYTES = 64 * KiB
+"""A carrier's callback is a small form (a few hundred bytes to a few KiB); a larger body is
+refused with 413 before it is read (``dialer.kit.body_limit``, installed by ``dialer.app``)."""
 
 
 SettingsDep = Annotated[Settings, Depends(provided("settings"))]
@@ -30,8 +37,9 @@ Actions = Annotated[CarrierActions, Depends(provided("actions"))]
 
 
 async def verified_form(request: Request) -> dict[str, str]:
-    """The callback's form parameters, once its ``X-Twilio-Signature`` checks out (an unsigned or
-    wrongly signed one is refused with 403 and audited)."""
+    """The callback's form parameters, once its ``X-Twilio-Signature`` checks out: an unsigned or
+    wrongly signed one is refused with 403 and audited within bounds (``webhooks.refusals``), a
+    signed one holding a control character with 422 naming the field."""
     return await _verified(request)
 
 
@@ -45,13 +53,26 @@ async def _verified(request: Request) -> dict[str, str]:
     url = public_url(request, settings.public_base_url)
     if not is_valid(auth_token=secret, url=url, params=form,
                     signature=request.headers.get("X-Twilio-Signature")):
-        async with container.write_sessions() as session:
-            await audit.record(session, action="webhook.bad_signature", entity="webhook", entity_id=request.url.path,
-                               signed="X-Twilio-Signature" in request.headers,
-                               client=request.client.host if request.client else None, call_sid=form.get("CallSid"))
-            await session.commit()
+        await record_refusal(container.write_sessions, request.app.state.webhook_refusals, now=container.clock(),
+                             path=request.url.path, client=request.client.host if request.client else None,
+                             signed="X-Twilio-Signature" in request.headers, call_sid=form.get("CallSid"))
         raise BadSignature("the webhook's X-Twilio-Signature does not match; refused")
+    _refuse_control_characters(form)
     return form
+
+
+def _refuse_control_characters(form: dict[str, str]) -> None:
+    """A signed form whose names or values hold a control character (``dialer.kit.text``: NUL,
+    escape…; tab and line breaks are fine) is a 422 naming the field: PostgreSQL cannot store a
+    NUL, and none belongs in a carrier's parameters."""
+    for name, value in form.items():
+        in_name = refused_character(name)
+        found = f"{in_name} in the field's name" if in_name else refused_character(value)
+        if found is not None:
+            raise RequestValidationError([{
+                "loc": ("body", clip(name)), "type": "value_error",
+                "msg": f"control character refused ({found}); a carrier's parameters hold none",
+            }])
 
 
 async def _form_params(request: Request) -> dict[str, str]:
