@@ -1,15 +1,17 @@
-"""Calls: dial (preview), read, hang up, and supervise a live call."""
+"""Calls: dial (preview), read, hang up, and supervise a live call; the call history (list and a call's page)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
+from dialer.calls import history, timeline
 from dialer.calls.effects import RingSeat
+from dialer.calls.history_schemas import MAX_ID, CallFilters, CallPage, CallTimeline, RecordingLinks
 from dialer.calls.models import Call
 from dialer.calls.schemas import CallOut, DialIn, ModeIn, RecordingOut, SuperviseIn, SupervisorOut
 from dialer.dialing import controls, service
@@ -30,6 +32,19 @@ CarrierDep = Annotated[Carrier | None, Depends(provided("carrier"))]
 Urls = Annotated[CallbackUrls, Depends(provided("urls"))]
 
 
+async def recording_paths(request: Request) -> timeline.RecordingPaths:
+    """The recordings endpoints' paths for a recording, as the application mounts them."""
+    def paths(recording_id: int) -> RecordingLinks:
+        path = request.app.url_path_for
+        return RecordingLinks(metadata=path("get_recording", recording_id=str(recording_id)),
+                              media=path("recording_media", recording_id=str(recording_id)),
+                              signed_link=path("create_link", recording_id=str(recording_id)))
+    return paths
+
+
+RecordingPathsDep = Annotated[timeline.RecordingPaths, Depends(recording_paths)]
+
+
 async def _out(session: AsyncSession, call: Call) -> CallOut:
     out = CallOut.model_validate(call)
     out.recordings = [RecordingOut.model_validate(r) for r in await controls.recordings_of(session, call.id)]
@@ -44,6 +59,22 @@ async def dial(body: DialIn, session: SessionDep, outbound: OutboundDep, actions
                                       now=now, campaign_id=body.campaign_id)
     after.add_task(actions.run, [RingSeat(call.id)])  # after the commit: ring the agent's seat
     return CallOut.model_validate(call)
+
+
+@router.get("", response_model=CallPage,
+            summary="The call history, newest first, with filters (agents: their own calls; supervisors: their "
+                    "team's; admins: all)")
+async def list_calls(session: SessionDep, actor: Staff, filters: Annotated[CallFilters, Query()]) -> CallPage:
+    items = await history.list_calls(session, filters=filters, principal=actor)
+    return CallPage(items=items, next_before=history.page_end(items, filters.limit))
+
+
+@router.get("/{call_id}/timeline", response_model=CallTimeline,
+            summary="A call's page: the call, its timeline, the decision that allowed it, whisper, note, promises "
+                    "and recordings (agents: their own calls; supervisors: their team's; admins: all)")
+async def call_timeline(call_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, actor: Staff,
+                        paths: RecordingPathsDep) -> CallTimeline:
+    return await timeline.call_timeline(session, call_id, actor, recording_paths=paths)
 
 
 @router.get("/{call_id}", response_model=CallOut, summary="A call with its recordings (own calls for agents)")

@@ -22,7 +22,7 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _duration(call: Call) -> int | None:
+def duration_of(call: Call) -> int | None:
     """The carrier's own figure for the call (its status callback's ``CallDuration``) when it gave
     one; else worked out from our time stamps (a call ended by the reconciler or never placed)."""
     if call.duration_s is not None:
@@ -55,7 +55,7 @@ async def call_data(session: AsyncSession, call: Call) -> dict[str, Any]:
             "placed": call.carrier_call_id is not None or call.direction is Direction.INBOUND,
             "requested_at": _iso(call.requested_at), "started_at": _iso(call.dialing_at or call.ringing_at),
             "answered_at": _iso(call.answered_at), "ended_at": _iso(call.ended_at),
-            "duration_s": _duration(call), "talk_s": call.talk_s, "hangup_by": call.hangup_by,
+            "duration_s": duration_of(call), "talk_s": call.talk_s, "hangup_by": call.hangup_by,
             "error_code": call.error_code, "campaign_id": call.campaign_id,
         },
         "client": {"id": call.client_id, "code": client},
