@@ -125,3 +125,32 @@ def next_opening(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo) -> dt.da
         if opening is not None:
             return opening
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def common_opening(policy: PolicyDocument, zones: tuple[str, ...], at: dt.datetime) -> dt.datetime | None:
+    """The earliest instant ≥ at when the window is open in every zone, or None if there is none
+    within the search horizon (windows that overlap only once a DST change shifts them can be
+    weeks or months away, so the search is bounded by time, not by a count of steps).
+
+    Remembered: ``calling_window`` and ``calling_window_no_overlap`` ask the same question of one
+    decision, and a search that finds nothing walks the whole horizon."""
+    horizon = at + dt.timedelta(days=SEARCH_DAYS)
+    t = at
+    while t <= horizon:  # t only moves forward, from one opening to a later one
+        openings = [next_opening(policy, t, zone(z)) for z in zones]
+        known = [o for o in openings if o is not None]
+        if len(known) < len(openings):
+            return None
+        latest = max(known)
+        if latest == t:
+            return t
+        t = latest
+    return None
+
+
+def day_window_text(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo) -> str:
+    """The window of the local day of ``at`` in ``tz`` as people write it: ``08:00-21:00`` or ``closed``."""
+    intervals = _intervals(policy, at.astimezone(tz).date())
+    return ", ".join(f"{start:%H:%M}-{'24:00' if end.time() == dt.time(0) else f'{end:%H:%M}'}"
+                     for start, end in intervals) or "closed"

@@ -12,7 +12,18 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from dialer.compliance.localtime import SEARCH_DAYS, next_opening, start_of_day, start_of_next_day, window_open, zone
+from dialer.compliance import calendar_days
+from dialer.compliance.calendar_days import WEEK
+from dialer.compliance.localtime import (
+    SEARCH_DAYS,
+    common_opening,
+    day_window_text,
+    next_opening,
+    start_of_day,
+    start_of_next_day,
+    window_open,
+    zone,
+)
 from dialer.compliance.snapshot import AttemptFact, NumberFact, Snapshot
 from dialer.policy.document import PolicyDocument
 
@@ -33,16 +44,31 @@ Rule = Callable[[Snapshot, NumberFact, dt.datetime], Violation | None]
 # --- helpers over the snapshot -------------------------------------------------------------
 
 def plausible_zones(s: Snapshot) -> tuple[str, ...]:
-    """The party's zone if known; else every zone its numbers suggest, plus the client's default."""
-    if s.party.time_zone:
-        return (s.party.time_zone,)
-    default_zone = s.policy.default_time_zone
-    if s.policy.calling_window.unknown_zone_strategy == "party_or_default":
-        return (default_zone,)
-    zones = {default_zone}
+    """Every zone the party may be in, as the policy's ``calling_window.zone_sources`` says.
+
+    ``recorded_only``: the party's recorded zone alone when it has one; else every zone its numbers
+    suggest (a number's recorded zone, else its prefix's), plus the client's default.
+    ``recorded_and_numbers``: the party's recorded zone (the client's default when it has none)
+    *and* every zone its numbers suggest: with conflicting information, a call must be convenient
+    in all the locations it indicates.
+    """
+    window = s.policy.calling_window
+    recorded = s.party.time_zone
+    if window.zone_sources == "recorded_only":
+        if recorded:
+            return (recorded,)
+        if window.unknown_zone_strategy == "party_or_default":
+            return (s.policy.default_time_zone,)
+    zones = {recorded or s.policy.default_time_zone}
     for number in s.numbers:
         zones.update(number.zones())
     return tuple(sorted(zones))
+
+
+def _walls(instant: dt.datetime, zones: tuple[str, ...], shown: int = 3) -> str:
+    """``instant`` in the local time of each zone (the first few of many)."""
+    text = ", ".join(f"{instant.astimezone(zone(z)):%Y-%m-%d %H:%M} {z}" for z in zones[:shown])
+    return text + (f" (+{len(zones) - shown} more zones)" if len(zones) > shown else "")
 
 
 def counted_attempts(s: Snapshot) -> list[AttemptFact]:
@@ -154,28 +180,31 @@ def calling_window(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violatio
     closed = [z for z in zones if not window_open(s.policy, at, zone(z))]
     if not closed:
         return None
-    retry = _common_opening(s, zones, at)
+    retry = common_opening(s.policy, zones, at)
     local = ", ".join(f"{at.astimezone(zone(z)):%H:%M} {z}" for z in closed)
     return Violation("calling_window", f"outside the calling window in the called party's local time ({local})",
                      f"不在被叫方当地允许拨打时段内（{local}）", retry)
 
 
-def _common_opening(s: Snapshot, zones: tuple[str, ...], at: dt.datetime) -> dt.datetime | None:
-    """The earliest instant ≥ at when the window is open in every zone, or None if there is none
-    within the search horizon (windows that overlap only once a DST change shifts them can be
-    weeks or months away, so the search is bounded by time, not by a count of steps)."""
-    horizon = at + dt.timedelta(days=SEARCH_DAYS)
-    t = at
-    while t <= horizon:  # t only moves forward, from one opening to a later one
-        openings = [next_opening(s.policy, t, zone(z)) for z in zones]
-        known = [o for o in openings if o is not None]
-        if len(known) < len(openings):
-            return None
-        latest = max(known)
-        if latest == t:
-            return t
-        t = latest
-    return None
+def calling_window_no_overlap(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
+    """The party's plausible zones have no instant open in all of them (each alone does open):
+    waiting does not help; a person must settle where the party is."""
+    zones = plausible_zones(s)
+    if len(zones) < 2 or all(window_open(s.policy, at, zone(z)) for z in zones):
+        return None
+    if common_opening(s.policy, zones, at) is not None:
+        return None
+    if any(next_opening(s.policy, at, zone(z)) is None for z in zones):
+        return None  # a window that never opens in one zone: the calling window's own refusal
+    windows = "; ".join(f"{z} {day_window_text(s.policy, at, zone(z))}" for z in zones)
+    return Violation(
+        "calling_window_no_overlap",
+        f"the calling windows of the party's plausible time zones never overlap in the next {SEARCH_DAYS} days "
+        f"({windows}, each in its own local time): no call can be inside the window in all of them; "
+        "a person must confirm where the party is and correct the time zones of the party and its numbers",
+        f"该联系人可能所在各时区的允许拨打时段在未来{SEARCH_DAYS}天内互不重叠（{windows}，均为当地时间），"
+        "任何时刻都无法同时处于各时区的拨打时段内；须人工核实其所在地并更正联系人及其号码的时区",
+    )
 
 
 def third_party_daily_cap(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
@@ -297,24 +326,65 @@ def us_7_in_7(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | N
     cap = s.policy.us_style.attempts_in_7_days_cap
     if cap is None:
         return None
+    if s.policy.us_style.counting == "calendar_days":
+        return _or_callback(s, number, at, _calendar_week_cap(s, at, cap))
     return _or_callback(s, number, at, _rolling_cap(
-        counted_attempts(s), at, cap, dt.timedelta(days=7), "us_7_in_7",
+        counted_attempts(s), at, cap, dt.timedelta(days=WEEK), "us_7_in_7",
         "{n} attempts to this person in the last 7 days; the limit is {cap}", "最近7天内已拨打此人{n}次，上限为{cap}次"))
+
+
+def _calendar_week_cap(s: Snapshot, at: dt.datetime, cap: int) -> Violation | None:
+    """At most ``cap`` attempts on any 7 consecutive local days, in every plausible zone."""
+    week = calendar_days.full_week(plausible_zones(s), [a.started_at for a in counted_attempts(s)], at, cap)
+    if week is None:
+        return None
+    first, last = week.first.isoformat(), week.last.isoformat()
+    resume = f"{week.retry_at.astimezone(zone(week.retry_zone)):%Y-%m-%d %H:%M}" if week.retry_at else ""
+    return Violation(
+        "us_7_in_7",
+        f"{week.count} attempts to this person on the 7 consecutive local days {first} to {last} ({week.zone}); "
+        f"the limit is {cap} in any 7 consecutive days"
+        + (f"; calls may resume at {resume} {week.retry_zone}" if resume else ""),
+        f"连续7个当地日（{week.zone}，{first}至{last}）内已拨打此人{week.count}次，任意连续7天上限为{cap}次"
+        + (f"，可于{resume}（{week.retry_zone}）起再拨打" if resume else ""),
+        week.retry_at,
+    )
 
 
 def us_pause_after_conversation(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
     days = s.policy.us_style.pause_after_conversation_days
     if days is None:
         return None
+    if s.policy.us_style.counting == "calendar_days":
+        return _or_callback(s, number, at, _calendar_pause(s, at, days))
     span = dt.timedelta(days=days)
     recent = [a.started_at for a in conversations(s) if at - span < a.started_at <= at]
     if not recent:
         return None
     last = max(recent)
+    ends = _walls(last + span, plausible_zones(s))
     return _or_callback(s, number, at, Violation(
         "us_pause_after_conversation",
-        f"a conversation took place {last:%Y-%m-%d %H:%M} UTC; no call within {days} days after it",
-        f"已于{last:%Y-%m-%d %H:%M}（UTC）通话，通话后{days}天内不得再拨打", last + span))
+        f"a conversation took place {last:%Y-%m-%d %H:%M} UTC; no call within {days} days after it: "
+        f"the pause ends {ends}",
+        f"已于{last:%Y-%m-%d %H:%M}（UTC）通话，通话后{days}天内不得再拨打，暂停至{ends}结束", last + span))
+
+
+def _calendar_pause(s: Snapshot, at: dt.datetime, days: int) -> Violation | None:
+    """No call on the ``days`` local days that begin with the day of a conversation, in every
+    plausible zone (:func:`calendar_days.pause`)."""
+    found = calendar_days.pause(plausible_zones(s), [a.started_at for a in conversations(s)], at, days)
+    if found is None:
+        return None
+    end = f"{found.ends_at.astimezone(zone(found.zone)):%Y-%m-%d %H:%M}"
+    return Violation(
+        "us_pause_after_conversation",
+        f"a conversation took place on {found.day.isoformat()} (local date, {found.zone}); no call on that day or "
+        f"the {days - 1} days after it: the pause ends {end} {found.zone}",
+        f"已于{found.day.isoformat()}（当地日期，{found.zone}）通话；自通话当日起{days}天内不得再拨打，"
+        f"暂停至{end}（{found.zone}）结束",
+        found.retry_at,
+    )
 
 
 def us_third_party_once(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
@@ -329,6 +399,7 @@ RULES: dict[str, Rule] = {
     "manual_only": manual_only,
     "sms_blocked": sms_blocked,
     "calling_window": calling_window,
+    "calling_window_no_overlap": calling_window_no_overlap,
     "third_party_daily_cap": third_party_daily_cap,
     "third_party_hourly_cap": third_party_hourly_cap,
     "debtor_number_daily_cap": debtor_number_daily_cap,
@@ -358,11 +429,18 @@ def check_waiver(*, reduction: object, authorisation_ref: str | None, enforced: 
 
 
 def lookback(policy: PolicyDocument) -> dt.timedelta:
-    """How far back attempts must be loaded for every rule of ``policy`` to be exact: a local day
-    in any zone fits in two UTC days; the US-style rules look back a week or more."""
+    """How far back attempts must be loaded for every rule of ``policy`` to be exact (attempts
+    after the instant are always loaded).
+
+    A local day in any zone fits in two UTC days. ``us_7_in_7`` looks back 7 x 24 hours (rolling)
+    or to the start of the 7th local day before the instant's (calendar days): 6 days and one
+    local day, at most 25 hours across a DST change, so 8 days cover both. A conversation holds
+    ``us_pause_after_conversation`` for N x 24 hours (rolling) or until the local midnight N days
+    after its date (calendar days): at most N days and a DST hour after it, so N + 1 days.
+    """
     days = 2
     if policy.us_style.attempts_in_7_days_cap is not None:
-        days = max(days, 8)
+        days = max(days, WEEK + 1)
     if policy.us_style.pause_after_conversation_days is not None:
         days = max(days, policy.us_style.pause_after_conversation_days + 1)
     return dt.timedelta(days=days)

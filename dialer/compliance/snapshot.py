@@ -29,6 +29,9 @@ class NumberFact:
     prefix_zones: tuple[str, ...] = ()
 
     def zones(self) -> tuple[str, ...]:
+        """Where this number says its party may be: the zone recorded on it (a person's or the
+        import's word for this number, usually its prefix's single zone), else every zone its
+        prefix suggests (a non-geographic prefix suggests every zone of its country)."""
         return (self.time_zone,) if self.time_zone else self.prefix_zones
 
 

@@ -34,6 +34,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("sms_blocked", "SMS blocked", "禁止发送短信"),
     RuleInfo("record_everything", "Record every call", "全程录音留痕"),
     RuleInfo("calling_window", "Calling window", "拨打时段"),
+    RuleInfo("calling_window_no_overlap", "Calling windows of the plausible zones never overlap", "各可能时区的拨打时段不重叠"),
     RuleInfo("third_party_daily_cap", "Third-party daily cap", "第三方每日拨打上限"),
     RuleInfo("third_party_hourly_cap", "Third-party hourly cap", "第三方每小时拨打上限"),
     RuleInfo("debtor_number_daily_cap", "Debtor number daily cap", "债务人单号码每日拨打上限"),
@@ -48,7 +49,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("us_third_party_once", "Third party spoken to once", "第三方仅通话一次"),
 )
 RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
-"""Every rule id a decision can cite; the first 13 are DESIGN.md's table, in its order."""
+"""Every rule id a decision can cite; the first 14 are DESIGN.md's table, in its order."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 Outcome = Literal["answered", "no_answer", "busy", "rejected", "failed", "voicemail", "canceled"]
@@ -199,6 +200,20 @@ def _check_holidays(holidays: tuple[Holiday, ...]) -> tuple[Holiday, ...]:
     return ordered
 
 
+ZoneSources = Literal["recorded_only", "recorded_and_numbers"]
+ZONE_SOURCES_DESCRIPTION = (
+    "Where the plausible time zones of a party come from; a call is allowed only when it is allowed in "
+    "every one of them (calling window, local days of the caps). 'recorded_only': the zone recorded on "
+    "the party, and only when none is recorded its numbers' zones and the client's default (as "
+    "unknown_zone_strategy says). 'recorded_and_numbers': the party's recorded zone together with every "
+    "one of its numbers' zones (a number's recorded zone, else every zone its prefix suggests), plus the "
+    "client's default when the party has none recorded: with conflicting information, call only at times "
+    "convenient in all the locations it indicates (Regulation F, the official interpretation of "
+    "12 CFR 1006.6(b)(1)(i) in Supplement I to part 1006). Parties have no address zone in this data model, so an "
+    "address is not a source."
+)
+
+
 class CallingWindow(_Frozen):
     """When a party may be called, in the called party's local time (rule ``calling_window``)."""
 
@@ -208,8 +223,16 @@ class CallingWindow(_Frozen):
     """Window on the holiday calendar's public holidays; ``None``: those days follow their weekday."""
     unknown_zone_strategy: Literal["all_plausible", "party_or_default"] = "all_plausible"
     """``all_plausible``: when the party's zone is unknown, allow a call only when it is allowed in
-    every plausible zone (number prefix, address, client default). ``party_or_default``: use the
+    every plausible zone (its numbers' zones, the client default). ``party_or_default``: use the
     client's default zone."""
+    zone_sources: ZoneSources = Field("recorded_only", description=ZONE_SOURCES_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _sources_need_every_zone(self) -> CallingWindow:
+        if self.zone_sources != "recorded_only" and self.unknown_zone_strategy != "all_plausible":
+            raise ValueError(f"zone_sources {self.zone_sources!r} reads the numbers' zones; "
+                             "it needs unknown_zone_strategy 'all_plausible'")
+        return self
 
     def window_for(self, day: dt.date, *, calendar_holiday: bool = False) -> list[tuple[dt.time, dt.time | None]]:
         """Local intervals open on ``day``: a dated holiday first, then the calendar's public
@@ -271,12 +294,23 @@ class ThirdPartyRules(_Frozen):
     """Whether third parties are told apart as debt-related (e.g. guarantor) or unrelated."""
 
 
+US_COUNTING_DESCRIPTION = (
+    "How the 7-day periods of us_7_in_7 and us_pause_after_conversation are measured. 'rolling': "
+    "any 7 x 24 hours (pause_after_conversation_days x 24 hours after the conversation). "
+    "'calendar_days': whole local calendar days of the called party, in every plausible zone: at most "
+    "attempts_in_7_days_cap attempts on any 7 consecutive local days, and after a conversation no call "
+    "until local midnight starting the day pause_after_conversation_days after its date, the date of the "
+    "conversation being the first day of the period (Regulation F, 12 CFR 1006.14(b)(2)(i) and (ii))."
+)
+
+
 class UsStyle(_Frozen):
     """Regulation F style limits; all off unless a preset (``us-reg-f``) sets them."""
 
     attempts_in_7_days_cap: Limit = None
     pause_after_conversation_days: Limit = None
     third_party_spoken_once: bool = False
+    counting: Literal["rolling", "calendar_days"] = Field("rolling", description=US_COUNTING_DESCRIPTION)
 
 
 def _sorted_clocks(clocks: tuple[str, ...]) -> tuple[str, ...]:
@@ -347,6 +381,7 @@ class PolicyDocument(_Frozen):
             "sms_blocked": not self.rules.sms_allowed,
             "record_everything": self.rules.record_everything,
             "calling_window": True,
+            "calling_window_no_overlap": True,
             "third_party_daily_cap": self.caps.third_party_daily_cap is not None,
             "third_party_hourly_cap": self.caps.third_party_hourly_cap is not None,
             "debtor_number_daily_cap": self.caps.debtor_number_daily_cap is not None,

@@ -111,6 +111,10 @@ def _window_lines(doc: PolicyDocument) -> list[str]:
         lines.append("  unknown zone: allowed only when allowed in every plausible zone")
     else:
         lines.append(f"  unknown zone: the client's default zone ({doc.default_time_zone})")
+    if window.zone_sources == "recorded_only":
+        lines.append("  plausible zones: the party's recorded zone alone when it has one")
+    else:
+        lines.append("  plausible zones: the party's recorded zone and every zone its numbers indicate, all at once")
     return lines
 
 
@@ -120,6 +124,7 @@ def _cap(value: int | None, text: str) -> str:
 
 def _rule_details(doc: PolicyDocument) -> dict[str, str]:
     caps, us, unreachable = doc.caps, doc.us_style, doc.third_party.only_after_debtor_unreachable
+    calendar = us.counting == "calendar_days"
     return {
         "seat_only": "only a logged-in agent at a registered seat may originate a call",
         "manual_only": "agent-attended calls only, no predictive or agentless dialling",
@@ -142,9 +147,15 @@ def _rule_details(doc: PolicyDocument) -> dict[str, str]:
         "third_party_after_debtor_unreachable": "off"
         if unreachable is None
         else f"third parties only after {unreachable.failed_attempts_in_a_row} failed debtor attempts in a row",
-        "us_7_in_7": _cap(us.attempts_in_7_days_cap, "at most {} attempts in 7 consecutive days per person per debt"),
-        "us_pause_after_conversation": _cap(us.pause_after_conversation_days, "no call within {} days after a conversation"),
+        "us_7_in_7": _cap(us.attempts_in_7_days_cap, "at most {} attempts in 7 consecutive "
+                          + ("local calendar days" if calendar else "days (rolling 7 x 24 hours)") + " per person per debt"),
+        "us_pause_after_conversation": _cap(
+            us.pause_after_conversation_days,
+            "no call on the {} local calendar days from the day of a conversation" if calendar
+            else "no call within {} days (rolling 24 hours each) after a conversation",
+        ),
         "us_third_party_once": "a third party is spoken to once" if us.third_party_spoken_once else "off",
+        "calling_window_no_overlap": "refused when the windows of the party's plausible zones never overlap",
     }
 
 

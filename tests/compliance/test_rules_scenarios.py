@@ -427,10 +427,14 @@ def test_given_cba_preset_when_calling_debtor_then_unreachable_rule_does_not_app
 
 
 # --- us-reg-f ------------------------------------------------------------------------------------
+# These pin the rolling 7 x 24 hour reading (``us_style.counting: "rolling"``); the preset's own
+# calendar-day reading is tested in test_calendar_days.py.
+
+ROLLING = {"counting": "rolling"}
 
 
 def test_given_us_preset_when_seven_attempts_in_seven_days_then_eighth_waits_for_the_oldest() -> None:
-    doc = policy("us-reg-f")
+    doc = policy("us-reg-f", us_style=ROLLING)
     first = local(2026, 6, 1, 10, tz=NEW_YORK)
     s = snapshot(doc=doc, party=make_party(time_zone="America/New_York"), attempts=hourly(first, 7, step=dt.timedelta(days=1)))
     at = local(2026, 6, 7, 15, tz=NEW_YORK)
@@ -443,7 +447,7 @@ def test_given_us_preset_when_seven_attempts_in_seven_days_then_eighth_waits_for
 
 
 def test_given_us_preset_when_a_conversation_took_place_then_pause_for_seven_days() -> None:
-    doc = policy("us-reg-f")
+    doc = policy("us-reg-f", us_style=ROLLING)
     talk = local(2026, 6, 1, 10, tz=NEW_YORK)
     s = snapshot(doc=doc, party=make_party(time_zone="America/New_York"),
                  attempts=(attempt(talk, outcome="answered", conversation=True),))
@@ -454,7 +458,7 @@ def test_given_us_preset_when_a_conversation_took_place_then_pause_for_seven_day
 
 
 def test_given_us_preset_when_the_debtor_asked_for_a_callback_then_that_call_passes_the_frequency_rules() -> None:
-    doc = policy("us-reg-f")
+    doc = policy("us-reg-f", us_style=ROLLING)
     talk = local(2026, 6, 1, 10, tz=NEW_YORK)
     window = CallbackFact(starts=local(2026, 6, 3, 14, tz=NEW_YORK), ends=local(2026, 6, 3, 15, tz=NEW_YORK),
                           number_id=1, given_at=talk)
@@ -473,7 +477,7 @@ def test_given_us_preset_when_the_debtor_asked_for_a_callback_then_that_call_pas
 
 
 def test_given_us_preset_when_seven_attempts_and_a_callback_asked_for_then_only_that_window_is_open() -> None:
-    doc = policy("us-reg-f")
+    doc = policy("us-reg-f", us_style=ROLLING)
     first = local(2026, 6, 1, 10, tz=NEW_YORK)
     window = CallbackFact(starts=local(2026, 6, 7, 16, tz=NEW_YORK), ends=local(2026, 6, 7, 17, tz=NEW_YORK),
                           given_at=local(2026, 6, 6, 10, tz=NEW_YORK))
@@ -484,7 +488,7 @@ def test_given_us_preset_when_seven_attempts_and_a_callback_asked_for_then_only_
 
 
 def test_given_us_preset_when_the_callback_was_asked_for_more_than_seven_days_before_then_it_no_longer_counts() -> None:
-    doc = policy("us-reg-f")
+    doc = policy("us-reg-f", us_style=ROLLING)
     first = local(2026, 6, 1, 10, tz=NEW_YORK)
     stale = CallbackFact(starts=local(2026, 6, 7, 16, tz=NEW_YORK), ends=local(2026, 6, 7, 17, tz=NEW_YORK),
                          given_at=local(2026, 5, 30, 10, tz=NEW_YORK))
@@ -495,7 +499,7 @@ def test_given_us_preset_when_the_callback_was_asked_for_more_than_seven_days_be
 
 
 def test_given_us_preset_when_pause_ends_at_night_then_next_allowed_is_next_window() -> None:
-    doc = policy("us-reg-f")
+    doc = policy("us-reg-f", us_style=ROLLING)
     talk = local(2026, 6, 1, 20, 30, tz=NEW_YORK)
     s = snapshot(doc=doc, party=make_party(time_zone="America/Los_Angeles"),
                  attempts=(attempt(talk, outcome="answered", conversation=True),))

@@ -14,6 +14,7 @@ DESIGN_TABLE_IDS = (
     "sms_blocked",
     "record_everything",
     "calling_window",
+    "calling_window_no_overlap",
     "third_party_daily_cap",
     "third_party_hourly_cap",
     "debtor_number_daily_cap",
