@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dialer.compliance.rules import AttemptFact, conversations, counted_attempts, day_counts
+from dialer.compliance.calendar_days import WEEK, full_week
+from dialer.compliance.rules import AttemptFact, conversations, counted_attempts, day_counts, plausible_zones
 from dialer.compliance.snapshot import Snapshot
 
 
@@ -31,6 +32,19 @@ def _rolling(at: dt.datetime, items: list[AttemptFact], rule: str, limit: int, s
     return Usage(rule, len(recent), limit, label, recent[0] + span if recent else None)
 
 
+def _calendar_week(s: Snapshot, at: dt.datetime, items: list[AttemptFact], rule: str, limit: int) -> Usage:
+    """The busiest 7 consecutive local days holding today, in the zone where it is busiest, and the
+    local midnight from which that count is lower (the rule's own reading: :func:`full_week`)."""
+    zones, instants = plausible_zones(s), [a.started_at for a in items]
+    busiest = full_week(zones, instants, at, 1)
+    if busiest is None:
+        return Usage(rule, 0, limit, f"{WEEK} consecutive local days", None)
+    drops = full_week(zones, instants, at, busiest.count)
+    return Usage(rule, busiest.count, limit,
+                 f"{WEEK} consecutive local days, {busiest.first:%Y-%m-%d} to {busiest.last:%Y-%m-%d} in {busiest.zone}",
+                 drops.retry_at if drops is not None else None)
+
+
 def cap_usage(s: Snapshot, at: dt.datetime) -> list[Usage]:
     caps, out = s.policy.caps, []
     attempts = counted_attempts(s)
@@ -50,7 +64,9 @@ def cap_usage(s: Snapshot, at: dt.datetime) -> list[Usage]:
         if caps.debtor_conversation_daily_cap is not None:
             out.append(_daily(s, at, conversations(s), "debtor_conversation_daily_cap",
                               caps.debtor_conversation_daily_cap, ", conversations"))
-    if s.policy.us_style.attempts_in_7_days_cap is not None:
-        out.append(_rolling(at, attempts, "us_7_in_7", s.policy.us_style.attempts_in_7_days_cap,
-                            dt.timedelta(days=7), "rolling 7 days"))
+    cap = s.policy.us_style.attempts_in_7_days_cap
+    if cap is not None and s.policy.us_style.counting == "calendar_days":
+        out.append(_calendar_week(s, at, attempts, "us_7_in_7", cap))
+    elif cap is not None:
+        out.append(_rolling(at, attempts, "us_7_in_7", cap, dt.timedelta(days=7), "rolling 7 days"))
     return out
