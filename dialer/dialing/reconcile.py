@@ -26,7 +26,7 @@ from dialer.calls.lifecycle import ENDS, TWILIO_STATUS
 from dialer.calls.models import Call, CallState, Direction
 from dialer.dialing.urls import address_of
 from dialer.seats.models import Seat
-from dialer.telephony.carrier import NOT_FOUND, Carrier, CarrierError, CarrierRejected
+from dialer.telephony.carrier import NOT_FOUND, CallInfo, Carrier, CarrierError, CarrierRejected
 
 log = logging.getLogger("dialer.dialing")
 
@@ -44,16 +44,16 @@ async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, 
         seat = await session.get(Seat, call.seat_id) if call.seat_id else None
         address = address_of(seat.softphone_identity) if seat else None
         found = await carrier.find_calls(address, call.requested_at - _SLACK) if address else []
-        if found:
+        if found:  # adopted, and settled against it at once: it may have ended while nobody listened
             call.agent_leg_call_id = found[0].carrier_call_id
-            return []
+            return await _settle(session, call, found[0], now=now)
         return await state.end(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
                               detail="the seat's leg was never created at the carrier")
     if call.state is CallState.DIALING and call.carrier_call_id is None:
         found = await carrier.find_calls(call.to_e164 or "", (call.dialing_at or call.requested_at) - _SLACK)
         if found:
             call.carrier_call_id = found[0].carrier_call_id
-            return []
+            return await _settle(session, call, found[0], now=now)
         return await state.end(session, call, CallState.FAILED, at=now, placed=False, error="not_placed",
                               detail="the party's leg was never created at the carrier")
     sid = call.carrier_call_id or call.agent_leg_call_id
@@ -69,14 +69,20 @@ async def reconcile_one(session: AsyncSession, carrier: Carrier, call: Call, *, 
         log.warning("call %s: the carrier knows no leg %s; settling it %s", call.id, sid, end.value)
         return await state.end(session, call, end, at=now, placed=call.carrier_call_id is not None, ended_sid=sid,
                                detail="settled by the reconciler: the carrier no longer knows the leg")
+    return await _settle(session, call, info, now=now)
+
+
+async def _settle(session: AsyncSession, call: Call, info: CallInfo, *, now: dt.datetime) -> list[Effect]:
+    """The call as the carrier's leg ``info`` says: ended there, it ends here the same way (its
+    other leg hung up after commit); still live there, it carries on."""
     if not info.ended:
         return []
     end = TWILIO_STATUS.get(info.status.value, CallState.FAILED)
     if end not in ENDS:
         end = CallState.FAILED
     placed = call.carrier_call_id is not None
-    log.info("call %s: carrier says %s ended %s; settling", call.id, sid, info.status.value)
-    return await state.end(session, call, end, at=info.ended_at or now, placed=placed, ended_sid=sid,
+    log.info("call %s: carrier says %s ended %s; settling", call.id, info.carrier_call_id, info.status.value)
+    return await state.end(session, call, end, at=info.ended_at or now, placed=placed, ended_sid=info.carrier_call_id,
                           detail="settled by the reconciler (callbacks missing)")
 
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -139,3 +146,82 @@ def seat_of(identity: str) -> str:
 
 
 __all__ = ["Seat"]
+
+
+# --- the service and the emulator as processes of their own (``kill -9`` and restart) --------------
+
+DIALER = Path(sys.executable).with_name("dialer")
+"""The ``dialer`` command of this environment."""
+
+
+@dataclass
+class Process:
+    """A process a test started, answering at ``url``; its output goes to ``log``."""
+
+    popen: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:]
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown of any kind; its connections just drop."""
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    """The processes a test starts (it appends them), stopped at its end, the last started first."""
+    started: list[Process] = []
+    yield started
+    for process in reversed(started):
+        process.stop()
+
+
+def start_process(argv: list[str], *, env: dict[str, str], cwd: Path, url: str, ready_path: str, log: Path,
+                  timeout: float = 60.0) -> Process:
+    """Start ``argv`` and wait until ``url + ready_path`` answers 200 (or fail with its output)."""
+    with log.open("ab") as out:
+        process = Process(subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT), url, log)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + ready_path, timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if process.popen.poll() is not None or time.monotonic() > deadline:
+            process.stop()
+            raise AssertionError(f"{' '.join(argv[:2])} did not come up at {url}:\n{process.output()}")
+        time.sleep(0.1)
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """This process's environment without its ``DIALER_`` settings, plus ``settings``."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}, **settings}
+
+
+def quiet_port() -> int:
+    """A free loopback TCP port below the kernel's ephemeral range (and the SIP media's default
+    RTP ports): while a service that was killed is down, no outgoing connection on the machine can
+    take its port as a local one, as it could one that ``free_port`` found (bound to port 0)."""
+    ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randrange(10000, min(ephemeral, 20000))
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+
