@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
                 settling = asyncio.create_task(reconcile_at_start(
                     container.write_sessions, clock=container.clock, carrier=container.carrier,
-                    actions=container.actions), name="reconcile-at-start")
+                    actions=container.actions, storage=container.storage), name="reconcile-at-start")
                 settling.add_done_callback(_log_settled)
             engine_task, engine_stop = None, asyncio.Event()
             if settings.run_dialer and container.carrier is not None:

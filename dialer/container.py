@@ -11,6 +11,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from dialer.auth import throttle
 from dialer.auth.tokens import TokenSigner
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.carrier_health import CarrierHealth
@@ -63,6 +64,8 @@ class Container:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         self.write_sessions: async_sessionmaker[AsyncSession] = session_factory(writer_engine(engine))  # writers
         self.tokens = tokens  # None where nothing signs tokens (the worker, a benchmark)
+        self.login_rules = throttle.rules(per_user=settings.login_max_failures_per_user,
+                                          per_source=settings.login_max_failures_per_source)
         self.schema_heads = schema_heads
         self.storage = storage
         self._clock = ForwardingClock(clock)

@@ -51,11 +51,31 @@ async def calls_reconcile(session: AsyncSession, *, now: dt.datetime, carrier: C
 
 
 async def reconcile_at_start(sessions: async_sessionmaker[AsyncSession], *, clock: Clock, carrier: Carrier,
-                             actions: CarrierActions) -> int:
+                             actions: CarrierActions, storage: RecordingStorage) -> int:
     """Every call left open by the service's last run is settled against the carrier now (not after
     the quiet quarter of an hour): ended there, it ends here, its agent to wrap-up and its legs still
     up hung up; live there, it carries on. Batch after batch until every open call was looked at;
-    returns how many ended. (One SIP node: a leg its B2BUA does not know is over.)"""
+    returns how many ended. (One SIP node: a leg its B2BUA does not know is over.) Then the
+    recordings of every call that ended before this start and has none are asked of the carrier at
+    once (:func:`recover_at_start`)."""
+    started = clock()
+    settled = await _settle_open_calls(sessions, clock=clock, carrier=carrier, actions=actions)
+    await recover_at_start(sessions, clock=clock, carrier=carrier, storage=storage, started_at=started)
+    return settled
+
+
+async def recover_at_start(sessions: async_sessionmaker[AsyncSession], *, clock: Clock, carrier: Carrier,
+                           storage: RecordingStorage, started_at: dt.datetime) -> None:
+    """One run of the recordings job that asks the carrier, without the usual two minutes' wait,
+    for the recordings of calls that ended before ``started_at``: their callbacks went to the
+    process that is gone. What is not finished yet is asked again by the scheduled runs."""
+    job = partial(capture_job, source=carrier, storage=storage, index=carrier, started_at=started_at)
+    while not (await run_job(sessions, "recordings", job, clock=clock)).ran:
+        await asyncio.sleep(1.0)  # the scheduled run holds the lock: wait for it
+
+
+async def _settle_open_calls(sessions: async_sessionmaker[AsyncSession], *, clock: Clock, carrier: Carrier,
+                             actions: CarrierActions) -> int:
     settled, after = 0, 0
     while True:
         run = await run_job(sessions, "calls_reconcile", partial(

@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         description="Signs bearer tokens. When unset, a random key is generated once into data_dir/secret_key.",
     )
     token_ttl_minutes: int = Field(default=12 * 60, ge=1, le=7 * 24 * 60)
+    login_max_failures_per_user: int = Field(
+        default=5, ge=3, le=100,
+        description="Failed logins for one username within 15 minutes that lock it (5 min, doubling at each lockout)")
+    login_max_failures_per_source: int = Field(
+        default=20, ge=3, le=10_000,
+        description="Failed logins from one address within 15 minutes that lock it; an office behind one address "
+                    "holds many agents, so at least the per-user limit")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="URL the carrier reaches us at.")
@@ -118,6 +125,14 @@ class Settings(BaseSettings):
     def _s3_bucket_needed(self) -> Settings:
         if self.recording_storage == "s3" and not self.s3_bucket:
             raise ValueError("recording_storage=s3 needs s3_bucket (DIALER_S3_BUCKET)")
+        return self
+
+    @model_validator(mode="after")
+    def _source_limit_covers_a_user(self) -> Settings:
+        if self.login_max_failures_per_source < self.login_max_failures_per_user:
+            raise ValueError(
+                f"login_max_failures_per_source ({self.login_max_failures_per_source}) must be at least "
+                f"login_max_failures_per_user ({self.login_max_failures_per_user}): many users share an address")
         return self
 
     @field_validator("sip_rtp_port_max")

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, Security, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
@@ -24,6 +24,7 @@ from dialer.auth.deps import Principal, current_principal, require
 from dialer.auth.models import Role
 from dialer.auth.tokens import TokenSigner
 from dialer.calls.models import Call, Recording, RecordingStatus
+from dialer.kit.bounds import RowId
 from dialer.kit.clock import Clock
 from dialer.kit.db import begin_write
 from dialer.kit.deps import NowDep, SessionDep, provided
@@ -40,6 +41,7 @@ READERS = (Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION)
 MAX_LINK_TTL_S = 7 * 24 * 3600
 CONTENT_TYPE = "audio/wav"
 
+_READER_NAMES = sorted(r.value for r in READERS)  # the OpenAPI document's roles for the credentials, as require's
 _admit = require(*READERS)
 Reader = Annotated[Principal, Depends(_admit)]
 Storage = Annotated[RecordingStorage, Depends(provided("storage"))]
@@ -114,12 +116,12 @@ def media_path(request: Request, recording_id: int) -> str:
 
 
 async def media_access(
-    request: Request, recording_id: int,
+    request: Request, recording_id: RowId,
     tokens: Annotated[TokenSigner, Depends(provided("tokens"))],
     sessions: Annotated[async_sessionmaker[AsyncSession], Depends(provided("sessions"))],
     clock: Annotated[Clock, Depends(provided("clock"))], links: Links,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer, scopes=_READER_NAMES)],
+    api_key: Annotated[str | None, Security(_api_key, scopes=_READER_NAMES)],
     expires: Annotated[str | None, Query(description="A signed link's expiry (unix seconds)")] = None,
     signature: Annotated[str | None, Query(description="A signed link's signature")] = None,
 ) -> Access:
@@ -187,7 +189,7 @@ async def _stored_media(storage: RecordingStorage, recording: Recording, audited
 @router.get("/{recording_id}", response_model=RecordingOut,
             summary="A recording's metadata: status, checksum, channels and the side each holds, retention "
                     "(supervisor, admin, integration)")
-async def get_recording(recording_id: int, request: Request, session: SessionDep, actor: Reader) -> RecordingOut:
+async def get_recording(recording_id: RowId, request: Request, session: SessionDep, actor: Reader) -> RecordingOut:
     await begin_write(session)  # read, then write the audit row: a writer from the start on SQLite
     audited = Audit(session, "recording.read", recording_id, actor)
     recording = await _recording(session, recording_id, audited)
@@ -213,7 +215,7 @@ async def get_recording(recording_id: int, request: Request, session: SessionDep
                409: {"description": "Not stored yet"}, 410: {"description": "Media gone"},
                416: {"description": "Range not satisfiable"}},
 )
-async def get_media(recording_id: int, request: Request, session: SessionDep, storage: Storage,
+async def get_media(recording_id: RowId, request: Request, session: SessionDep, storage: Storage,
                     access: MediaAccess) -> Response:
     await begin_write(session)
     asked = request.headers.get("range")
@@ -273,9 +275,11 @@ async def _chunks(first: bytes, rest: AsyncIterator[bytes] | None) -> AsyncItera
 
 
 @router.post("/{recording_id}/link", response_model=LinkOut, status_code=status.HTTP_201_CREATED,
+             responses={409: {"description": "`recording_not_stored`"},
+                        410: {"description": "`recording_gone`: its media was deleted past its retention"}},
              summary="A signed link to the recording's media that works without credentials until it expires "
                      "(supervisor, admin, integration)")
-async def create_link(recording_id: int, session: SessionDep, storage: Storage,
+async def create_link(recording_id: RowId, session: SessionDep, storage: Storage,
                       link_to: Annotated[Callable[..., str], Depends(provided("media_link"))], now: NowDep,
                       actor: Reader, body: LinkIn | None = None) -> LinkOut:
     ttl_s = (body or LinkIn()).ttl_s

@@ -21,12 +21,13 @@ log = logging.getLogger("dialer.recordings")
 
 async def capture_job(
     session: AsyncSession, *, now: dt.datetime, source: MediaSource, storage: RecordingStorage, limit: int = 20,
-    index: RecordingIndex | None = None,
+    index: RecordingIndex | None = None, started_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Recordings whose callbacks never came are asked of the carrier (``index``); then up to
+    """Recordings whose callbacks never came are asked of the carrier (``index``; at once for calls
+    that ended before this process started at ``started_at``: their callbacks are lost); then up to
     ``limit`` due recordings per run (rows locked with SKIP LOCKED: replicas share the work), each
     stored or rescheduled with its error. Then flag answered calls left without one."""
-    recovered = await recover_unreported(session, now=now, index=index) if index is not None else 0
+    recovered = await recover_unreported(session, now=now, index=index, started_at=started_at) if index is not None else 0
     stored = failed = 0
     for recording in await due(session, now=now, limit=limit):
         if await capture_one(session, recording, source=source, storage=storage, now=now):

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.compliance.localtime import zone
+from dialer.imports.limits import LIMITS, ImportTooLarge
+from dialer.kit import bounds
+from dialer.kit.bounds import AfterId, RowId
 from dialer.kit.clock import Clock
 from dialer.settings import Settings
 from dialer.kit.deps import NowDep, SessionDep, provided
-from dialer.kit.errors import InvalidInput, NotFound
+from dialer.kit.errors import NotFound
 from dialer.kit.schemas import Page, TimeZoneName, page_of
 from dialer.tasks.models import TaskKind, TaskStatus
 from scheduling import payments, service, stats
@@ -38,19 +41,24 @@ Workers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role
 Supervisors = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 Importers = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATION))]
 Admins = Annotated[Principal, Depends(require(Role.ADMIN))]
-Day = Annotated[dt.date | None, Query(description="Local calendar day (YYYY-MM-DD); today when absent")]
+Day = Annotated[bounds.Day | None, Query(description="Local calendar day (YYYY-MM-DD); today when absent")]
 Zone = Annotated[TimeZoneName | None, Query(description="The zone the day is counted in (default: the service's, DIALER_DEFAULT_TIME_ZONE)")]
 SettingsDep = Annotated[Settings, Depends(provided("settings"))]
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = LIMITS.upload_bytes  # a payment file is held to the case import's limits
+Encoding = Annotated[str | None, Form(
+    description="The CSV's encoding when it is neither UTF-8 nor GB18030, e.g. big5 or shift_jis", max_length=40,
+)]
+_TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The upload, or what the XLSX unpacks to, is over a limit (named)"}}
 
 
 @router.get("/tasks", response_model=Page[TaskOut],
             summary="Call and follow-up tasks; agents see the tasks assigned to them (agent, supervisor, admin)")
 async def list_tasks(
     session: SessionDep, principal: Workers, status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
-    kind: TaskKind | None = None, case_id: int | None = None, agent_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, after: Annotated[int | None, Query(ge=0)] = None,
+    kind: TaskKind | None = None, case_id: RowId | None = None, agent_id: RowId | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, after: AfterId | None = None,
 ) -> Page[TaskOut]:
     rows = await service.list_tasks(
         session, principal=principal, status=status_, kind=kind, case_id=case_id, agent_id=agent_id, limit=limit,
@@ -60,8 +68,9 @@ async def list_tasks(
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut,
+              responses={409: {"description": "`conflict`: the task is done or cancelled already"}},
               summary="Mark an open task done or cancelled; agents only their own (agent, supervisor, admin)")
-async def close_task(task_id: int, body: TaskUpdate, session: SessionDep, principal: Workers, now: NowDep) -> TaskOut:
+async def close_task(task_id: RowId, body: TaskUpdate, session: SessionDep, principal: Workers, now: NowDep) -> TaskOut:
     task = await service.close_task(
         session, task_id=task_id, status=TaskStatus(body.status), principal=principal, now=now,
     )
@@ -71,7 +80,7 @@ async def close_task(task_id: int, body: TaskUpdate, session: SessionDep, princi
 @router.get("/reports/under-minimum", response_model=list[UnderMinimumOut],
             summary="Cases behind the minimum contact frequency or about to miss it, with reasons (supervisor, admin)")
 async def under_minimum(
-    session: SessionDep, _: Supervisors, now: NowDep, client_id: int | None = None,
+    session: SessionDep, _: Supervisors, now: NowDep, client_id: RowId | None = None,
 ) -> list[UnderMinimumOut]:
     return await service.under_minimum(session, now=now, client_id=client_id)
 
@@ -119,16 +128,19 @@ async def import_payments(body: PaymentImport, session: SessionDep, actor: Impor
 
 
 @router.post("/clients/{client_id}/imports/payments", response_model=PaymentImportOut,
-             status_code=status.HTTP_201_CREATED,
+             status_code=status.HTTP_201_CREATED, responses=_TOO_LARGE_RESPONSE,
              summary="Import a payment file (CSV or XLSX); any bad row rejects it (admin, supervisor, integration)")
 async def import_payment_file(
-    client_id: int, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
+    client_id: RowId, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
+    encoding: Encoding = None,
 ) -> PaymentImportOut:
     content = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
-        raise InvalidInput(f"file: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB", field="file")
+        raise ImportTooLarge(f"the upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB",
+                             limit="upload_bytes", maximum=MAX_UPLOAD_BYTES)
     result = await payments.import_payment_file(
         session, client_id=client_id, filename=file.filename or "upload", content=content, actor=actor, now=now,
+        encoding=encoding,
     )
     return PaymentImportOut.model_validate(result, from_attributes=True)
 

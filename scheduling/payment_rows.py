@@ -1,7 +1,7 @@
 """A client's payment file (还款明细) read into checked rows. Pure: no database, no clock.
 
-Columns (English or Chinese header; case and surrounding spaces do not matter; unknown
-columns are ignored):
+Columns (English or Chinese header, simplified or traditional characters; case and surrounding
+spaces do not matter; unknown columns are ignored):
 
 ===========  ================  ========  ====================================================
 column       中文               required  rule
@@ -14,6 +14,12 @@ reference    流水号 / 交易流水号  yes       the bank's transaction id, u
                                          already imported is skipped, so a file can be re-sent
 promise_id   承诺编号           no        the promise the payment is for; else it is matched
 ===========  ================  ========  ====================================================
+
+The file is read as the case import reads its files (:mod:`dialer.imports.parsing`): CSV in
+UTF-8, UTF-16 or GB18030, or the encoding the caller declares (a Big5 or Shift-JIS file is
+refused until it is declared); XLSX checked for bombs before it is opened; the limits of
+:mod:`dialer.imports.limits`; text a spreadsheet would run as a formula refused per cell; and the
+errors kept in a bounded :class:`~dialer.imports.report.ErrorLog`.
 """
 
 from __future__ import annotations
@@ -26,12 +32,12 @@ from zoneinfo import ZoneInfo
 from dialer.imports.cells import FieldError, amount
 from dialer.imports.parsing import ParsedFile, RowReader, alias_resolver, missing_columns, read_table
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "account_ref": ("账号", "合同号"),
-    "amount": ("还款金额", "金额"),
-    "paid_at": ("还款时间", "还款日期", "交易时间"),
-    "reference": ("流水号", "交易流水号"),
-    "promise_id": ("承诺编号",),
+COLUMNS: dict[str, tuple[str, ...]] = {  # simplified, then traditional (a Big5 file's) names
+    "account_ref": ("账号", "合同号", "帳號", "賬號", "合同號"),
+    "amount": ("还款金额", "金额", "還款金額", "金額"),
+    "paid_at": ("还款时间", "还款日期", "交易时间", "還款時間", "還款日期", "交易時間"),
+    "reference": ("流水号", "交易流水号", "流水號", "交易流水號"),
+    "promise_id": ("承诺编号", "承諾編號"),
 }
 REQUIRED = ("account_ref", "amount", "paid_at", "reference")
 MAX_REFERENCE, MAX_ACCOUNT_REF = 128, 64
@@ -70,11 +76,15 @@ def promise_ref(text: str) -> int:
     return int(text)
 
 
-def parse_payment_file(filename: str, content: bytes, tz: ZoneInfo) -> ParsedFile[PaymentRow]:
-    table = read_table(filename, content, alias_resolver(COLUMNS))
-    errors = list(table.errors)
-    if errors and not table.columns:
-        return ParsedFile((), tuple(errors))
+def parse_payment_file(
+    filename: str, content: bytes, tz: ZoneInfo, *, encoding: str | None = None,
+) -> ParsedFile[PaymentRow]:
+    """The file's valid rows and its errors (``log``: every one counted, the first of each kind kept).
+    ``encoding``: the CSV's, when the caller declares it. Raises at a limit (413 / 422)."""
+    table = read_table(filename, content, alias_resolver(COLUMNS), encoding=encoding)
+    errors = table.errors
+    if errors and not table.columns:  # unreadable or empty: nothing more to say
+        return ParsedFile.of((), errors)
     errors += missing_columns(table, REQUIRED)
     rows: list[PaymentRow] = []
     for source in table.rows:
@@ -86,4 +96,4 @@ def parse_payment_file(filename: str, content: bytes, tz: ZoneInfo) -> ParsedFil
         promise_id = r.parse("promise_id", promise_ref)
         if r.ok and account_ref and value is not None and at is not None and reference:
             rows.append(PaymentRow(source.line, account_ref, value, at, reference, promise_id))
-    return ParsedFile(tuple(rows), tuple(errors), data_rows=len(table.rows))
+    return ParsedFile.of(rows, errors, data_rows=len(table.rows))

@@ -2,7 +2,8 @@
 
 All or nothing: every row is checked first (the account is this client's case, the promise is
 that case's, the reference is new or an exact repeat, the time is not in the future); one bad
-row rejects the import with every error listed. A row whose reference was already imported
+row rejects the import with a bounded report, as the case import's: every error counted per kind
+(column), the first ``errors_per_kind`` of each listed. A row whose reference was already imported
 with the same account, amount and time is skipped (``duplicates``), so a bank may re-send a file.
 
 A payment without a ``promise_id`` goes to the case's open promise (pending or broken) that it
@@ -16,10 +17,11 @@ import asyncio
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,12 +31,15 @@ from dialer.cases.models import Case, Party, PartyRole
 from dialer.clients.models import Client
 from dialer.compliance.localtime import local_instant
 from dialer.imports.models import ImportBatch, ImportKind
-from dialer.imports.parsing import RowError
+from dialer.imports.report import ErrorLog, RowError
 from dialer.kit.errors import ImportRejected, NotFound
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
 from scheduling import repository
 from scheduling.payment_rows import PaymentRow, parse_payment_file
 from scheduling.promises import settle_promises
+
+T = TypeVar("T", str, int)
+_CHUNK = 5000  # values per IN (...) look-up: a file may hold 100,000 rows, the drivers take ~32,000 parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,30 +52,39 @@ class PaymentImportResult:
 
 async def import_payment_file(
     session: AsyncSession, *, client_id: int, filename: str, content: bytes, actor: Any | None, now: dt.datetime,
+    encoding: str | None = None,
 ) -> PaymentImportResult:
-    """Import a payment file (format: :mod:`scheduling.payment_rows`) for one client."""
+    """Import a payment file (format: :mod:`scheduling.payment_rows`) for one client; ``encoding`` is
+    the CSV's when it is neither UTF-8 nor GB18030 (``big5``, ``shift_jis``...)."""
     client, policies = await _client(session, client_id)
     tz = policies[client_id].zone_of(None)
-    parsed = await asyncio.to_thread(parse_payment_file, filename, content, tz)
+    parsed = await asyncio.to_thread(partial(parse_payment_file, filename, content, tz, encoding=encoding))
     return await import_payments(
         session, client_id=client.id, rows=parsed.rows, filename=filename, content=content, actor=actor, now=now,
-        errors=parsed.errors,
+        errors=parsed.error_log(),
     )
 
 
 async def import_payments(
     session: AsyncSession, *, client_id: int, rows: Sequence[PaymentRow], filename: str, content: bytes,
-    actor: Any | None, now: dt.datetime, errors: Sequence[RowError] = (),
+    actor: Any | None, now: dt.datetime, errors: ErrorLog | None = None,
 ) -> PaymentImportResult:
-    """Check, record and match ``rows``, then settle every promise they touch. Only flushes."""
+    """Check, record and match ``rows``, then settle every promise they touch. Only flushes.
+    ``errors``: what reading the file found (its rows in ``rows`` are the valid ones); the
+    database's findings are added to it and any error rejects the import."""
     _, policies = await _client(session, client_id)
-    problems = list(errors)
+    problems = errors if errors is not None else ErrorLog()
+    header, read_failed = problems.header, problems.bad_rows  # the file's own; no row below is among them
+    failed: set[int] = set()
     cases = await _cases(session, client_id, {r.account_ref for r in rows})
     existing = await _existing(session, client_id, {r.reference for r in rows})
     seen: dict[str, int] = {}
     fresh: list[PaymentRow] = []
     for row in rows:
-        problems += _check(row, cases, existing, seen, now)
+        found = _check(row, cases, existing, seen, now)
+        if found:
+            problems += found
+            failed.add(row.line)
         seen.setdefault(row.reference, row.line)
         if row.reference not in existing:
             fresh.append(row)
@@ -81,11 +95,8 @@ async def import_payments(
             if owner is None or owner[0].case_id != cases[row.account_ref]:
                 reason = f"no open promise {row.promise_id} on account {row.account_ref!r}"
                 problems.append(RowError(row.line, "promise_id", reason))
-    if problems:
-        raise ImportRejected(
-            f"{len({p.line for p in problems})} payment row(s) rejected in {filename}; nothing was imported",
-            errors=[p.as_dict() for p in sorted(problems, key=lambda p: p.line)],
-        )
+                failed.add(row.line)
+    _reject_if_any(problems, header=header, bad_rows=read_failed + len(failed), filename=filename)
 
     batch = ImportBatch(
         client_id=client_id, kind=ImportKind.PAYMENTS, filename=filename[:255],
@@ -144,6 +155,22 @@ def _check(
     return found
 
 
+def _reject_if_any(problems: ErrorLog, *, header: Sequence[RowError], bad_rows: int, filename: str) -> None:
+    """Refuse the import with a bounded report, worded as the case import's: the first errors of
+    each kind and every count. ``bad_rows`` are counted by the caller: a payment sent by API has
+    no header, so its first row's line is 1."""
+    if not problems:
+        return
+    if bad_rows:
+        rows = f"{bad_rows} payment row{'' if bad_rows == 1 else 's'} rejected"
+        detail = f"{rows} in {filename}" + (" and its header is wrong" if header else "")
+    else:
+        more = f" (and {len(header) - 1} more)" if len(header) > 1 else ""
+        detail = f"{filename} rejected: {header[0].reason}{more}"
+    shown = f" (the first {problems.per_kind} errors of each kind are listed)" if problems.truncated else ""
+    raise ImportRejected(f"{detail}; nothing was imported{shown}", **problems.body())
+
+
 def _match(
     candidates: list[tuple[PromiseToPay, dt.datetime]], covered: dict[int, Decimal], paid_at: dt.datetime,
 ) -> int | None:
@@ -160,44 +187,53 @@ async def _client(session: AsyncSession, client_id: int) -> tuple[Client, dict[i
     return client, await repository.client_policies(session)
 
 
+def _chunks(values: Iterable[T]) -> list[list[T]]:
+    """``values`` sorted, in lists of at most ``_CHUNK`` (one ``IN (...)`` each)."""
+    ordered = sorted(set(values))
+    return [ordered[start:start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
+
+
 async def _cases(session: AsyncSession, client_id: int, refs: set[str]) -> dict[str, int]:
     """account_ref → case id."""
-    if not refs:
-        return {}
-    rows = await session.execute(
-        select(Case.account_ref, Case.id).where(Case.client_id == client_id, Case.account_ref.in_(sorted(refs)))
-    )
-    return {ref: case_id for ref, case_id in rows}
+    found: dict[str, int] = {}
+    for chunk in _chunks(refs):
+        rows = await session.execute(
+            select(Case.account_ref, Case.id).where(Case.client_id == client_id, Case.account_ref.in_(chunk))
+        )
+        found.update({ref: case_id for ref, case_id in rows})
+    return found
 
 
 async def _existing(
     session: AsyncSession, client_id: int, refs: set[str],
 ) -> dict[str, tuple[str, Decimal, dt.datetime]]:
     """reference → (account, amount, paid at) of payments already imported."""
-    if not refs:
-        return {}
-    rows = await session.execute(
-        select(Payment.reference, Case.account_ref, Payment.amount, Payment.paid_at)
-        .join(Case, Case.id == Payment.case_id)
-        .where(Payment.client_id == client_id, Payment.reference.in_(sorted(refs)))
-    )
-    return {ref: (account, amount, at) for ref, account, amount, at in rows}
+    found: dict[str, tuple[str, Decimal, dt.datetime]] = {}
+    for chunk in _chunks(refs):
+        rows = await session.execute(
+            select(Payment.reference, Case.account_ref, Payment.amount, Payment.paid_at)
+            .join(Case, Case.id == Payment.case_id)
+            .where(Payment.client_id == client_id, Payment.reference.in_(chunk))
+        )
+        found.update({ref: (account, amount, at) for ref, account, amount, at in rows})
+    return found
 
 
 async def _open_promises(
     session: AsyncSession, case_ids: list[int], policies: dict[int, repository.ClientPolicy],
 ) -> dict[int, tuple[PromiseToPay, dt.datetime]]:
     """Pending or broken promises of the cases, each with the instant its due date ends."""
-    if not case_ids:
-        return {}
-    rows = await session.execute(
-        select(PromiseToPay, Case.client_id, Party.time_zone)
-        .join(Case, Case.id == PromiseToPay.case_id)
-        .outerjoin(Party, and_(Party.case_id == Case.id, Party.role == PartyRole.DEBTOR))
-        .where(PromiseToPay.case_id.in_(sorted(set(case_ids))),
-               PromiseToPay.status.in_((PromiseStatus.PENDING, PromiseStatus.BROKEN)))
-    )
-    return {
-        promise.id: (promise, local_instant(promise.due_date, None, policies[client_id].zone_of(tz)))
-        for promise, client_id, tz in rows
-    }
+    found: dict[int, tuple[PromiseToPay, dt.datetime]] = {}
+    for chunk in _chunks(case_ids):
+        rows = await session.execute(
+            select(PromiseToPay, Case.client_id, Party.time_zone)
+            .join(Case, Case.id == PromiseToPay.case_id)
+            .outerjoin(Party, and_(Party.case_id == Case.id, Party.role == PartyRole.DEBTOR))
+            .where(PromiseToPay.case_id.in_(chunk),
+                   PromiseToPay.status.in_((PromiseStatus.PENDING, PromiseStatus.BROKEN)))
+        )
+        found.update({
+            promise.id: (promise, local_instant(promise.due_date, None, policies[client_id].zone_of(tz)))
+            for promise, client_id, tz in rows
+        })
+    return found

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from dialer.cases.models import Contactability
-from dialer.kit.schemas import AwareDatetime, Schema
+from dialer.kit.bounds import Instant, RowId
+from dialer.kit.schemas import Schema
 from dialer.tasks.models import TaskKind, TaskStatus
 
 # --- tasks -------------------------------------------------------------------------------
@@ -66,13 +67,13 @@ class UnderMinimumOut(BaseModel):
 class PaymentIn(Schema):
     account_ref: str = Field(min_length=1, max_length=64)
     amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
-    paid_at: AwareDatetime
+    paid_at: Instant
     reference: str = Field(min_length=1, max_length=128, description="The bank's transaction id, unique per client")
-    promise_id: int | None = Field(None, description="The promise the payment is for; matched when absent")
+    promise_id: RowId | None = Field(None, description="The promise the payment is for; matched when absent")
 
 
 class PaymentImport(Schema):
-    client_id: int
+    client_id: RowId
     payments: list[PaymentIn] = Field(min_length=1, max_length=10000)
 
 

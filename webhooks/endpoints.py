@@ -15,6 +15,7 @@ from dialer.calls.models import Call, Direction
 from dialer.dialing import inbound
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.kit.body_limit import KiB
+from dialer.kit.bounds import RowId
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import Unavailable
 from dialer.kit.text import refused_character
@@ -103,19 +104,19 @@ async def _store(request: Request, kind: str, call_id: int | None, leg: Leg | No
 
 @router.post("/call-status", status_code=status.HTTP_204_NO_CONTENT,
              summary="Twilio call status callback (signed by Twilio; no bearer token)")
-async def call_status_callback(request: Request, call_id: int | None = None, leg: Leg | None = None) -> Response:
+async def call_status_callback(request: Request, call_id: RowId | None = None, leg: Leg | None = None) -> Response:
     return await _store(request, "call_status", call_id, leg)
 
 
 @router.post("/recording-status", status_code=status.HTTP_204_NO_CONTENT,
              summary="Twilio recording status callback (signed by Twilio; no bearer token)")
-async def recording_status_callback(request: Request, call_id: int | None = None) -> Response:
+async def recording_status_callback(request: Request, call_id: RowId | None = None) -> Response:
     return await _store(request, "recording_status", call_id, None)
 
 
 @router.post("/conference-status", status_code=status.HTTP_204_NO_CONTENT,
              summary="Twilio conference status callback (signed by Twilio; no bearer token)")
-async def conference_status_callback(request: Request, call_id: int | None = None) -> Response:
+async def conference_status_callback(request: Request, call_id: RowId | None = None) -> Response:
     return await _store(request, "conference_status", call_id, None)
 
 
@@ -125,7 +126,7 @@ def _twiml(body: str) -> Response:
 
 @router.post("/voice/agent", summary="TwiML for the agent's leg: the whisper, then the call's conference (signed)")
 async def agent_voice(form: Form, session: SessionDep, settings: SettingsDep, actions: Actions, now: NowDep,
-                      after: BackgroundTasks, call_id: int) -> Response:
+                      after: BackgroundTasks, call_id: RowId) -> Response:
     call = await session.get(Call, call_id, with_for_update=True)
     if call is None:
         return _twiml(twiml.hang_up())
@@ -137,7 +138,7 @@ async def agent_voice(form: Form, session: SessionDep, settings: SettingsDep, ac
 
 
 @router.post("/voice/party", summary="TwiML for the called party's leg: wait for the agent in the conference (signed)")
-async def party_voice(form: Form, session: SessionDep, settings: SettingsDep, call_id: int) -> Response:
+async def party_voice(form: Form, session: SessionDep, settings: SettingsDep, call_id: RowId) -> Response:
     call = await session.get(Call, call_id)
     if call is None:
         return _twiml(twiml.hang_up())
@@ -157,7 +158,7 @@ async def inbound_voice(form: Form, session: SessionDep, settings: SettingsDep, 
 
 
 @router.post("/voice/inbound-whisper", summary="TwiML the agent hears on picking up an inbound call (signed)")
-async def inbound_whisper(form: Form, session: SessionDep, settings: SettingsDep, now: NowDep, call_id: int) -> Response:
+async def inbound_whisper(form: Form, session: SessionDep, settings: SettingsDep, now: NowDep, call_id: RowId) -> Response:
     call = await session.get(Call, call_id, with_for_update=True)
     if call is None or call.direction is not Direction.INBOUND:
         return _twiml(twiml.hang_up())
@@ -166,7 +167,7 @@ async def inbound_whisper(form: Form, session: SessionDep, settings: SettingsDep
 
 
 @router.post("/voice/inbound-result", summary="The inbound <Dial> ended: done, or voicemail (signed)")
-async def inbound_result(form: Form, session: SessionDep, settings: SettingsDep, now: NowDep, call_id: int) -> Response:
+async def inbound_result(form: Form, session: SessionDep, settings: SettingsDep, now: NowDep, call_id: RowId) -> Response:
     call = await session.get(Call, call_id, with_for_update=True)
     if call is None or call.direction is not Direction.INBOUND:
         return _twiml(twiml.hang_up())
@@ -180,5 +181,5 @@ async def inbound_result(form: Form, session: SessionDep, settings: SettingsDep,
 
 
 @router.post("/voice/voicemail-done", summary="The voicemail <Record> ended (signed)")
-async def voicemail_done(form: Form, call_id: int) -> Response:
+async def voicemail_done(form: Form, call_id: RowId) -> Response:
     return _twiml(twiml.hang_up())

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
+from dialer.kit.bounds import AfterId, RowId
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import Conflict, NotFound
 from dialer.kit.schemas import Page, page_of
@@ -50,8 +51,8 @@ async def list_events(
     session: SessionDep, _: Supervisors,
     state: Annotated[Literal["failing", "pending", "all"], Query(
         description="failing: set aside after an error, retried with back-off; pending: not applied yet")] = "failing",
-    call_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, after: Annotated[int | None, Query(ge=0)] = None,
+    call_id: RowId | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, after: AfterId | None = None,
 ) -> Page[CarrierEventOut]:
     query = select(CarrierEvent).order_by(CarrierEvent.id).limit(limit)
     if state != "all":
@@ -67,7 +68,7 @@ async def list_events(
 
 @router.post("/carrier-events/{event_id}/retry", response_model=CarrierEventOut,
              summary="Retry a failing carrier event now instead of at its back-off time (admin)")
-async def retry_event(event_id: int, session: SessionDep, principal: Admins, now: NowDep,
+async def retry_event(event_id: RowId, session: SessionDep, principal: Admins, now: NowDep,
                       inbox: Annotated[Inbox | None, Depends(provided("inbox"))], after: BackgroundTasks,
 ) -> CarrierEventOut:
     event = await session.get(CarrierEvent, event_id, with_for_update=True)

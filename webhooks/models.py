@@ -23,6 +23,7 @@ class CarrierEvent(Base):
         UniqueConstraint("carrier", "event_key"),
         Index("ix_carrier_events_pending", "id", postgresql_where=text("processed_at IS NULL"),
               sqlite_where=text("processed_at IS NULL")),
+        Index("ix_carrier_events_call", "call_id"),  # a call's page lists its callbacks
     )
 
     id: Mapped[int] = pk()

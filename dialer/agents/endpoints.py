@@ -19,6 +19,7 @@ from dialer.agents.schemas import (
 )
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
+from dialer.kit.bounds import AfterId, RowId
 from dialer.kit.deps import NowDep, SessionDep, WakeDep
 from dialer.kit.schemas import Page
 
@@ -46,25 +47,33 @@ def _row(e: service.BoardEntry) -> BoardRow:
     )
 
 
-@router.post("/agent/session", response_model=SessionOut, summary="Log in at a registered seat (agent, supervisor)")
+@router.post("/agent/session", response_model=SessionOut,
+             responses={404: {"description": "No such seat (`not_found`)"},
+                        409: {"description": "`seat_taken`, `seat_inactive` or `already_logged_in`"}},
+             summary="Log in at a registered seat (agent, supervisor)")
 async def login(body: LoginIn, session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
     return _out(await service.login(session, actor=actor, seat_id=body.seat_id, seat_code=body.seat_code,
                                     mode=body.mode, now=now))
 
 
 @router.get("/agent/session", response_model=SessionOut,
+            responses={404: {"description": "`not_logged_in`: not logged in at a seat"}},
             summary="My session: seat, state and since when, mode, current call, held case (agent, supervisor)")
 async def my_session(session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
     return _out(await service.current(session, agent_id=actor.user_id, now=now))
 
 
 @router.delete("/agent/session", response_model=SessionOut,
+               responses={404: {"description": "`not_logged_in`: not logged in at a seat"},
+                          409: {"description": "`illegal_agent_transition` (during a call) or `wrap_up_pending`"}},
                summary="Log out; refused during a call and until the wrap-up note is saved (agent, supervisor)")
 async def logout(session: SessionDep, actor: Agent, now: NowDep) -> SessionOut:
     return _out(await service.logout(session, actor=actor, now=now))
 
 
 @router.post("/agent/state", response_model=SessionOut,
+             responses={404: {"description": "`not_logged_in`: not logged in at a seat"},
+                        409: {"description": "`illegal_agent_transition` or `wrap_up_pending`"}},
              summary="Ready, or not ready with a reason code (agent, supervisor)")
 async def set_state(body: StateIn, session: SessionDep, actor: Agent, now: NowDep, wake: WakeDep,
                     after: BackgroundTasks) -> SessionOut:
@@ -75,7 +84,10 @@ async def set_state(body: StateIn, session: SessionDep, actor: Agent, now: NowDe
     return _out(view)
 
 
-@router.post("/agent/mode", response_model=SessionOut, summary="Preview or progressive (agent, supervisor)")
+@router.post("/agent/mode", response_model=SessionOut,
+             responses={404: {"description": "`not_logged_in`: not logged in at a seat"},
+                        409: {"description": "`agent_busy`: not while on a call or in wrap-up"}},
+             summary="Preview or progressive (agent, supervisor)")
 async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep, wake: WakeDep,
                    after: BackgroundTasks) -> SessionOut:
     view = await service.set_mode(session, actor=actor, mode=body.mode, now=now)
@@ -88,7 +100,7 @@ async def set_mode(body: ModeIn, session: SessionDep, actor: Agent, now: NowDep,
             summary="Logged-in agents with their states, seats and held cases (supervisor, admin)")
 async def list_agents(
     session: SessionDep, _: Supervisors, team: str | None = None, state: AgentState | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200, after: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200, after: AfterId | None = None,
 ) -> Page[BoardRow]:
     items = [_row(e) for e in await service.board(session, team=team, state=state, limit=limit, after=after)]
     return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
@@ -97,7 +109,7 @@ async def list_agents(
 @router.post("/agents/{agent_id}/logout", response_model=SessionOut,
              summary="Force an agent's logout, whatever their state; audited (supervisor, admin)")
 async def force_logout(
-    agent_id: int, session: SessionDep, actor: Supervisors, now: NowDep, body: ForceLogoutIn | None = None,
+    agent_id: RowId, session: SessionDep, actor: Supervisors, now: NowDep, body: ForceLogoutIn | None = None,
 ) -> SessionOut:
     return _out(await service.force_logout(session, agent_id=agent_id, actor=actor,
                                            reason=body.reason if body else None, now=now))

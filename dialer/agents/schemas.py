@@ -7,12 +7,13 @@ from pydantic import Field, model_validator
 
 from dialer.agents.models import AgentState, NotReadyReason
 from dialer.campaigns.models import DialMode
+from dialer.kit.bounds import RowId
 from dialer.kit.schemas import Schema
 
 # --- session, state, mode ---------------------------------------------------------------------
 
 class LoginIn(Schema):
-    seat_id: int | None = Field(None, description="The seat's id; or give seat_code")
+    seat_id: RowId | None = Field(None, description="The seat's id; or give seat_code")
     seat_code: str | None = Field(None, min_length=1, max_length=32, description="The station's label, e.g. 'A-07'")
     mode: DialMode = DialMode.PREVIEW
 

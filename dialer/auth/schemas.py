@@ -6,6 +6,7 @@ from pydantic import Field
 
 from dialer.auth.models import Role
 from dialer.auth.passwords import MIN_PASSWORD_LENGTH
+from dialer.kit.patch import Omittable
 from dialer.kit.schemas import Schema
 
 
@@ -33,10 +34,10 @@ class UserCreate(Schema):
 
 
 class UserUpdate(Schema):
-    display_name: str | None = Field(None, min_length=1, max_length=128)
+    display_name: Omittable[str] = Field(None, min_length=1, max_length=128)
     team: str | None = Field(None, max_length=64)
-    active: bool | None = None
-    password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=256)
+    active: Omittable[bool] = None
+    password: Omittable[str] = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=256)
 
 
 class UserOut(Schema):

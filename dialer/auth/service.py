@@ -34,12 +34,12 @@ class LastAdmin(Conflict):
 
 async def login(
     sessions: async_sessionmaker[AsyncSession], *, username: str, password: str, source: str,
-    tokens: TokenSigner, now: dt.datetime, passwords: Passwords = PASSWORDS,
-    rules: dict[str, throttle.Rule] = throttle.RULES,
+    tokens: TokenSigner, now: dt.datetime, rules: throttle.Rules, passwords: Passwords = PASSWORDS,
 ) -> tuple[User, str, dt.datetime]:
     """Check a password and issue a token, in three short units of work of its own (``sessions``
     begin as writers) so no transaction is open while argon2 runs off the loop: count the attempt
-    (or refuse a locked username or source, 429), verify, then settle. Unknown, disabled and
+    (or refuse a locked username or source, 429, by ``rules``: the container's ``login_rules``,
+    from the settings), verify, then settle. Unknown, disabled and
     integration users cost the same argon2 work as a known one. Nothing here records the password."""
     keys = {"user": username, "source": source}
     async with sessions() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, or_, select
@@ -44,9 +45,15 @@ class Rule:
     forgive_after: dt.timedelta = dt.timedelta(hours=24)
 
 
-PER_USER = Rule(max_failures=5)
-PER_SOURCE = Rule(max_failures=20)
-"""An office behind one address holds many agents: its limit is higher than one user's."""
+Rules = Mapping[str, Rule]
+"""The rule of each scope a login attempt is counted under: ``user`` and ``source``."""
+
+
+def rules(*, per_user: int, per_source: int) -> dict[str, Rule]:
+    """The lockout rules as configured (``DIALER_LOGIN_MAX_FAILURES_PER_USER`` and ``..._PER_SOURCE``,
+    5 and 20 by default): ``per_user`` failures lock a username, ``per_source`` an address. An office
+    behind one address holds many agents: its limit is the higher one."""
+    return {"user": Rule(max_failures=per_user), "source": Rule(max_failures=per_source)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +90,7 @@ def after_success(count: Count) -> Count:
     return Count(failures=0, window_started_at=count.window_started_at)
 
 
-RULES = {"user": PER_USER, "source": PER_SOURCE}
-
-
-async def take(
-    session: AsyncSession, *, keys: dict[str, str], now: dt.datetime, rules: dict[str, Rule] = RULES,
-) -> int:
+async def take(session: AsyncSession, *, keys: dict[str, str], now: dt.datetime, rules: Rules) -> int:
     """Before checking a password: 0 when no key (``{"user": name, "source": address}``) is
     locked, after counting this attempt as a failure (undone by :func:`forgive` on success, so
     concurrent guesses cannot all pass the check); else the seconds until the longest lock ends,

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.calls import history, timeline
 from dialer.calls.effects import RingSeat
-from dialer.calls.history_schemas import MAX_ID, CallFilters, CallPage, CallTimeline, RecordingLinks
+from dialer.calls.history_schemas import CallFilters, CallPage, CallTimeline, RecordingLinks
 from dialer.calls.models import Call
 from dialer.calls.schemas import CallOut, DialIn, ModeIn, RecordingOut, SuperviseIn, SupervisorOut
 from dialer.dialing import controls, service
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.service import Outbound
 from dialer.dialing.urls import CallbackUrls
+from dialer.kit.bounds import RowId
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.telephony.carrier import Carrier
 
@@ -72,18 +73,18 @@ async def list_calls(session: SessionDep, actor: Staff, filters: Annotated[CallF
 @router.get("/{call_id}/timeline", response_model=CallTimeline,
             summary="A call's page: the call, its timeline, the decision that allowed it, whisper, note, promises "
                     "and recordings (agents: their own calls; supervisors: their team's; admins: all)")
-async def call_timeline(call_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, actor: Staff,
+async def call_timeline(call_id: RowId, session: SessionDep, actor: Staff,
                         paths: RecordingPathsDep) -> CallTimeline:
     return await timeline.call_timeline(session, call_id, actor, recording_paths=paths)
 
 
-@router.get("/{call_id}", response_model=CallOut, summary="A call with its recordings (own calls for agents)")
-async def get_call(call_id: int, session: SessionDep, actor: Staff) -> CallOut:
+@router.get("/{call_id}", response_model=CallOut, summary="A call with its recordings (agent: own calls; supervisor, admin)")
+async def get_call(call_id: RowId, session: SessionDep, actor: Staff) -> CallOut:
     return await _out(session, await controls.visible_call(session, call_id, actor))
 
 
-@router.post("/{call_id}/hang-up", response_model=CallOut, summary="Hang up a live call (its agent, supervisors)")
-async def hang_up(call_id: int, session: SessionDep, actions: Actions, now: NowDep, actor: Staff,
+@router.post("/{call_id}/hang-up", response_model=CallOut, summary="Hang up a live call (its agent, supervisor, admin)")
+async def hang_up(call_id: RowId, session: SessionDep, actions: Actions, now: NowDep, actor: Staff,
                   after: BackgroundTasks) -> CallOut:
     effects = await controls.hang_up(session, call_id=call_id, actor=actor, now=now)
     after.add_task(actions.run, effects)
@@ -91,8 +92,8 @@ async def hang_up(call_id: int, session: SessionDep, actions: Actions, now: NowD
 
 
 @router.post("/{call_id}/supervisors", response_model=SupervisorOut, status_code=status.HTTP_201_CREATED,
-             summary="Join a live call as supervisor: monitor, whisper (coach the agent) or barge")
-async def supervise(call_id: int, body: SuperviseIn, session: SessionDep, carrier: CarrierDep,
+             summary="Join a live call as supervisor: monitor, whisper (coach the agent) or barge (supervisor, admin)")
+async def supervise(call_id: RowId, body: SuperviseIn, session: SessionDep, carrier: CarrierDep,
                     outbound: OutboundDep, urls: Urls, actor: Supervisor) -> SupervisorOut:
     participant = await controls.supervise(session, carrier, outbound=outbound, urls=urls, call_id=call_id,
                                            actor=actor, mode=body.mode, seat_id=body.seat_id)
@@ -100,8 +101,8 @@ async def supervise(call_id: int, body: SuperviseIn, session: SessionDep, carrie
 
 
 @router.patch("/{call_id}/supervisors/{participant_call_id}", response_model=SupervisorOut,
-              summary="Switch a supervisor on a live call between monitor, whisper and barge")
-async def switch_mode(call_id: int, participant_call_id: str, body: ModeIn, session: SessionDep,
+              summary="Switch a supervisor on a live call between monitor, whisper and barge (supervisor, admin)")
+async def switch_mode(call_id: RowId, participant_call_id: str, body: ModeIn, session: SessionDep,
                       carrier: CarrierDep, actor: Supervisor) -> SupervisorOut:
     await controls.set_mode(session, carrier, call_id=call_id, participant_call_id=participant_call_id, actor=actor,
                             mode=body.mode)

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from dialer.calls.models import CallOutcome, CallState, Direction, RecordingStatus
 from dialer.cases.models import PartyRole, Relation
 from dialer.compliance.models import Channel
-from dialer.kit.schemas import AwareDatetime, Schema
+from dialer.kit.bounds import Instant, RowId
+from dialer.kit.schemas import Schema
 from dialer.notes.models import Disposition, PromiseStatus
 
 # --- the list -------------------------------------------------------------------------------
-
-MAX_ID = 2**63 - 1
-"""The largest id the database holds (a BIGINT on PostgreSQL): a larger one is a 422, not a query."""
-
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 
@@ -32,9 +28,9 @@ class CallFilters(Schema):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: AwareDatetime | None = Field(None, alias="from",
+    from_: Instant | None = Field(None, alias="from",
                                         description="Calls started (requested) at or after this instant, with offset")
-    to: AwareDatetime | None = Field(None, description="Calls started before this instant, with offset")
+    to: Instant | None = Field(None, description="Calls started before this instant, with offset")
     agent_id: RowId | None = None
     team: str | None = Field(None, min_length=1, max_length=64,
                              description="Calls of this team: its agents' calls and the calls on its cases")

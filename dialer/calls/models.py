@@ -51,6 +51,8 @@ class Call(Base):
         UniqueConstraint("carrier", "carrier_call_id"),
         Index("ix_calls_agent_requested", "agent_id", "requested_at"),
         Index("ix_calls_case_requested", "case_id", "requested_at"),
+        Index("ix_calls_requested", "requested_at", "id"),  # the call history, newest first
+        Index("ix_calls_client_requested", "client_id", "requested_at"),
     )
 
     id: Mapped[int] = pk()
@@ -74,6 +76,9 @@ class Call(Base):
     whisper_text: Mapped[str | None] = mapped_column(Text)
     conversation: Mapped[bool] = mapped_column(Boolean, default=False)
     recording_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    recording_next_ask_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When the carrier is next asked for this call's recordings, having had none finished when last
+    asked (``recordings.capture.recover_unreported``); None: never asked."""
     hangup_by: Mapped[str | None] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_detail: Mapped[str | None] = mapped_column(Text)

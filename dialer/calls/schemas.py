@@ -5,18 +5,19 @@ import datetime as dt
 from pydantic import ConfigDict, Field
 
 from dialer.calls.models import CallOutcome, CallState, Direction
+from dialer.kit.bounds import RowId
 from dialer.kit.schemas import Schema
 from dialer.telephony.carrier import SupervisorMode
 
 
 class DialIn(Schema):
-    number_id: int = Field(ge=1, description="The party's number to call (what the policy allows is checked now).")
-    campaign_id: int | None = Field(default=None, ge=1)
+    number_id: RowId = Field(description="The party's number to call (what the policy allows is checked now).")
+    campaign_id: RowId | None = None
 
 
 class SuperviseIn(Schema):
     mode: SupervisorMode
-    seat_id: int | None = Field(default=None, ge=1, description="The supervisor's seat; default: the seat they are logged in at.")
+    seat_id: RowId | None = Field(default=None, description="The supervisor's seat; default: the seat they are logged in at.")
 
 
 class ModeIn(Schema):

@@ -11,6 +11,7 @@ from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.campaigns import service as campaigns
 from dialer.campaigns.models import CampaignStatus, DialMode
+from dialer.kit.bounds import RowId
 from dialer.kit.deps import SessionDep, WakeDep
 from dialer.kit.schemas import Schema
 
@@ -21,7 +22,7 @@ Staff = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.A
 
 
 class CampaignIn(Schema):
-    client_id: int = Field(ge=1)
+    client_id: RowId
     name: str = Field(min_length=1, max_length=128)
     mode: DialMode = DialMode.PREVIEW
     team: str | None = Field(default=None, max_length=64, description="None: every team works it.")
@@ -43,20 +44,21 @@ class CampaignOut(Schema):
 
 
 @router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED,
-             summary="Create a campaign (paused until started)")
+             summary="Create a campaign, paused until started (supervisor, admin)")
 async def create(body: CampaignIn, session: SessionDep, actor: Supervisor) -> CampaignOut:
     return CampaignOut.model_validate(await campaigns.create(session, actor=actor, client_id=body.client_id,
                                                              name=body.name, mode=body.mode, team=body.team))
 
 
-@router.get("", response_model=list[CampaignOut], summary="Campaigns, optionally by status")
+@router.get("", response_model=list[CampaignOut], summary="Campaigns, optionally by status (agent, supervisor, admin)")
 async def list_all(session: SessionDep, _: Staff, status: CampaignStatus | None = None) -> list[CampaignOut]:
     return [CampaignOut.model_validate(c) for c in await campaigns.list_campaigns(session, status=status)]
 
 
 @router.post("/{campaign_id}/status", response_model=CampaignOut,
-             summary="Start (running), pause or stop a campaign; stopped means the engine dials no more for it")
-async def set_status(campaign_id: int, body: StatusIn, session: SessionDep, wake: WakeDep,
+             summary="Start (running), pause or stop a campaign; stopped means the engine dials no more for it "
+                     "(supervisor, admin)")
+async def set_status(campaign_id: RowId, body: StatusIn, session: SessionDep, wake: WakeDep,
                      actor: Supervisor) -> CampaignOut:
     campaign = await campaigns.set_status(session, actor=actor, campaign_id=campaign_id, status=body.status)
     if body.status is CampaignStatus.RUNNING:

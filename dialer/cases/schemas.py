@@ -6,6 +6,8 @@ from decimal import Decimal
 from pydantic import Field, field_validator, model_validator
 
 from dialer.cases.models import Bucket, CaseStatus, Contactability, NumberKind, PartyRole, Relation
+from dialer.kit.bounds import AfterId, Count, RowId
+from dialer.kit.patch import Omittable
 from dialer.kit.schemas import Schema, TimeZoneName
 
 Amount = Decimal
@@ -39,7 +41,7 @@ class PartyIn(Schema):
 
 
 class CaseCreate(Schema):
-    client_id: int
+    client_id: RowId
     account_ref: str = Field(min_length=1, max_length=64)
     product: str | None = Field(None, max_length=32)
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
@@ -48,7 +50,7 @@ class CaseCreate(Schema):
     total_owed: Amount = Field(ge=0, max_digits=14, decimal_places=2)
     overdue_days: int = Field(ge=0, le=36500)
     team: str | None = Field(None, max_length=64)
-    assigned_agent_id: int | None = None
+    assigned_agent_id: RowId | None = None
     parties: list[PartyIn] = Field(min_length=1, max_length=30)
 
     @model_validator(mode="after")
@@ -60,18 +62,18 @@ class CaseCreate(Schema):
 
 
 class CaseUpdate(Schema):
-    status: CaseStatus | None = None
-    contactability: Contactability | None = None
+    status: Omittable[CaseStatus] = None
+    contactability: Omittable[Contactability] = None
     team: str | None = Field(None, max_length=64)
-    assigned_agent_id: int | None = None
-    overdue_days: int | None = Field(None, ge=0, le=36500)
-    total_owed: Amount | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    assigned_agent_id: RowId | None = None
+    overdue_days: Omittable[int] = Field(None, ge=0, le=36500)
+    total_owed: Omittable[Amount] = Field(None, ge=0, max_digits=14, decimal_places=2)
 
 
 class NumberUpdate(Schema):
-    valid: bool | None = None
+    valid: Omittable[bool] = None
     invalid_reason: str | None = Field(None, max_length=200)
-    kind: NumberKind | None = None
+    kind: Omittable[NumberKind] = None
     time_zone: TimeZoneName | None = None
 
     @model_validator(mode="after")
@@ -145,16 +147,16 @@ class CaseDetail(CaseOut):
 
 
 class CaseFilters(Schema):
-    client_id: int | None = None
+    client_id: RowId | None = None
     status: CaseStatus | None = None
     bucket: Bucket | None = None
     contactability: Contactability | None = None
-    assigned_agent_id: int | None = None
+    assigned_agent_id: RowId | None = None
     team: str | None = None
     account_ref: str | None = None
-    min_overdue_days: int | None = Field(None, ge=0)
-    max_overdue_days: int | None = Field(None, ge=0)
+    min_overdue_days: Count | None = None
+    max_overdue_days: Count | None = None
     set_aside: bool | None = Field(None, description="true: only the cases the policy has set aside now "
                                                      "(next_allowed_at in the future); false: only the others")
     limit: int = Field(50, ge=1, le=500)
-    after: int | None = Field(None, ge=0, description="Return cases with id greater than this")
+    after: AfterId | None = Field(None, description="Return cases with id greater than this")

@@ -15,8 +15,9 @@ from dialer.compliance.schemas import (
     ReportItemOut, StopContactIn, StopContactOut,
 )
 from dialer.compliance.usage import cap_usage
+from dialer.kit.bounds import AfterId, Instant, RowId
 from dialer.kit.deps import NowDep, SessionDep
-from dialer.kit.schemas import AwareDatetime, Page, page_of
+from dialer.kit.schemas import Page, page_of
 
 router = APIRouter(tags=["compliance"])
 
@@ -25,10 +26,11 @@ Workers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role
 Supervisors = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 Overseers = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-After = Annotated[int | None, Query(ge=0)]
+After = AfterId | None
 
 
 @router.post("/compliance/check", response_model=DecisionOut,
+             responses={404: {"description": "No such party or number, or not one the caller may see (`not_found`)"}},
              summary="Would the policy allow this call (or SMS) at this instant? A recorded dry run; agents: their cases' parties only (any role)")
 async def check(body: CheckRequest, session: SessionDep, principal: Anyone, now: NowDep) -> dict:
     checked = await service.check(
@@ -41,7 +43,7 @@ async def check(body: CheckRequest, session: SessionDep, principal: Anyone, now:
 @router.get("/parties/{party_id}/contact-status", response_model=ContactStatusOut,
             summary="Each cap's use, limit, window and reset, and the next allowed instant; agents: their cases' parties only (any role)")
 async def contact_status(
-    party_id: int, session: SessionDep, principal: Anyone, now: NowDep, at: Annotated[AwareDatetime | None, Query()] = None,
+    party_id: RowId, session: SessionDep, principal: Anyone, now: NowDep, at: Annotated[Instant | None, Query()] = None,
 ) -> ContactStatusOut:
     instant = at or now
     checked = await service.check(session, at=instant, party_id=party_id, viewer=principal)
@@ -60,15 +62,16 @@ async def import_attempts(body: AttemptImport, session: SessionDep, actor: Overs
 
 @router.post("/parties/{party_id}/stop-contact", response_model=StopContactOut, status_code=status.HTTP_201_CREATED,
              summary="Record that a party asked not to be called, or is hostile; agents: their cases' parties only (agent, supervisor, admin)")
-async def add_stop(party_id: int, body: StopContactIn, session: SessionDep, actor: Workers) -> StopContactOut:
+async def add_stop(party_id: RowId, body: StopContactIn, session: SessionDep, actor: Workers) -> StopContactOut:
     stop, _ = await stops.add_stop(session, party_id=party_id, source=body.source, reason=body.reason,
                                    number_id=body.number_id, actor=actor)
     return StopContactOut.model_validate(stop)
 
 
 @router.post("/stop-contacts/{stop_id}/lift", response_model=StopContactOut,
+             responses={409: {"description": "`conflict`: lifted already"}},
              summary="Lift a stop-contact entry, with the reason; audited (supervisor, admin)")
-async def lift_stop(stop_id: int, body: LiftIn, session: SessionDep, actor: Supervisors, now: NowDep) -> StopContactOut:
+async def lift_stop(stop_id: RowId, body: LiftIn, session: SessionDep, actor: Supervisors, now: NowDep) -> StopContactOut:
     return StopContactOut.model_validate(
         await stops.lift_stop(session, stop_id=stop_id, reason=body.reason, actor=actor, now=now)
     )
@@ -77,7 +80,7 @@ async def lift_stop(stop_id: int, body: LiftIn, session: SessionDep, actor: Supe
 @router.get("/stop-contacts", response_model=Page[StopContactOut],
             summary="Stop-contact entries (supervisor, admin, integration)")
 async def list_stops(
-    session: SessionDep, _: Overseers, client_id: int | None = None, party_id: int | None = None,
+    session: SessionDep, _: Overseers, client_id: RowId | None = None, party_id: RowId | None = None,
     active: bool | None = None, limit: Limit = 50, after: After = None,
 ) -> Page[StopContactOut]:
     rows = await stops.list_stops(session, client_id=client_id, party_id=party_id, active=active, limit=limit, after=after)
@@ -87,7 +90,7 @@ async def list_stops(
 @router.get("/client-reports", response_model=Page[ReportItemOut],
             summary="Third parties' requests to report back to the client (supervisor, admin, integration)")
 async def list_reports(
-    session: SessionDep, _: Overseers, client_id: int | None = None, status_: Annotated[ReportStatus | None, Query(alias="status")] = None,
+    session: SessionDep, _: Overseers, client_id: RowId | None = None, status_: Annotated[ReportStatus | None, Query(alias="status")] = None,
     limit: Limit = 50, after: After = None,
 ) -> Page[ReportItemOut]:
     rows = await stops.list_report_items(session, client_id=client_id, status=status_, limit=limit, after=after)
@@ -95,8 +98,9 @@ async def list_reports(
 
 
 @router.post("/client-reports/{item_id}/reported", response_model=ReportItemOut,
+             responses={409: {"description": "`conflict`: reported already"}},
              summary="Mark a request as reported to the client (supervisor, admin)")
-async def mark_reported(item_id: int, body: ReportedIn, session: SessionDep, actor: Supervisors, now: NowDep) -> ReportItemOut:
+async def mark_reported(item_id: RowId, body: ReportedIn, session: SessionDep, actor: Supervisors, now: NowDep) -> ReportItemOut:
     return ReportItemOut.model_validate(
         await stops.mark_reported(session, item_id=item_id, reference=body.reference, actor=actor, now=now)
     )

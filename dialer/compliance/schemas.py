@@ -6,16 +6,17 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from dialer.compliance.models import StopSource
-from dialer.kit.schemas import AwareDatetime, Schema
+from dialer.kit.bounds import Instant, RowId
+from dialer.kit.schemas import Schema
 
 
 class CheckRequest(Schema):
-    number_id: int | None = None
-    party_id: int | None = None
+    number_id: RowId | None = None
+    party_id: RowId | None = None
     channel: Literal["call", "sms"] = "call"
-    at: AwareDatetime | None = Field(None, description="ISO 8601 with offset; default now")
-    agent_id: int | None = None
-    seat_id: int | None = None
+    at: Instant | None = Field(None, description="ISO 8601 with offset; default now")
+    agent_id: RowId | None = None
+    seat_id: RowId | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> "CheckRequest":
@@ -44,8 +45,8 @@ class DecisionOut(Schema):
 
 
 class AttemptIn(Schema):
-    number_id: int
-    started_at: AwareDatetime
+    number_id: RowId
+    started_at: Instant
     outcome: Literal["answered", "no_answer", "busy", "rejected", "failed", "voicemail", "canceled"]
     conversation: bool = False
 
@@ -61,7 +62,7 @@ class AttemptImportOut(Schema):
 class StopContactIn(Schema):
     source: Literal["party_request", "hostile"] = Field(description="The client's own list is imported, not added here")
     reason: str = Field(min_length=2, max_length=2000)
-    number_id: int | None = Field(None, description="Stop only this number; omitted stops the whole party")
+    number_id: RowId | None = Field(None, description="Stop only this number; omitted stops the whole party")
 
 
 class LiftIn(Schema):

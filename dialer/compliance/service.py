@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.auth.deps import Principal
+from dialer.auth.models import User
 from dialer.compliance import ledger, repository, scope
 from dialer.compliance.decide import Decision, decide_number, decide_party
 from dialer.compliance.models import Attempt, Channel
@@ -22,6 +23,7 @@ from dialer.compliance.rules import Violation
 from dialer.compliance.snapshot import Snapshot
 from dialer.kit.db import begin_write
 from dialer.kit.errors import InvalidInput, PolicyBlocked
+from dialer.seats.models import Seat
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ async def check(
     await begin_write(session)  # the decision is written to the ledger
     if viewer is not None:
         await scope.require_visible(session, viewer, party_id=party_id, number_id=number_id)
+    await _require_known(session, agent_id=agent_id, seat_id=seat_id)
     snapshot, subject = await repository.load_snapshot(
         session, at=at, party_id=party_id, number_id=number_id, channel=channel, agent_id=agent_id, seat_id=seat_id,
     )
@@ -77,6 +80,14 @@ async def check(
     entry, _ = await ledger.record(session, values=_entry(snapshot, subject, decision, dry_run=True, agent_id=agent_id,
                                                           seat_id=seat_id), reserve=False)
     return Checked(decision, entry, snapshot)
+
+
+async def _require_known(session: AsyncSession, *, agent_id: int | None, seat_id: int | None) -> None:
+    """The user and the seat a dry run is asked for exist: its ledger entry refers to them."""
+    if agent_id is not None and await session.get(User, agent_id) is None:
+        raise InvalidInput(f"agent_id: no user {agent_id}", field="agent_id")
+    if seat_id is not None and await session.get(Seat, seat_id) is None:
+        raise InvalidInput(f"seat_id: no seat {seat_id}", field="seat_id")
 
 
 async def reserve(

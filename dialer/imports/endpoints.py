@@ -15,6 +15,7 @@ from dialer.auth.models import Role
 from dialer.imports import service
 from dialer.imports.limits import LIMITS, ImportTooLarge
 from dialer.imports.schemas import ImportOut
+from dialer.kit.bounds import RowId
 from dialer.kit.deps import NowDep, SessionDep
 
 MAX_UPLOAD_BYTES = LIMITS.upload_bytes
@@ -83,7 +84,7 @@ async def _read(upload: UploadFile) -> bytes:
 @router.post("/cases", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_TOO_LARGE_RESPONSE,
              summary="Import cases from a CSV or XLSX file; any bad row rejects the file (admin, supervisor, integration)")
 async def import_cases(
-    client_id: int, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
+    client_id: RowId, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
     encoding: Encoding = None,
 ) -> ImportOut:
     result = await service.import_cases(
@@ -96,7 +97,7 @@ async def import_cases(
 @router.post("/stop-list", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_TOO_LARGE_RESPONSE,
              summary="Import the client's stop-contact list; any bad row rejects the file (admin, supervisor, integration)")
 async def import_stop_list(
-    client_id: int, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
+    client_id: RowId, session: SessionDep, actor: Importers, now: NowDep, file: Annotated[UploadFile, File()],
     encoding: Encoding = None,
 ) -> ImportOut:
     result = await service.import_stop_list(

@@ -1,4 +1,5 @@
-"""Render every error as ``{"error": code, "detail": text}``; validation errors name the field."""
+"""Render every error as ``{"error": code, "detail": text}``; validation errors name the field. The
+OpenAPI document states the same bodies (``dialer.kit.openapi``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dialer.kit import openapi
 from dialer.kit.errors import DialerError
 from dialer.kit.types import NaiveDatetimeError
 
@@ -31,7 +33,15 @@ def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
     return {"error": "validation_error", "detail": detail, "fields": fields}
 
 
+TOO_DEEP = validation_body([{"loc": ("body",), "type": "json_too_deep",
+                              "msg": "nested too deeply (JSON arrays and objects within each other, hundreds of levels)"}])
+"""A body nested so deeply that parsing it, or walking it, passes Python's recursion limit."""
+
+
 def install(app: FastAPI) -> None:
+    """The handlers, and the OpenAPI document's account of what they answer."""
+    app.openapi = openapi.documented(app.openapi)  # type: ignore[method-assign]
+
     @app.exception_handler(DialerError)
     async def _dialer_error(_: Request, exc: DialerError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -45,8 +55,14 @@ def install(app: FastAPI) -> None:
     async def _naive(_: Request, exc: NaiveDatetimeError) -> JSONResponse:
         return JSONResponse({"error": "naive_datetime", "detail": str(exc)}, status_code=422)
 
+    @app.exception_handler(RecursionError)  # only a request's nesting recurses that far: the body's, after parsing
+    async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse(TOO_DEEP, status_code=422)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's 400 for a body the JSON parser gave up on
+            return JSONResponse(TOO_DEEP, status_code=422)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "detail": str(exc.detail)}, status_code=exc.status_code)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Date, String, Text, UniqueConstraint
+from sqlalchemy import Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.kit.columns import created_at, fk, pk
@@ -60,6 +60,7 @@ class WrapUpNote(Base):
 
 class PromiseToPay(Base):
     __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_call", "call_id"),)  # a call's page lists the promises made on it
 
     id: Mapped[int] = pk()
     case_id: Mapped[int] = fk("cases.id")

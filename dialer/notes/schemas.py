@@ -17,7 +17,8 @@ from pydantic_core import PydanticCustomError
 
 from dialer.agents.models import AgentState, NotReadyReason
 from dialer.calls.models import CallOutcome, CallState, Direction, RecordingStatus
-from dialer.kit.schemas import AwareDatetime, Schema
+from dialer.kit.bounds import Day, Instant, RowId
+from dialer.kit.schemas import Schema
 from dialer.notes.models import Disposition, PromiseStatus
 
 D = Disposition
@@ -76,7 +77,7 @@ ONLY_WITH: dict[str, Disposition] = {"promise": D.PROMISE_TO_PAY, "payment": D.P
 
 class PromiseIn(Schema):
     amount: Amount = Field(description="What the party promised to pay")
-    due_date: dt.date = Field(description="The day they promised to pay by (the debtor's local date)")
+    due_date: Day = Field(description="The day they promised to pay by (the debtor's local date)")
     owed_amount: Amount | None = Field(
         None, description="The instalment or balance this promise is meant to clear; default the case's total owed. "
                           "A promise below it is a reduction and needs the client's authorisation reference",
@@ -89,15 +90,15 @@ class PaymentClaimIn(Schema):
     the client's payment import."""
 
     amount: Amount
-    paid_on: dt.date = Field(description="The day they say they paid (their local date)")
+    paid_on: Day = Field(description="The day they say they paid (their local date)")
     channel: Short | None = Field(None, description="How they say they paid (bank transfer, app...)")
     reference: Short | None = Field(None, description="A transfer or receipt reference they gave")
 
 
 class CallbackIn(Schema):
-    at: AwareDatetime = Field(description="When the party asked to be called back (ISO 8601 with offset)")
-    until: AwareDatetime | None = Field(None, description="End of the window they gave; default one hour after `at`")
-    number_id: int | None = Field(None, description="Another number of the same party to call back on; default the call's")
+    at: Instant = Field(description="When the party asked to be called back (ISO 8601 with offset)")
+    until: Instant | None = Field(None, description="End of the window they gave; default one hour after `at`")
+    number_id: RowId | None = Field(None, description="Another number of the same party to call back on; default the call's")
 
     @field_validator("until")
     @classmethod
@@ -128,7 +129,7 @@ class WrapUpIn(Schema):
     )
     recovery_likelihood: RecoveryLikelihood | None = None
     next_action: Text | None = Field(None, description="Suggested next action (下一步建议)")
-    next_follow_up_date: dt.date | None = Field(None, description="Next follow-up date (下次跟进日期), the debtor's local date")
+    next_follow_up_date: Day | None = Field(None, description="Next follow-up date (下次跟进日期), the debtor's local date")
     special_notes: Text | None = Field(None, description="Special notes (特别事项)")
     reason: Text | None = Field(
         None, validate_default=True,

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from dialer.kit.schemas import AwareDatetime, Schema
+from dialer.kit.bounds import Instant, RowId
+from dialer.kit.patch import Omittable
+from dialer.kit.schemas import Schema
 from dialer.outbox.events import envelope
 from dialer.outbox.models import Delivery, DeliveryAttempt, DeliveryStatus, EventType, WebhookEndpoint, WebhookEvent
 
@@ -50,7 +52,7 @@ HttpUrl = Annotated[str, Field(max_length=500, description="Where events are POS
                     AfterValidator(_http_url)]
 EventTypes = Annotated[list[str], Field(min_length=1, description=f"The event types it takes: {_EVENT_TYPES}"),
                        AfterValidator(_known_types)]
-ClientIds = Annotated[list[int], Field(min_length=1, description="Only these clients' events (null: every client's)")]
+ClientIds = Annotated[list[RowId], Field(min_length=1, description="Only these clients' events (null: every client's)")]
 InFlight = Annotated[int, Field(ge=1, le=MAX_IN_FLIGHT, description="Requests out to it at once")]
 Description = Annotated[str, Field(max_length=200)]
 
@@ -62,28 +64,21 @@ class EndpointCreate(Schema):
     client_ids: ClientIds | None = None
     enabled: bool = True
     max_in_flight: InFlight = 4
-    owner_id: int | None = Field(None, description="The integration user who may read and replay its deliveries")
+    owner_id: RowId | None = Field(None, description="The integration user who may read and replay its deliveries")
 
 
 class EndpointUpdate(Schema):
     """Only the fields given change. ``client_ids: null`` means every client's events;
     ``enabled: true`` clears the reason it was disabled."""
 
-    url: HttpUrl | None = None
-    description: Description | None = None
-    event_types: EventTypes | None = None
+    url: Omittable[HttpUrl] = None
+    description: Omittable[Description] = None
+    event_types: Omittable[EventTypes] = None
     client_ids: ClientIds | None = None
-    enabled: bool | None = None
+    enabled: Omittable[bool] = None
     disabled_reason: str | None = Field(None, max_length=200, description="Why, with enabled: false")
-    max_in_flight: InFlight | None = None
-    owner_id: int | None = None
-
-    @field_validator("url", "description", "event_types", "enabled", "max_in_flight")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:  # given as null: left out, it would be kept
-            raise ValueError("may not be null (leave it out to keep it as it is)")
-        return value
+    max_in_flight: Omittable[InFlight] = None
+    owner_id: RowId | None = None
 
     @field_validator("disabled_reason")
     @classmethod
@@ -180,8 +175,8 @@ class EndpointReplay(Schema):
     model_config = ConfigDict(populate_by_name=True)
 
     dead: bool = False
-    from_: AwareDatetime | None = Field(None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(None, alias="from")
+    to: Instant | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> EndpointReplay:

@@ -4,6 +4,7 @@ import datetime as dt
 
 from pydantic import Field, model_validator
 
+from dialer.kit.patch import Omittable
 from dialer.kit.schemas import Schema
 from dialer.seats.models import SeatCarrier
 
@@ -23,7 +24,7 @@ class SeatCreate(Schema):
 class SeatUpdate(Schema):
     location: str | None = Field(None, max_length=128)
     team: str | None = Field(None, max_length=64)
-    active: bool | None = None
+    active: Omittable[bool] = None
 
 
 class SeatOut(Schema):

@@ -14,14 +14,17 @@ from dialer.seats.schemas import SeatCreate, SeatUpdate
 
 
 async def create_seat(session: AsyncSession, *, data: SeatCreate, actor: Principal) -> Seat:
-    clash = (
+    clashes = (
         await session.execute(
             select(Seat).where(or_(Seat.code == data.code, Seat.softphone_identity == data.softphone_identity))
+            .order_by(Seat.id)
         )
-    ).scalar_one_or_none()
-    if clash is not None:
-        field = "code" if clash.code == data.code else "softphone_identity"
-        raise Conflict(f"{field}: already registered to seat {clash.code}", field=field)
+    ).scalars().all()  # the code may be one seat's and the identity another's
+    taken = [(field, seat) for field in ("code", "softphone_identity") for seat in clashes
+             if getattr(seat, field) == getattr(data, field)]
+    if taken:
+        raise Conflict("; ".join(f"{field}: already registered to seat {seat.code}" for field, seat in taken),
+                       field=taken[0][0])
     seat = Seat(**data.model_dump())
     session.add(seat)
     await session.flush()

@@ -30,7 +30,8 @@ class CountingHasher(PasswordHasher):
 async def _login(app, passwords: Passwords, username: str, password: str):
     container = app.state.container
     return await service.login(container.write_sessions, username=username, password=password, source="10.0.0.1",
-                               tokens=container.tokens, now=container.clock(), passwords=passwords)
+                               tokens=container.tokens, now=container.clock(), rules=container.login_rules,
+                               passwords=passwords)
 
 
 @pytest.fixture

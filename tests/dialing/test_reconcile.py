@@ -7,10 +7,11 @@ import datetime as dt
 
 import pytest
 
-from dialer.calls.models import Call, CallState
+from dialer.calls.models import Call, CallState, Recording, RecordingStatus
 from dialer.compliance.models import Attempt
 from dialer.dialing.reconcile import QUIET_AFTER, reconcile_job
 from dialer.telephony.fake import FakeCarrier
+from recordings.storage import LocalStorage
 from tests.factories import make_case, make_client, make_user
 from tests.scheduling.helpers import make_call
 
@@ -57,7 +58,7 @@ async def test_given_the_carrier_failing_otherwise_then_the_call_is_left_for_the
 
 
 async def test_given_the_service_restarting_then_every_open_call_is_settled_at_once_and_live_ones_left(
-        session, engine) -> None:
+        session, engine, tmp_path) -> None:
     """Restarted a minute after its last callbacks: the quiet rule would wait 15 minutes; the start
     sweep asks at once — the call the carrier ended ends (its agent to wrap-up), the live one stays."""
     from dialer.agents.models import AgentSession, AgentState
@@ -70,7 +71,7 @@ async def test_given_the_service_restarting_then_every_open_call_is_settled_at_o
     from dialer.telephony.carrier import CallStatus, PlaceCall
     from tests.factories import make_seat
 
-    carrier = FakeCarrier()
+    carrier = FakeCarrier(clock=lambda: NOW - dt.timedelta(seconds=30))  # what it did while we were down
     case = await make_case(session, client=await make_client(session))
     calls, agents = [], []
     for n in range(3):
@@ -93,8 +94,8 @@ async def test_given_the_service_restarting_then_every_open_call_is_settled_at_o
             select(AgentSession).where(AgentSession.agent_id == agent.id))).scalar_one()
         agent_session.current_call_id = call.id
     await session.commit()
-    for call in calls[:2]:  # ended at the carrier while the service was down
-        carrier.advance(call.carrier_call_id, CallStatus.COMPLETED)
+    carrier.complete_with_recording(calls[0].carrier_call_id)  # ended at the carrier while the service was down,
+    carrier.advance(calls[1].carrier_call_id, CallStatus.COMPLETED)  # the first one recorded
     ids, agent_ids = [c.id for c in calls], [a.id for a in agents]
 
     assert (await reconcile_job(session, now=NOW, carrier=carrier)).summary["examined"] == 0, "quiet rule: not yet"
@@ -103,13 +104,16 @@ async def test_given_the_service_restarting_then_every_open_call_is_settled_at_o
     actions = CarrierActions(carrier=carrier, engine=engine, sessions=session_factory(engine), write_sessions=writers,
                              urls=CallbackUrls("http://dialer.test"), clock=lambda: NOW)
 
-    settled = await reconcile_at_start(writers, clock=lambda: NOW, carrier=carrier, actions=actions)
+    settled = await reconcile_at_start(writers, clock=lambda: NOW, carrier=carrier, actions=actions,
+                                       storage=LocalStorage(tmp_path))
 
     assert settled == 2
     states = dict((await session.execute(select(Call.id, Call.state).where(Call.id.in_(ids)))).all())
     assert [states[i] for i in ids] == [CallState.COMPLETED, CallState.COMPLETED, CallState.BRIDGED]
     on = dict((await session.execute(select(AgentSession.agent_id, AgentSession.state))).all())
     assert [on[a] for a in agent_ids] == [AgentState.WRAP_UP, AgentState.WRAP_UP, AgentState.ON_CALL]
+    stored = (await session.execute(select(Recording.call_id, Recording.status))).all()
+    assert stored == [(ids[0], RecordingStatus.STORED)]  # at once, not two minutes after the restart
 
 
 _ = Attempt
