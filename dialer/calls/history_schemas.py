@@ -211,7 +211,8 @@ class RecordingItem(Schema):
     retain_until: dt.date | None
     legal_hold: bool
     purged_at: dt.datetime | None
-    links: RecordingLinks
+    links: RecordingLinks | None = Field(
+        description="The recordings endpoints for it; null for an agent (they do not serve agents)")
 
 
 Source = Literal["state", "compliance", "carrier", "supervisor", "recording", "note", "promise", "audit"]

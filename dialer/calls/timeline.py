@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.audit.models import AuditEntry
 from dialer.auth.deps import Principal
-from dialer.auth.models import User
+from dialer.auth.models import Role, User
 from dialer.calls import history
 from dialer.calls.history_schemas import (
     EventActor, CallTimeline, CallDecision, CallNote, CallPromise, RecordingItem, RecordingLinks, Source, TimelineEvent,
@@ -89,13 +89,14 @@ async def call_timeline(
         call=detail, whisper_text=call.whisper_text,
         decision=CallDecision.model_validate(decision) if decision is not None else None,
         notes=[CallNote.model_validate(n) for n in notes], promises=[CallPromise.model_validate(p) for p in promises],
-        recordings=[_recording(r, call, recording_paths(r.id)) for r in recordings],
+        recordings=[_recording(r, call, None if principal.role is Role.AGENT else recording_paths(r.id))
+                    for r in recordings],  # the recordings endpoints serve supervisors, admins, integrations
         events=events_of(call, decision=decision, callbacks=callbacks, audited=audited, notes=notes,
                          promises=promises, recordings=recordings),
     )
 
 
-def _recording(recording: Recording, call: Call, links: RecordingLinks) -> RecordingItem:
+def _recording(recording: Recording, call: Call, links: RecordingLinks | None) -> RecordingItem:
     fields = {name: getattr(recording, name) for name in RecordingItem.model_fields.keys() & _RECORDING_COLUMNS}
     return RecordingItem.model_validate({**fields, "channel_sides": channel_sides(recording, call), "links": links})
 

@@ -182,6 +182,7 @@ async def test_given_the_calls_agent_then_their_page_too_and_it_is_not_audited(a
     answer = await api.get(f"/v1/calls/{call_id}/timeline", headers=headers["agent"])
 
     assert answer.status_code == 200 and answer.json()["call"]["id"] == call_id
+    assert [r["links"] for r in answer.json()["recordings"]] == [None]  # the recordings endpoints refuse agents
     async with app.state.container.sessions() as s:  # as GET /v1/calls/{id}: reading a call is not audited
         assert len((await s.execute(select(AuditEntry.id))).all()) == before
 
