@@ -31,8 +31,8 @@ from dialer.cases.models import Case, Party, PartyRole
 from dialer.clients.models import Client
 from dialer.compliance.localtime import local_instant
 from dialer.imports.models import ImportBatch, ImportKind
-from dialer.imports.report import ErrorLog, RowError
-from dialer.kit.errors import ImportRejected, NotFound
+from dialer.imports.report import ErrorLog, RowError, reject_if_any
+from dialer.kit.errors import NotFound
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
 from scheduling import repository
 from scheduling.payment_rows import PaymentRow, parse_payment_file
@@ -96,7 +96,7 @@ async def import_payments(
                 reason = f"no open promise {row.promise_id} on account {row.account_ref!r}"
                 problems.append(RowError(row.line, "promise_id", reason))
                 failed.add(row.line)
-    _reject_if_any(problems, header=header, bad_rows=read_failed + len(failed), filename=filename)
+    reject_if_any(problems, filename, noun="payment row", bad_rows=read_failed + len(failed), header=header)
 
     batch = ImportBatch(
         client_id=client_id, kind=ImportKind.PAYMENTS, filename=filename[:255],
@@ -153,22 +153,6 @@ def _check(
     if row.paid_at > now:
         found.append(RowError(row.line, "paid_at", f"paid_at {row.paid_at.isoformat()} is in the future"))
     return found
-
-
-def _reject_if_any(problems: ErrorLog, *, header: Sequence[RowError], bad_rows: int, filename: str) -> None:
-    """Refuse the import with a bounded report, worded as the case import's: the first errors of
-    each kind and every count. ``bad_rows`` are counted by the caller: a payment sent by API has
-    no header, so its first row's line is 1."""
-    if not problems:
-        return
-    if bad_rows:
-        rows = f"{bad_rows} payment row{'' if bad_rows == 1 else 's'} rejected"
-        detail = f"{rows} in {filename}" + (" and its header is wrong" if header else "")
-    else:
-        more = f" (and {len(header) - 1} more)" if len(header) > 1 else ""
-        detail = f"{filename} rejected: {header[0].reason}{more}"
-    shown = f" (the first {problems.per_kind} errors of each kind are listed)" if problems.truncated else ""
-    raise ImportRejected(f"{detail}; nothing was imported{shown}", **problems.body())
 
 
 def _match(

@@ -9,11 +9,12 @@ per kind, so the report says "debtor_numbers: 1,000,000" and shows fifty example
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dialer.imports.limits import LIMITS
+from dialer.kit.errors import ImportRejected
 
 HEADER_LINE = 1
 
@@ -89,3 +90,22 @@ class ErrorLog:
             "error_counts": dict(sorted(self.counts.items())),
             "errors_total": len(self),
         }
+
+
+def reject_if_any(errors: ErrorLog, filename: str, *, noun: str = "row", bad_rows: int | None = None,
+                  header: Sequence[RowError] | None = None) -> None:
+    """Refuse the file with a bounded report: the first errors of each kind and every count.
+    ``bad_rows`` and ``header`` default to what ``errors`` holds; a caller whose rows may start at
+    line 1 (payments sent by API have no header) passes its own."""
+    if not errors:
+        return
+    bad_rows = errors.bad_rows if bad_rows is None else bad_rows
+    header = errors.header if header is None else header
+    if bad_rows:
+        rows = f"{bad_rows} {noun}{'' if bad_rows == 1 else 's'} rejected"
+        detail = f"{rows} in {filename}" + (" and its header is wrong" if header else "")
+    else:
+        more = f" (and {len(header) - 1} more)" if len(header) > 1 else ""
+        detail = f"{filename} rejected: {header[0].reason}{more}"
+    shown = "" if not errors.truncated else f" (the first {errors.per_kind} errors of each kind are listed)"
+    raise ImportRejected(f"{detail}; nothing was imported{shown}", **errors.body())

@@ -36,9 +36,10 @@ from dialer.clients.models import Client
 from dialer.compliance.models import StopContact, StopSource
 from dialer.imports.case_rows import CaseRow, PhoneRow, parse_case_file
 from dialer.imports.models import ImportBatch, ImportKind
-from dialer.imports.parsing import ErrorLog, ParsedFile, Reference, RowError
+from dialer.imports.parsing import ParsedFile, Reference, RowError
 from dialer.imports.stop_rows import StopRow, parse_stop_file
-from dialer.kit.errors import ImportRejected, NotFound
+from dialer.imports.report import reject_if_any
+from dialer.kit.errors import NotFound
 
 _CHUNK = 5000  # values per IN (...) look-up; well under SQLite's and asyncpg's parameter limits
 _PARTY_KEY = ("case_id", "role", "relation", "name", "id_number", "time_zone", "debt_related")
@@ -74,7 +75,7 @@ async def import_cases(
         RowError(r.line, "assigned_agent", f"no active agent with username {r.value!r}")
         for r in wanted_agents if r.value not in agents
     ]
-    _reject_if_any(errors, filename)
+    reject_if_any(errors, filename)
 
     batch = await _add_batch(session, client_id, ImportKind.CASES, filename, content, len(parsed.rows), actor, now)
     as_of = now.astimezone(ZoneInfo(client.default_time_zone)).date()
@@ -135,7 +136,7 @@ async def import_stop_list(
         RowError(r.line, "account_ref", f"no case with account_ref {r.value!r} for this client")
         for r in accounts if r.value not in case_ids
     ]
-    _reject_if_any(errors, filename)
+    reject_if_any(errors, filename)
 
     targets = await _party_targets(session, set(case_ids.values()))
     listed_numbers, listed_ids = await _active_stops(session, client_id, parsed.rows)
@@ -330,18 +331,3 @@ def _user_id(actor: Any | None) -> int | None:
 def _require_aware(now: dt.datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-
-
-def _reject_if_any(errors: ErrorLog, filename: str) -> None:
-    """Refuse the file with a bounded report: the first errors of each kind and every count."""
-    if not errors:
-        return
-    bad_rows, header = errors.bad_rows, errors.header
-    if bad_rows:
-        rows = f"{bad_rows} row{'' if bad_rows == 1 else 's'} rejected"
-        detail = f"{rows} in {filename}" + (" and its header is wrong" if header else "")
-    else:
-        more = f" (and {len(header) - 1} more)" if len(header) > 1 else ""
-        detail = f"{filename} rejected: {header[0].reason}{more}"
-    shown = "" if not errors.truncated else f" (the first {errors.per_kind} errors of each kind are listed)"
-    raise ImportRejected(f"{detail}; nothing was imported{shown}", **errors.body())
