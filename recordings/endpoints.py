@@ -24,6 +24,7 @@ from dialer.auth.deps import Principal, current_principal, require
 from dialer.auth.models import Role
 from dialer.auth.tokens import TokenSigner
 from dialer.calls.models import Call, Recording, RecordingStatus
+from dialer.calls.schemas import RecordingFacts
 from dialer.kit.bounds import RowId
 from dialer.kit.clock import Clock
 from dialer.kit.db import begin_write
@@ -71,23 +72,10 @@ class LinkNotAccepted(Forbidden):
     keep_work = True
 
 
-class RecordingOut(Schema):
-    id: int
+class RecordingOut(RecordingFacts):
     call_id: int
     carrier: str
     carrier_call_id: str | None
-    status: RecordingStatus
-    content_type: str | None
-    channels: int | None
-    channel_sides: dict[str, str] = Field(description="Which side of the call each channel holds: agent or party")
-    duration_s: int | None
-    size_bytes: int | None
-    sha256: str | None
-    partial: bool
-    stored_at: dt.datetime | None
-    retain_until: dt.date | None
-    legal_hold: bool
-    purged_at: dt.datetime | None = Field(description="When its media was deleted, past its retention")
     purge_rule: str | None
     media_path: str = Field(description="GET it with credentials, or ask POST …/link for a signed link")
 

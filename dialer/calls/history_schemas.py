@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from dialer.calls.models import CallOutcome, CallState, Direction, RecordingStatus
+from dialer.calls.schemas import RecordingFacts
+from dialer.calls.models import CallOutcome, CallState, Direction
 from dialer.cases.models import PartyRole, Relation
 from dialer.compliance.models import Channel
 from dialer.kit.bounds import Instant, RowId
@@ -195,22 +196,9 @@ class RecordingLinks(Schema):
     signed_link: str = Field(description="POST here for an expiring signed link to the media")
 
 
-class RecordingItem(Schema):
-    id: int
-    status: RecordingStatus
-    content_type: str | None
-    channels: int | None
-    channel_sides: dict[str, str] = Field(description="Which side of the call each channel holds: agent or party")
-    duration_s: int | None
-    size_bytes: int | None
-    sha256: str | None
-    partial: bool
+class RecordingItem(RecordingFacts):
     created_at: dt.datetime
-    stored_at: dt.datetime | None
     archived_at: dt.datetime | None
-    retain_until: dt.date | None
-    legal_hold: bool
-    purged_at: dt.datetime | None
     links: RecordingLinks | None = Field(
         description="The recordings endpoints for it; null for an agent (they do not serve agents)")
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 from pydantic import ConfigDict, Field
 
-from dialer.calls.models import CallOutcome, CallState, Direction
+from dialer.calls.models import CallOutcome, CallState, Direction, RecordingStatus
 from dialer.kit.bounds import RowId
 from dialer.kit.schemas import Schema
 from dialer.telephony.carrier import SupervisorMode
@@ -41,6 +41,25 @@ class RecordingOut(Schema):
     channels: int | None
     partial: bool = False  # only part of the call is recorded (its media process stopped mid-call)
     stored_at: dt.datetime | None
+
+
+class RecordingFacts(Schema):
+    """What a recording is and where it stands: the recordings API's metadata and a call's page
+    both show this, each with its own additions."""
+
+    id: int
+    status: RecordingStatus
+    content_type: str | None
+    channels: int | None
+    channel_sides: dict[str, str] = Field(description="Which side of the call each channel holds: agent or party")
+    duration_s: int | None
+    size_bytes: int | None
+    sha256: str | None
+    partial: bool
+    stored_at: dt.datetime | None
+    retain_until: dt.date | None
+    legal_hold: bool
+    purged_at: dt.datetime | None = Field(description="When its media was deleted, past its retention")
 
 
 class CallOut(Schema):
