@@ -28,6 +28,7 @@ from recordings.completeness import audit_day
 from recordings.jobs import capture_job
 from tests.e2e.conftest import DEBTOR, agent_state, eventually, seat_agent_with_case, seat_of
 from tests.factories import make_user
+from tests.clocks import DrivenClock
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -36,12 +37,6 @@ NOTE = {"disposition": "refused", "contact_status": "debtor_reached", "contact_n
 TYPES = ["call.completed", "call.wrapped_up", "recording.stored", "recording.missing"]
 
 
-class DrivenClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 class Receiver:

@@ -20,19 +20,12 @@ from dialer.outbox.models import Delivery, DeliveryAttempt, EventType, WebhookEn
 from dialer.outbox.signing import new_secret
 from dialer.outbox.worker import DeliveryWorker
 from tests.outbox.receiver import Answer, Receiver
+from tests.clocks import DrivenClock
 
 ALL_TYPES = [t.value for t in EventType]
 _seq = itertools.count(1)
 
 
-class DrivenClock:
-    """A clock the test moves (``clock.now = …``, ``clock.now += …``)."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

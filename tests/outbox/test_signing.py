@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from dialer.kit.clock import system_clock
 from dialer.outbox.signing import Signer, new_secret
-from tests.outbox.conftest import DrivenClock
+from tests.clocks import DrivenClock
 from tests.outbox.receiver import Answer
 
 BODY = json.dumps({"id": "msg_1", "type": "call.completed", "data": {"call": {"id": 7}}}).encode()

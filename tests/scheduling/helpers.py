@@ -24,16 +24,6 @@ def sh(*parts: int) -> dt.datetime:
     return dt.datetime(*parts, tzinfo=SH)
 
 
-class FixedClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 async def debtor_of(session: AsyncSession, case: Case) -> Party:
     query = select(Party).where(Party.case_id == case.id, Party.role == PartyRole.DEBTOR)
     return (await session.execute(query)).scalar_one()

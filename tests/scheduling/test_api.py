@@ -9,7 +9,8 @@ import pytest
 from dialer.auth.models import Role
 from scheduling.endpoints import router
 from tests.factories import make_case, make_client, make_user
-from tests.scheduling.helpers import FixedClock, debtor_of, make_call, make_promise, make_stop, sh
+from tests.clocks import DrivenClock
+from tests.scheduling.helpers import debtor_of, make_call, make_promise, make_stop, sh
 
 NOW = sh(2026, 11, 24, 10)
 
@@ -18,7 +19,7 @@ NOW = sh(2026, 11, 24, 10)
 async def world(app, headers, users):
     """The router mounted under /v1, a fixed clock, and a case with a promise due tomorrow."""
     app.include_router(router, prefix="/v1")
-    app.state.container.clock = FixedClock(NOW)  # after the tokens were issued with the real clock
+    app.state.container.clock = DrivenClock(NOW)  # after the tokens were issued with the real clock
     async with app.state.container.sessions() as s:
         client = await make_client(s)
         other_agent = await make_user(s, role=Role.AGENT, username="agent-2")

@@ -13,7 +13,8 @@ from scheduling.jobs import field_visits_job, follow_ups_job, promises_job
 from scheduling.runner import run_job
 from scheduling.service import under_minimum
 from tests.factories import make_case, make_client, make_user
-from tests.scheduling.helpers import FixedClock, debtor_of, make_attempt, make_promise, make_stop, sh, tasks
+from tests.clocks import DrivenClock
+from tests.scheduling.helpers import debtor_of, make_attempt, make_promise, make_stop, sh, tasks
 
 D = dt.date
 THURSDAY = sh(2026, 11, 26, 12)  # week 2026-W48 (Mon 23rd - Sun 29th): 1 call expected by now
@@ -42,7 +43,7 @@ async def test_given_cases_in_different_states_then_each_gets_its_cadence_due_ti
         await make_attempt(session, case=case, at=sh(2026, 11, 26, 9))
     await make_attempt(session, case=young, at=sh(2026, 11, 26, 11))
     await session.commit()
-    clock = FixedClock(THURSDAY)
+    clock = DrivenClock(THURSDAY)
 
     first = await run_job(sessions, "follow_ups", follow_ups_job, clock=clock)
     second = await run_job(sessions, "follow_ups", follow_ups_job, clock=clock)
@@ -61,7 +62,7 @@ async def test_given_case_behind_minimum_then_raised_task_for_its_agent_and_due_
     await session.commit()
     saturday = sh(2026, 11, 28, 12)  # 2 calls expected by now; Saturday and Sunday left
 
-    run = await run_job(sessions, "follow_ups", follow_ups_job, clock=FixedClock(saturday))
+    run = await run_job(sessions, "follow_ups", follow_ups_job, clock=DrivenClock(saturday))
 
     async with sessions() as s:
         [task] = await tasks(s, kind=TaskKind.MIN_FREQUENCY)
@@ -75,7 +76,7 @@ async def test_given_case_behind_minimum_then_raised_task_for_its_agent_and_due_
     async with sessions() as s:
         await make_attempt(s, case=case, at=sh(2026, 11, 28, 13))
         await s.commit()
-    later = await run_job(sessions, "follow_ups", follow_ups_job, clock=FixedClock(sh(2026, 11, 28, 14)))
+    later = await run_job(sessions, "follow_ups", follow_ups_job, clock=DrivenClock(sh(2026, 11, 28, 14)))
 
     async with sessions() as s:
         [task] = await tasks(s, kind=TaskKind.MIN_FREQUENCY)
@@ -91,7 +92,7 @@ async def test_given_cases_that_cannot_be_called_then_listed_for_supervisors_wit
     lost, _ = await _case(session, account_ref="LOST", contactability=Contactability.LOST)
     await session.commit()
 
-    run = await run_job(sessions, "follow_ups", follow_ups_job, clock=FixedClock(sh(2026, 11, 20, 12)))
+    run = await run_job(sessions, "follow_ups", follow_ups_job, clock=DrivenClock(sh(2026, 11, 20, 12)))
 
     async with sessions() as s:
         listed = {u.account_ref: u for u in await under_minimum(s, now=sh(2026, 11, 20, 12))}
@@ -116,7 +117,7 @@ async def test_given_broken_promise_then_case_back_to_daily_cadence(session, ses
         await make_attempt(session, case=case, at=sh(2026, 11, day, 10))
     await session.commit()
 
-    await run_job(sessions, "follow_ups", follow_ups_job, clock=FixedClock(sh(2026, 11, 25, 12)))
+    await run_job(sessions, "follow_ups", follow_ups_job, clock=DrivenClock(sh(2026, 11, 25, 12)))
 
     assert (await _cases(sessions))["BROKE"].next_follow_up_at == sh(2026, 11, 26, 8)
 
@@ -132,7 +133,7 @@ async def test_given_three_days_without_contact_then_one_field_visit_request_how
     await session.commit()
 
     runs = [
-        await run_job(sessions, "field_visits", field_visits_job, clock=FixedClock(now))
+        await run_job(sessions, "field_visits", field_visits_job, clock=DrivenClock(now))
         for now in (sh(2026, 11, 24, 20), sh(2026, 11, 25, 9), sh(2026, 11, 25, 15), sh(2026, 11, 26, 9))
     ]
 
@@ -147,13 +148,13 @@ async def test_given_case_paid_in_full_then_no_longer_due_and_its_open_tasks_can
     case, _ = await _case(session, account_ref="PAID")
     await make_promise(session, case=case, due_date=D(2026, 11, 27), created_at=sh(2026, 11, 25, 10))
     await session.commit()
-    await run_job(sessions, "promises", promises_job, clock=FixedClock(THURSDAY))
-    await run_job(sessions, "follow_ups", follow_ups_job, clock=FixedClock(THURSDAY))
+    await run_job(sessions, "promises", promises_job, clock=DrivenClock(THURSDAY))
+    await run_job(sessions, "follow_ups", follow_ups_job, clock=DrivenClock(THURSDAY))
     async with sessions() as s:
         await s.execute(update(Case).where(Case.id == case.id).values(status=CaseStatus.PAID))
         await s.commit()
 
-    run = await run_job(sessions, "follow_ups", follow_ups_job, clock=FixedClock(THURSDAY))
+    run = await run_job(sessions, "follow_ups", follow_ups_job, clock=DrivenClock(THURSDAY))
 
     assert run.summary["tasks_closed"] == 5  # the reminder, three due-day calls, the minimum-frequency task
     assert (await _cases(sessions))["PAID"].next_follow_up_at is None

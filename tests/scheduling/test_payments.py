@@ -18,7 +18,8 @@ from scheduling.payment_rows import PaymentRow
 from scheduling.payments import import_payment_file, import_payments
 from scheduling.runner import run_job
 from tests.factories import make_case, make_client
-from tests.scheduling.helpers import FixedClock, count, make_promise, sh
+from tests.clocks import DrivenClock
+from tests.scheduling.helpers import count, make_promise, sh
 
 D = dt.date
 
@@ -49,7 +50,7 @@ async def _promise(sessions, promise_id) -> PromiseToPay:
 
 async def test_given_payments_covering_the_promise_by_its_due_date_then_kept_and_its_calls_cancelled(session, sessions):
     client, case, promise = await _setup(session)
-    await run_job(sessions, "promises", promises_job, clock=FixedClock(sh(2026, 11, 24, 10)))
+    await run_job(sessions, "promises", promises_job, clock=DrivenClock(sh(2026, 11, 24, 10)))
 
     first = await _import(sessions, client, [row(1, "400.00", sh(2026, 11, 24, 11), "TX1")], sh(2026, 11, 24, 12))
     assert first.promises == {"kept": 0, "broken": 0, "reopened": 0}
@@ -82,7 +83,7 @@ async def test_given_short_payment_then_broken_after_the_due_date_and_the_case_g
 
 async def test_given_on_time_payment_arriving_after_the_promise_was_marked_broken_then_kept_after_all(session, sessions):
     client, _, promise = await _setup(session)
-    await run_job(sessions, "promises", promises_job, clock=FixedClock(sh(2026, 11, 26, 1)))
+    await run_job(sessions, "promises", promises_job, clock=DrivenClock(sh(2026, 11, 26, 1)))
     assert (await _promise(sessions, promise.id)).status is PromiseStatus.BROKEN
 
     result = await _import(sessions, client, [row(1, "1000.00", sh(2026, 11, 25, 18), "TX9")], sh(2026, 11, 26, 9))

@@ -16,7 +16,8 @@ from scheduling.jobs import promises_job
 from scheduling.promises import plan_promise_tasks
 from scheduling.runner import run_job
 from tests.factories import make_case, make_client, make_user
-from tests.scheduling.helpers import FixedClock, count, make_promise, sh, tasks
+from tests.clocks import DrivenClock
+from tests.scheduling.helpers import count, make_promise, sh, tasks
 
 D = dt.date
 TUESDAY = sh(2026, 11, 24, 10)
@@ -33,7 +34,7 @@ async def _promise(session, *, due: dt.date = D(2026, 11, 25), amount: str = "10
 
 async def test_given_pending_promise_when_job_runs_twice_then_reminder_and_three_due_calls_exist_once(session, sessions):
     case, promise, agent = await _promise(session)
-    clock = FixedClock(TUESDAY)
+    clock = DrivenClock(TUESDAY)
 
     first = await run_job(sessions, "promises", promises_job, clock=clock)
     second = await run_job(sessions, "promises", promises_job, clock=clock)
@@ -54,7 +55,7 @@ async def test_given_pending_promise_when_job_runs_twice_then_reminder_and_three
 async def test_given_scheduler_down_through_the_reminder_day_when_it_catches_up_then_only_useful_tasks(session, sessions):
     _, promise, _ = await _promise(session)
 
-    run = await run_job(sessions, "promises", promises_job, clock=FixedClock(sh(2026, 11, 25, 12)))
+    run = await run_job(sessions, "promises", promises_job, clock=DrivenClock(sh(2026, 11, 25, 12)))
 
     async with sessions() as s:
         keys = [t.dedupe_key for t in await tasks(s)]
@@ -66,7 +67,7 @@ async def test_given_scheduler_down_through_the_reminder_day_when_it_catches_up_
 async def test_given_job_interrupted_midway_then_nothing_half_done_and_rerun_completes_without_duplicates(session, sessions):
     for _ in range(3):
         await _promise(session)
-    clock = FixedClock(TUESDAY)
+    clock = DrivenClock(TUESDAY)
 
     async def crashes_after_planning(s, *, now):
         await plan_promise_tasks(s, now=now)  # writes (flushes) every task ...
@@ -90,7 +91,7 @@ async def test_given_some_tasks_committed_before_a_crash_then_resumed_run_adds_o
                                     due_at=sh(2026, 11, 24, 9), priority=50)], now=TUESDAY)
         await s.commit()
 
-    run = await run_job(sessions, "promises", promises_job, clock=FixedClock(TUESDAY))
+    run = await run_job(sessions, "promises", promises_job, clock=DrivenClock(TUESDAY))
 
     assert run.summary["tasks_created"] == 3
     async with sessions() as s:
@@ -99,10 +100,10 @@ async def test_given_some_tasks_committed_before_a_crash_then_resumed_run_adds_o
 
 async def test_given_due_day_over_without_full_payment_then_broken_case_due_now_and_its_calls_cancelled(session, sessions):
     case, promise, _ = await _promise(session)
-    await run_job(sessions, "promises", promises_job, clock=FixedClock(TUESDAY))
+    await run_job(sessions, "promises", promises_job, clock=DrivenClock(TUESDAY))
 
-    before_midnight = await run_job(sessions, "promises", promises_job, clock=FixedClock(sh(2026, 11, 25, 23, 59)))
-    after = await run_job(sessions, "promises", promises_job, clock=FixedClock(sh(2026, 11, 26, 7)))
+    before_midnight = await run_job(sessions, "promises", promises_job, clock=DrivenClock(sh(2026, 11, 25, 23, 59)))
+    after = await run_job(sessions, "promises", promises_job, clock=DrivenClock(sh(2026, 11, 26, 7)))
 
     assert before_midnight.summary["broken"] == 0
     assert after.summary["broken"] == 1 and after.summary["tasks_closed"] == 4
@@ -119,6 +120,6 @@ async def test_given_kept_or_cancelled_promise_then_no_tasks_planned(session, se
     kept.status = PromiseStatus.KEPT
     await session.commit()
 
-    run = await run_job(sessions, "promises", promises_job, clock=FixedClock(TUESDAY))
+    run = await run_job(sessions, "promises", promises_job, clock=DrivenClock(TUESDAY))
 
     assert run.summary["tasks_created"] == 0

@@ -17,7 +17,8 @@ from dialer.tasks.repository import NewTask, add_tasks
 from scheduling.jobs import JOBS, AfterCommit, JobSpec, promises_job
 from scheduling.runner import JobRun, build_scheduler, run_all, run_job
 from tests.factories import make_case, make_client
-from tests.scheduling.helpers import FixedClock, count, make_promise, sh
+from tests.clocks import DrivenClock
+from tests.scheduling.helpers import count, make_promise, sh
 
 NOW = sh(2026, 11, 24, 10)
 _runs = itertools.count(1)
@@ -61,7 +62,7 @@ async def test_given_two_replicas_running_one_job_at_once_then_exactly_one_runs(
     engines, factories = await _replicas(db_url)
     try:
         runs = await asyncio.gather(*(
-            run_job(f, "slow", _slow_job(case.id, hold=0.5), clock=FixedClock(NOW)) for f in factories
+            run_job(f, "slow", _slow_job(case.id, hold=0.5), clock=DrivenClock(NOW)) for f in factories
         ))
     finally:
         for engine in engines:
@@ -75,7 +76,7 @@ async def test_given_two_replicas_running_the_promises_job_at_once_then_its_effe
     await _case_with_promise(session)
     engines, factories = await _replicas(db_url, 3)
     try:
-        runs = await asyncio.gather(*(run_job(f, "promises", promises_job, clock=FixedClock(NOW)) for f in factories))
+        runs = await asyncio.gather(*(run_job(f, "promises", promises_job, clock=DrivenClock(NOW)) for f in factories))
     finally:
         for engine in engines:
             await engine.dispose()
@@ -90,7 +91,7 @@ async def test_given_two_live_schedulers_on_one_postgres_database_then_each_job_
     engines, factories = await _replicas(db_url)
     jobs = [JobSpec("slow", _slow_job(case.id, hold=0.5), dt.timedelta(hours=1)),
             JobSpec("promises", promises_job, dt.timedelta(hours=1))]
-    schedulers = [build_scheduler(f, clock=FixedClock(NOW), jobs=jobs) for f in factories]
+    schedulers = [build_scheduler(f, clock=DrivenClock(NOW), jobs=jobs) for f in factories]
     runs: list[JobRun] = []
     errors: list[BaseException] = []
     done = asyncio.Event()
@@ -125,7 +126,7 @@ async def test_given_two_live_schedulers_on_one_postgres_database_then_each_job_
 async def test_run_all_runs_every_job_once_and_commits(session, sessions):
     await _case_with_promise(session)
 
-    runs = await run_all(sessions, clock=FixedClock(NOW))
+    runs = await run_all(sessions, clock=DrivenClock(NOW))
 
     assert [r.name for r in runs] == [job.name for job in JOBS] and all(r.ran for r in runs)
     assert await count(session, Task) == 4
@@ -161,7 +162,7 @@ async def test_given_a_job_with_work_after_its_commit_then_that_work_sees_the_co
     await session.commit()
     seen: list[int] = []
 
-    run = await run_job(sessions, "after_commit", _committing_then(case.id, seen, fail=fail), clock=FixedClock(NOW))
+    run = await run_job(sessions, "after_commit", _committing_then(case.id, seen, fail=fail), clock=DrivenClock(NOW))
 
     assert run.ran and run.summary == {"written": 1}
     assert seen == [1], "what follows the commit runs after it, and sees the run's work"
@@ -178,7 +179,7 @@ async def test_given_a_job_redefined_after_the_scheduler_started_then_the_curren
         return run
 
     defined = {"carrier_job": JobSpec("carrier_job", job("built at start"), dt.timedelta(hours=1))}
-    scheduler = build_scheduler(sessions, clock=FixedClock(NOW), jobs=list(defined.values()),
+    scheduler = build_scheduler(sessions, clock=DrivenClock(NOW), jobs=list(defined.values()),
                                 current=defined.get)  # as the service passes Container.job
     defined["carrier_job"] = JobSpec("carrier_job", job("after the carrier was swapped"), dt.timedelta(hours=1))
     done = asyncio.Event()

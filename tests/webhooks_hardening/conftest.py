@@ -8,6 +8,7 @@ from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
 
 from tests.webhooks.conftest import PUBLIC, TWILIO_TOKEN
+from tests.clocks import DrivenClock
 
 SID = "CA" + "0" * 31 + "1"
 
@@ -18,14 +19,6 @@ def settings(settings):
     return settings.model_copy(update={"twilio_auth_token": SecretStr(TWILIO_TOKEN), "public_base_url": PUBLIC})
 
 
-class DrivenClock:
-    """A clock the test moves (``clock.now += …``)."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture
