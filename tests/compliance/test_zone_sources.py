@@ -10,11 +10,10 @@ by ``calling_window_no_overlap``, naming the zones, with no next time.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.compliance.decide import Decision, decide_number, decide_party
@@ -22,6 +21,7 @@ from dialer.compliance.rules import plausible_zones
 from dialer.compliance.snapshot import NumberFact, PartyFact, Snapshot
 from dialer.policy.document import WEEKDAYS, PolicyDocument
 from dialer.policy.presets import build_policy
+from tests.compliance.test_properties import PROPERTY, _clock
 
 UTC = dt.timezone.utc
 NEW_YORK = ZoneInfo("America/New_York")
@@ -152,12 +152,6 @@ BASES = tuple(dt.datetime(*d, tzinfo=UTC) for d in (
     (2027, 3, 12), (2027, 11, 5),
 ))
 QUARTER = dt.timedelta(minutes=15)
-PROPERTY = settings(max_examples=int(os.environ.get("DIALER_PROPERTY_EXAMPLES", "120")), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
-
-
-def _clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 @st.composite
