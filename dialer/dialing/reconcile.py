@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.calls import state
@@ -101,9 +101,13 @@ async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Car
     SIP carrier's dialogs went with its process): every call not yet ended, at once, from ``after_id``
     on — a call still live at the carrier stays as it is."""
     live = Call.state.not_in([s.value for s in ENDS])
+    # ``updated_at`` is the row's wall-clock write time, ``now`` the service's clock (the demo's is
+    # simulated): each rule also asks the call's own time, written on the service's clock.
+    placing = Call.state.in_([CallState.REQUESTED.value, CallState.DIALING.value])
+    placing_since = func.coalesce(Call.dialing_at, Call.requested_at)
     due = live & (Call.id > after_id) if everything else live & or_(
-        (Call.state.in_([CallState.REQUESTED.value, CallState.DIALING.value])) & (Call.updated_at <= now - UNCERTAIN_AFTER),
-        Call.updated_at <= now - QUIET_AFTER,
+        placing & (placing_since <= now - UNCERTAIN_AFTER) & (Call.updated_at <= now - UNCERTAIN_AFTER),
+        (Call.requested_at <= now - QUIET_AFTER) & (Call.updated_at <= now - QUIET_AFTER),
     )
     query = select(Call).where(due).order_by(Call.id).limit(limit).with_for_update(skip_locked=True)
     calls = list((await session.execute(query)).scalars())

@@ -40,6 +40,46 @@ async def test_given_a_quiet_live_call_whose_leg_the_carrier_does_not_know_then_
     assert "no longer knows the leg" in (call.error_detail or "")
 
 
+@pytest.mark.parametrize("placing", [CallState.REQUESTED, CallState.DIALING])
+async def test_given_a_placement_begun_seconds_ago_by_the_services_clock_then_the_sweep_leaves_it_alone(
+        session, placing: CallState) -> None:
+    """``updated_at`` is the row's wall-clock write time; the service's clock may be another (the demo
+    simulates one hours ahead). A placement is uncertain a minute after it began by the service's
+    clock — before, the sweep found no leg yet for a call the carrier was still placing and ended
+    it ``failed`` (the SIP demo's first call, on a loaded machine)."""
+    case = await make_case(session, client=await make_client(session))
+    agent = await make_user(session)
+    call = await make_call(session, case=case, agent_id=agent.id, at=NOW - dt.timedelta(seconds=5), state=placing)
+    call.outcome, call.carrier_call_id, call.updated_at = None, None, NOW - dt.timedelta(hours=3)
+    call.dialing_at = NOW - dt.timedelta(seconds=2) if placing is CallState.DIALING else None
+    await session.commit()
+
+    swept = await reconcile_job(session, now=NOW, carrier=FakeCarrier())
+    await session.commit()
+
+    assert swept.summary["examined"] == 0
+    assert (await session.get(Call, call.id)).state is placing
+
+
+@pytest.mark.parametrize("placing", [CallState.REQUESTED, CallState.DIALING])
+async def test_given_a_placement_begun_over_a_minute_ago_with_no_leg_at_the_carrier_then_it_ends_unplaced(
+        session, placing: CallState) -> None:
+    case = await make_case(session, client=await make_client(session))
+    agent = await make_user(session)
+    begun = NOW - dt.timedelta(seconds=61)
+    call = await make_call(session, case=case, agent_id=agent.id, at=begun, state=placing)
+    call.outcome, call.carrier_call_id, call.updated_at = None, None, begun
+    call.dialing_at = begun if placing is CallState.DIALING else None
+    await session.commit()
+
+    swept = await reconcile_job(session, now=NOW, carrier=FakeCarrier())
+    await session.commit()
+
+    assert swept.summary["settled"] == 1
+    await session.refresh(call)
+    assert call.state is CallState.FAILED and call.error_code == "not_placed"
+
+
 async def test_given_the_carrier_failing_otherwise_then_the_call_is_left_for_the_next_sweep(session) -> None:
     case = await make_case(session, client=await make_client(session))
     agent = await make_user(session)
