@@ -45,9 +45,10 @@ def jobs_for(
 
 
 async def calls_reconcile(session: AsyncSession, *, now: dt.datetime, carrier: Carrier,
-                          actions: CarrierActions, everything: bool = False, after_id: int = 0) -> AfterCommit:
+                          actions: CarrierActions, open_before: dt.datetime | None = None,
+                          after_id: int = 0) -> AfterCommit:
     """The reconciler's sweep; the legs left up by the calls it ended are hung up after its commit."""
-    swept = await reconcile_job(session, now=now, carrier=carrier, everything=everything, after_id=after_id)
+    swept = await reconcile_job(session, now=now, carrier=carrier, open_before=open_before, after_id=after_id)
     return AfterCommit(swept.summary, partial(actions.run, swept.effects))
 
 
@@ -60,7 +61,7 @@ async def reconcile_at_start(sessions: async_sessionmaker[AsyncSession], *, cloc
     recordings of every call that ended before this start and has none are asked of the carrier at
     once (:func:`recover_at_start`)."""
     started = clock()
-    settled = await _settle_open_calls(sessions, clock=clock, carrier=carrier, actions=actions)
+    settled = await _settle_open_calls(sessions, clock=clock, carrier=carrier, actions=actions, before=started)
     await recover_at_start(sessions, clock=clock, carrier=carrier, storage=storage, started_at=started)
     return settled
 
@@ -76,11 +77,11 @@ async def recover_at_start(sessions: async_sessionmaker[AsyncSession], *, clock:
 
 
 async def _settle_open_calls(sessions: async_sessionmaker[AsyncSession], *, clock: Clock, carrier: Carrier,
-                             actions: CarrierActions) -> int:
+                             actions: CarrierActions, before: dt.datetime) -> int:
     settled, after = 0, 0
     while True:
         run = await run_job(sessions, "calls_reconcile", partial(
-            calls_reconcile, carrier=carrier, actions=actions, everything=True, after_id=after), clock=clock)
+            calls_reconcile, carrier=carrier, actions=actions, open_before=before, after_id=after), clock=clock)
         if not run.ran:
             await asyncio.sleep(1.0)  # the scheduled sweep holds the lock: wait for it
             continue

@@ -95,17 +95,18 @@ class Reconciled:
 
 
 async def reconcile_job(session: AsyncSession, *, now: dt.datetime, carrier: Carrier, limit: int = 50,
-                        everything: bool = False, after_id: int = 0) -> Reconciled:
+                        open_before: dt.datetime | None = None, after_id: int = 0) -> Reconciled:
     """The scheduled sweep: uncertain placements older than a minute, live calls quiet too long.
-    ``everything`` (the service starting: its callbacks may have been lost while it was down, and a
-    SIP carrier's dialogs went with its process): every call not yet ended, at once, from ``after_id``
-    on — a call still live at the carrier stays as it is."""
+    ``open_before`` (the service starting: its callbacks may have been lost while it was down, and a
+    SIP carrier's dialogs went with its process): every call requested before that instant and not
+    yet ended, at once, from ``after_id`` on — a call still live at the carrier stays as it is, and
+    the calls this run's engine is placing meanwhile are not its business."""
     live = Call.state.not_in([s.value for s in ENDS])
     # ``updated_at`` is the row's wall-clock write time, ``now`` the service's clock (the demo's is
     # simulated): each rule also asks the call's own time, written on the service's clock.
     placing = Call.state.in_([CallState.REQUESTED.value, CallState.DIALING.value])
     placing_since = func.coalesce(Call.dialing_at, Call.requested_at)
-    due = live & (Call.id > after_id) if everything else live & or_(
+    due = live & (Call.id > after_id) & (Call.requested_at < open_before) if open_before else live & or_(
         placing & (placing_since <= now - UNCERTAIN_AFTER) & (Call.updated_at <= now - UNCERTAIN_AFTER),
         (Call.requested_at <= now - QUIET_AFTER) & (Call.updated_at <= now - QUIET_AFTER),
     )

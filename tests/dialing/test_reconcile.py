@@ -80,6 +80,26 @@ async def test_given_a_placement_begun_over_a_minute_ago_with_no_leg_at_the_carr
     assert call.state is CallState.FAILED and call.error_code == "not_placed"
 
 
+async def test_given_the_start_sweep_then_a_call_this_run_began_is_not_its_business(session) -> None:
+    """The start sweep settles what the last run left open; a call the new run's engine is placing
+    meanwhile (requested after the start) has no leg at the carrier yet and must not be ended."""
+    case = await make_case(session, client=await make_client(session))
+    agent = await make_user(session)
+    left = await make_call(session, case=case, agent_id=agent.id, at=NOW - dt.timedelta(seconds=1),
+                           state=CallState.REQUESTED)
+    new = await make_call(session, case=case, agent_id=agent.id, at=NOW + dt.timedelta(seconds=1),
+                          state=CallState.REQUESTED)
+    for call in (left, new):
+        call.outcome, call.carrier_call_id = None, None
+    await session.commit()
+
+    swept = await reconcile_job(session, now=NOW + dt.timedelta(seconds=2), carrier=FakeCarrier(), open_before=NOW)
+    await session.commit()
+
+    assert swept.summary == {"examined": 1, "settled": 1, "carrier_errors": 0, "last_id": left.id}
+    assert (await session.get(Call, new.id)).state is CallState.REQUESTED
+
+
 async def test_given_the_carrier_failing_otherwise_then_the_call_is_left_for_the_next_sweep(session) -> None:
     case = await make_case(session, client=await make_client(session))
     agent = await make_user(session)
