@@ -11,6 +11,7 @@ from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, ClientReportItem, Consent, Decision, StopContact
 from dialer.imports.models import ImportBatch
 from dialer.kit.db import Base
+from dialer.live.models import LiveEvent
 from dialer.notes.models import Payment, PromiseToPay, WrapUpNote
 from dialer.outbox.models import Delivery, DeliveryAttempt, WebhookEndpoint, WebhookEvent
 from dialer.seats.models import Seat
@@ -22,7 +23,7 @@ from webhooks.models import CarrierEvent
 __all__ = [
     "AgentSession", "ApiKey", "Attempt", "AuditChainEntry", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
     "ChainOrigin", "DecisionChainEntry",
-    "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "LegalHold",
+    "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "LegalHold", "LiveEvent",
     "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",
     "StopContact", "Task", "User", "WebhookEndpoint", "WebhookEvent", "WrapUpNote", "Delivery", "DeliveryAttempt",
 ]
