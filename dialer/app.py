@@ -1,6 +1,7 @@
 """The application factory. Its lifespan runs the composition root: migrations, then everything
-built from the settings (``dialer.container.build_container``), then the scheduler, the progressive
-engine and the carrier events inbox, stopped in the reverse order."""
+built from the settings (``dialer.container.build_container``), the live events' bus and its
+listener, then the scheduler, the progressive engine and the carrier events inbox, stopped in the
+reverse order."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from dialer.kit.clock import Clock, system_clock
 from dialer.kit.db import create_engine
 from dialer.kit.migrations import upgrade_to_head
 from dialer.kit.query_text import refuse_control_characters
+from dialer.live.bus import Bus
+from dialer.live.listen import Listener, table_reader
 from dialer.settings import Settings
 from dialer.telephony.carrier import CarrierError
 from webhooks.refusals import RefusalWindows, write_last_windows
@@ -37,6 +40,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 await upgrade_to_head(engine, settings.migrations_dir)
             container = app.state.container = build_container(settings, clock=clock, engine=engine)
             refusals = app.state.webhook_refusals = RefusalWindows()  # refused webhooks counted per source
+            bus = app.state.live_bus = Bus(backlog=table_reader(engine))  # live pages' events, every replica's
+            listener = Listener(engine, bus)
+            await listener.start()
             await _check_storage(container.storage)
             scheduler, running = None, set[asyncio.Task[Any]]()
             if settings.run_scheduler:
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                     await stop_scheduler(scheduler, running)
                 if container.carrier is not None:
                     await container.carrier.aclose()
+                await listener.aclose()
                 await write_last_windows(container.write_sessions, refusals)
         finally:
             await engine.dispose()

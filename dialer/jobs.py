@@ -14,6 +14,7 @@ from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.reconcile import reconcile_job
 from dialer.kit.clock import Clock
 from dialer.kit.types import utcnow
+from dialer.live.purge import purge_job as live_purge_job
 from dialer.outbox import events
 from dialer.outbox.models import EventType
 from dialer.telephony.carrier import Carrier
@@ -30,6 +31,7 @@ def jobs_for(
 ) -> tuple[JobSpec, ...]:
     """Every scheduled job; those that talk to the carrier exist when a carrier is configured."""
     archive = (
+        JobSpec("live_events_purge", live_purge_job, dt.timedelta(hours=1)),
         JobSpec("recordings_purge", partial(recordings_purge, storage=storage), dt.timedelta(hours=1)),
         JobSpec("recordings_completeness", partial(completeness_job, storage=storage, zone=zone),
                 dt.timedelta(hours=24)),

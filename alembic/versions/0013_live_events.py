@@ -35,8 +35,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_live_events')),
     )
     op.create_index('ix_live_events_at', 'live_events', ['at'])
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("""
+            CREATE FUNCTION live_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                payload text := json_build_object('id', NEW.id, 'at', NEW.at, 'topic', NEW.topic,
+                                                  'data', NEW.data)::text;
+            BEGIN
+                IF octet_length(payload) > 7900 THEN
+                    payload := json_build_object('id', NEW.id)::text;
+                END IF;
+                PERFORM pg_notify('dialer_live', payload);
+                RETURN NULL;
+            END $$
+        """)
+        op.execute("CREATE TRIGGER live_events_notify AFTER INSERT ON live_events "
+                   "FOR EACH ROW EXECUTE FUNCTION live_events_notify()")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER live_events_notify ON live_events")
+        op.execute("DROP FUNCTION live_events_notify()")
     op.drop_index('ix_live_events_at', table_name='live_events')
     op.drop_table('live_events')

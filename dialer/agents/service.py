@@ -34,6 +34,7 @@ from dialer.cases import holds
 from dialer.kit.db import begin_write, table_of, violated_unique
 from dialer.kit.errors import NotFound
 from dialer.kit.queries import required
+from dialer.live import publish as live
 from dialer.seats.models import Seat
 
 
@@ -143,6 +144,8 @@ async def set_mode(session: AsyncSession, *, actor: Principal, mode: DialMode, n
         before, agent.mode = agent.mode, mode.value
         await audit.record(session, action="agent.mode", actor=actor, entity="agent_session", entity_id=agent.id,
                            agent_id=agent.agent_id, seat_id=agent.seat_id, **{"from": before, "to": mode.value})
+        live.publish(session, live.AGENT, {"agent_id": agent.agent_id, "session_id": agent.id, "seat_id": agent.seat_id,
+                                           "to": agent.state.value, "mode": mode.value}, at=now)
     return await _view(session, agent, now)
 
 

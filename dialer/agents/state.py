@@ -2,8 +2,9 @@
 and the call the agent holds). Everything else asks this module.
 
 Each move goes through the state machine (``dialer.agents.states``: an illegal move is refused
-with ``IllegalTransition``, 409), is stamped with its instant and audited (``agent.state``: from,
-to, reason, and the call it was for) in the caller's unit of work. The agent's state follows
+with ``IllegalTransition``, 409), is stamped with its instant, audited (``agent.state``: from,
+to, reason, and the call it was for) and told to the live pages (:mod:`dialer.live`) in the
+caller's unit of work. The agent's state follows
 their call: dialing when a call is placed for them, on-call when it is bridged, wrap-up when it
 ends (or ready / not ready when it never reached the party). The one override is a supervisor's
 forced logout (:func:`force_offline`), audited as such.
@@ -21,6 +22,7 @@ from dialer.agents.states import can_move, move
 from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.calls.models import Call
+from dialer.live import publish as live
 
 
 async def transition(
@@ -164,3 +166,7 @@ async def audit_move(
     await audit.record(session, action="agent.state", actor=actor, entity="agent_session", entity_id=agent.id,
                        agent_id=agent.agent_id, seat_id=agent.seat_id, **{"from": before.value, "to": target.value},
                        reason=reason, at=agent.state_since.isoformat(), **detail)
+    live.publish(session, live.AGENT, {
+        "agent_id": agent.agent_id, "session_id": agent.id, "seat_id": agent.seat_id, "from": before.value,
+        "to": target.value, "reason": reason, "since": agent.state_since.isoformat(),
+        "call_id": detail.get("call_id", agent.current_call_id)}, at=agent.state_since)

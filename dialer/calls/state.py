@@ -26,6 +26,7 @@ from dialer.calls.models import Call, CallOutcome, CallState
 from dialer.cases import holds
 from dialer.compliance.models import Attempt, AttemptSource
 from dialer.kit.db import rowcount, table_of
+from dialer.live import publish as live
 from dialer.outbox import events, payloads
 from dialer.outbox.models import EventType
 
@@ -54,6 +55,12 @@ def _enter(call: Call, state: CallState, at: dt.datetime, *, answered_by: str | 
         call.conversation = call.outcome is CallOutcome.ANSWERED
 
 
+def _told(session: AsyncSession, call: Call, at: dt.datetime) -> None:
+    """The call's new state, to the live pages (in the unit of work that moved it)."""
+    live.publish(session, live.CALL, {"call_id": call.id, "agent_id": call.agent_id, "state": call.state.value,
+                                      "direction": call.direction.value, "client_id": call.client_id}, at=at)
+
+
 async def _report_end(session: AsyncSession, call: Call, at: dt.datetime) -> None:
     """Every call that ends — outbound or inbound, answered, missed or never placed — is told to
     the integrations (``call.completed``), in the unit of work that ended it."""
@@ -76,6 +83,7 @@ async def move(session: AsyncSession, call: Call, target: CallState, *, at: dt.d
     if steps:
         for step in steps:
             _enter(call, step, at)
+        _told(session, call, at)
         return Move.APPLIED
     verdict = advance(call.state, target)
     if verdict is Move.ILLEGAL:
@@ -102,6 +110,7 @@ async def bridge(session: AsyncSession, call: Call, *, at: dt.datetime) -> bool:
     if steps:
         for step in steps:
             _enter(call, step, at)
+        _told(session, call, at)
         await agents.call_bridged(session, call, now=at)
         return True
     if call.bridged_at is None and call.answered_at is not None:
@@ -151,6 +160,7 @@ async def end(
         steps = path(call.state, fallback)
     for step in steps:
         _enter(call, step, at, answered_by=answered_by)
+    _told(session, call, at)
     call.error_code = error or call.error_code
     call.error_detail = detail or call.error_detail
     await settle_attempt(session, call, placed=placed)
@@ -167,6 +177,7 @@ async def complete_inbound(session: AsyncSession, call: Call, *, at: dt.datetime
     if call.state is not CallState.BRIDGED:
         return False
     _enter(call, CallState.COMPLETED, at)
+    _told(session, call, at)
     if talked_s is not None:
         call.talk_s = talked_s
     call.hangup_by = call.hangup_by or "party"
@@ -190,6 +201,7 @@ async def miss(session: AsyncSession, call: Call, *, at: dt.datetime, reason: st
         return False
     for step in path(call.state, CallState.MISSED):
         _enter(call, step, at)
+    _told(session, call, at)
     call.error_detail = reason
     await agents.inbound_missed(session, call, now=at, seat_answered=reason != "agent_no_answer")
     await _report_end(session, call, at)
@@ -206,6 +218,7 @@ async def claim_party_leg(session: AsyncSession, call: Call, *, now: dt.datetime
     claimed = bool(rowcount(result))
     if claimed:
         call.state, call.dialing_at = CallState.DIALING, now
+        _told(session, call, now)
     return claimed
 
 

@@ -1,31 +1,31 @@
 """Live events for the agent desktop: ``GET /v1/agent/events``, Server-Sent Events.
 
-The stream polls the database every ``POLL_S`` (a short read session per poll, none held open in
-between) and sends a ``desk`` event whenever what the agent's screen shows changes: their session
-(state, reason, mode, seat), their current call (state, whisper text, outcome...) or the case they
-hold. A comment every ``KEEPALIVE_S`` keeps an idle connection open through proxies. The stream
-ends when the client goes away.
+The stream follows the live events' bus (:mod:`dialer.live`): whenever an event about the agent
+arrives (their state, their call's state) it reads what the agent's screen shows in one short
+query — their session (state, reason, mode, seat), their current call (state, whisper text,
+outcome...) and the case they hold — and sends a ``desk`` event if that changed. Nothing is read
+while nothing happens, except one safety re-read every ``RESYNC_S``. A comment every ``KEEPALIVE_S``
+keeps an idle connection open through proxies. The stream ends when the client goes away.
 
-Each event's data is the whole snapshot (JSON), so a page that missed one loses nothing::
+Each event's data is the whole snapshot (JSON), so a page that missed one loses nothing; its id is
+the bus event it follows::
 
     event: desk
-    id: 3
+    id: 3127
     data: {"session": {...} | null, "call": {...} | null, "held_case_id": 12 | null}
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from dialer.agents.models import AgentSession
 from dialer.auth.deps import Principal, require
@@ -35,10 +35,12 @@ from dialer.calls.schemas import CallOut
 from dialer.cases.models import Case, CaseStatus
 from dialer.kit.clock import Clock
 from dialer.kit.deps import provided
+from dialer.live.bus import Bus, Subscription
+from dialer.live.sse import live_bus
 from dialer.seats.models import Seat
 
-POLL_S = 0.3
-"""How often the stream looks at the database."""
+RESYNC_S = 30.0
+"""The longest the stream goes without reading the desk: a safety net, not the way changes come."""
 KEEPALIVE_S = 15.0
 """The longest silence on the stream: a comment is sent after it."""
 RETRY_MS = 2000
@@ -83,41 +85,42 @@ async def desk_snapshot(
 
 
 async def desk_stream(
-    load: Callable[[], Awaitable[Snapshot]], *, disconnected: Callable[[], Awaitable[bool]],
-    poll_s: float = POLL_S, keepalive_s: float = KEEPALIVE_S, clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[str]:
-    """The event stream's text: the first snapshot at once, then one event per change and a
-    keep-alive comment after ``keepalive_s`` of silence, until ``disconnected()`` is true."""
-    yield f"retry: {RETRY_MS}\n\n"
-    last: str | None = None
-    sent = 0
-    quiet_since = clock()
-    while not await disconnected():
+    load: Callable[[], Awaitable[Snapshot]], subscription: Subscription, *, resync_s: float = RESYNC_S,
+) -> AsyncIterator[ServerSentEvent]:
+    """The stream's events: the desk at once, then the desk again after each event about the agent
+    (those already waiting are taken together: one read for a burst), when it changed."""
+    last = ""
+    event_id = subscription.bus.last_id
+    first = True
+    while True:
         body = json.dumps(await load(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         if body != last:
-            last, sent = body, sent + 1
-            yield f"id: {sent}\nevent: desk\ndata: {body}\n\n"
-            quiet_since = clock()
-        elif clock() - quiet_since >= keepalive_s:
-            yield ": keep-alive\n\n"
-            quiet_since = clock()
-        await asyncio.sleep(poll_s)
+            last = body
+            yield ServerSentEvent(data=body, event="desk", id=str(event_id), retry=RETRY_MS if first else None)
+            first = False
+        event = await subscription.next(timeout=resync_s)
+        while event is not None:
+            event_id = max(event_id, event.id)
+            event = subscription.queue.get_nowait() if not subscription.queue.empty() else None
 
 
 @router.get(
-    "/agent/events", response_class=StreamingResponse,
+    "/agent/events", response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "`desk` events, see the module doc"}},
     summary="My desktop's live events (SSE): session state, current call with its whisper text, held case "
             "(agent, supervisor)",
 )
 async def agent_events(
-    request: Request, actor: Agent, sessions: Annotated[async_sessionmaker[AsyncSession], Depends(provided("sessions"))],
-    clock: Annotated[Clock, Depends(provided("clock"))],
-) -> StreamingResponse:
+    actor: Agent, sessions: Annotated[async_sessionmaker[AsyncSession], Depends(provided("sessions"))],
+    clock: Annotated[Clock, Depends(provided("clock"))], bus: Annotated[Bus, Depends(live_bus)],
+) -> EventSourceResponse:
     async def load() -> Snapshot:
         return await desk_snapshot(sessions, agent_id=actor.user_id, now=clock())
 
-    return StreamingResponse(
-        desk_stream(load, disconnected=request.is_disconnected), media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        with await bus.subscribe(agent_id=actor.user_id) as subscription:
+            async for event in desk_stream(load, subscription):
+                yield event
+
+    return EventSourceResponse(events(), ping=KEEPALIVE_S, headers={"Cache-Control": "no-cache",
+                                                                   "X-Accel-Buffering": "no"})

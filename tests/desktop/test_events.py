@@ -3,50 +3,73 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 
 from dialer.desktop.events import desk_stream
+from dialer.live.bus import Bus, Event
 from tests.e2e.conftest import seat_agent_with_case
 
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_given_a_desk_that_changes_twice_then_two_events_and_a_keep_alive_in_the_quiet_between():
-    clock = [0.0]
-    seen = [{"state": "ready"}, {"state": "ready"}, {"state": "ready"}, {"state": "on_call"}]
-    loads = 0
+def _bus() -> Bus:
+    async def no_backlog(after: int, limit: int) -> list[Event]:
+        return []
+
+    return Bus(backlog=no_backlog)
+
+
+def _event(n: int, agent_id: int = 7) -> Event:
+    return Event(n, dt.datetime(2026, 12, 5, tzinfo=dt.UTC), "agent", {"agent_id": agent_id})
+
+
+async def test_given_events_about_the_agent_then_the_desk_is_read_once_per_burst_and_sent_when_it_changed():
+    bus = _bus()
+    desks = iter([{"state": "ready"}, {"state": "ready"}, {"state": "on_call"}])
+    reads = 0
 
     async def load():
-        nonlocal loads
-        clock[0] += 10.0  # each poll, ten seconds pass
-        loads += 1
-        return seen[loads - 1]
+        nonlocal reads
+        reads += 1
+        return next(desks)
 
-    async def disconnected():
-        return loads >= len(seen)
+    with await bus.subscribe(agent_id=7) as subscription:
+        stream = desk_stream(load, subscription, resync_s=60)
+        first = await anext(stream)
+        bus.deliver(_event(1))  # nothing on the desk changed: read, not sent
+        bus.deliver(_event(2, agent_id=8))  # another agent's: not even read
+        pending = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0.05)
+        assert reads == 2 and not pending.done()
+        for n in (3, 4, 5):  # a burst: one read
+            bus.deliver(_event(n))
+        second = await asyncio.wait_for(pending, 5)
+        await stream.aclose()
 
-    out = [chunk async for chunk in desk_stream(load, disconnected=disconnected, poll_s=0, keepalive_s=15,
-                                                 clock=lambda: clock[0])]
-
-    assert out == [
-        "retry: 2000\n\n",
-        'id: 1\nevent: desk\ndata: {"state":"ready"}\n\n',
-        ": keep-alive\n\n",  # 20 s after the first event, none since
-        'id: 2\nevent: desk\ndata: {"state":"on_call"}\n\n',
-    ]
+    assert (first.event, first.data, first.id, first.retry) == ("desk", '{"state":"ready"}', "0", 2000)
+    assert (second.event, second.data, second.id) == ("desk", '{"state":"on_call"}', "5")
+    assert reads == 3
 
 
-async def test_given_a_client_gone_then_the_stream_ends_without_loading():
+async def test_given_no_event_for_the_resync_time_then_the_desk_is_read_again():
+    bus = _bus()
+    reads = 0
+
     async def load():
-        raise AssertionError("no poll after the client left")
+        nonlocal reads
+        reads += 1
+        return {"reads": reads}
 
-    async def gone():
-        return True
-
-    assert [chunk async for chunk in desk_stream(load, disconnected=gone)] == ["retry: 2000\n\n"]
+    with await bus.subscribe(agent_id=7) as subscription:
+        stream = desk_stream(load, subscription, resync_s=0.01)
+        assert json.loads((await anext(stream)).data) == {"reads": 1}
+        assert json.loads((await asyncio.wait_for(anext(stream), 5)).data) == {"reads": 2}
+        await stream.aclose()
+    assert bus.subscribers == 0
 
 
 async def _events(response) -> AsyncIterator[dict]:
