@@ -163,6 +163,7 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.apidocs.endpoints import router as apidocs_router
     from dialer.audit.endpoints import router as audit_router
     from dialer.auth.endpoints import router as auth_router
+    from dialer.board.endpoints import router as board_router
     from dialer.calendars.endpoints import router as calendars_router
     from dialer.calls.endpoints import router as calls_router
     from dialer.campaigns.endpoints import router as campaigns_router
@@ -190,6 +191,6 @@ def _include_routers(app: FastAPI) -> None:
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, worklist_router, notes_router, calls_router,
                campaigns_router, desktop_events_router, carrier_events_router, holds_router,
-               recordings_router, integrations_router, calendars_router, audit_router)
+               recordings_router, integrations_router, calendars_router, audit_router, board_router)
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default=20, ge=3, le=10_000,
         description="Failed logins from one address within 15 minutes that lock it; an office behind one address "
                     "holds many agents, so at least the per-user limit")
+    board_long_call_s: int = Field(
+        default=15 * 60, ge=30, le=24 * 3600, description="The supervisor board flags a call longer than this")
+    board_long_wrap_up_s: int = Field(
+        default=3 * 60, ge=10, le=24 * 3600, description="The supervisor board flags a wrap-up longer than this")
+    board_long_not_ready_s: int = Field(
+        default=15 * 60, ge=30, le=24 * 3600, description="The supervisor board flags a not-ready longer than this")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="URL the carrier reaches us at.")

@@ -212,10 +212,13 @@ async def _forget(crashed: _Crashed) -> None:
 
 async def _reconcile_quiet_call(engine, floor: SipFloor, call_id: int) -> Call:
     """The reconciler's sweep once the call has been quiet for longer than it waits (its row's
-    last change moved back), its hang-ups carried out after the commit, as the job runs them."""
+    last change and its request moved back), its hang-ups carried out after the commit, as the job
+    runs them."""
     async with session_factory(writer_engine(engine))() as s:
         await begin_write(s)
-        await s.execute(update(Call).where(Call.id == call_id).values(updated_at=utcnow() - dt.timedelta(minutes=20)))
+        requested = (await s.get(Call, call_id)).requested_at
+        await s.execute(update(Call).where(Call.id == call_id).values(
+            updated_at=utcnow() - dt.timedelta(minutes=20), requested_at=requested - dt.timedelta(minutes=20)))
         await s.commit()
     async with session_factory(writer_engine(engine))() as s:
         await begin_write(s)

@@ -1,0 +1,61 @@
+"""The board's floor as the API gives it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dialer.agents.models import AgentState
+from dialer.calls.models import CallState, Direction
+from dialer.kit.schemas import Schema
+
+
+class Thresholds(Schema):
+    """When the board flags an agent (``DIALER_BOARD_LONG_*``): seconds in the state."""
+
+    long_call_s: int
+    long_wrap_up_s: int
+    long_not_ready_s: int
+
+
+class FloorSeat(Schema):
+    id: int
+    code: str
+
+
+class FloorCall(Schema):
+    """The call an agent holds: who is on the other end (their role on the case, not their name)."""
+
+    id: int
+    state: CallState
+    direction: Direction
+    party_role: str | None
+    relation: str | None
+    client_code: str | None
+    requested_at: dt.datetime
+    answered_at: dt.datetime | None
+    bridged_at: dt.datetime | None
+    supervisable: bool
+    """Bridged in a conference: a supervisor can monitor, whisper or barge."""
+
+
+class FloorAgent(Schema):
+    session_id: int
+    agent_id: int
+    username: str
+    display_name: str
+    team: str | None
+    seat: FloorSeat
+    state: AgentState
+    state_reason: str | None
+    state_since: dt.datetime
+    mode: str
+    call: FloorCall | None
+
+
+class Floor(Schema):
+    """The floor now; ``last_event_id`` is where the board's event stream goes on from."""
+
+    now: dt.datetime
+    last_event_id: int
+    thresholds: Thresholds
+    agents: list[FloorAgent]
