@@ -59,6 +59,7 @@ def _settings() -> Settings:
 
 async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
     """Run one unit of work against the configured database (migrating first) and commit it."""
+    from dialer.calendars.store import CalendarStore, attach
     from dialer.kit.db import create_engine, session_factory
     from dialer.kit.migrations import upgrade_to_head
 
@@ -66,7 +67,9 @@ async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitab
     try:
         if migrate:
             await upgrade_to_head(engine, settings.migrations_dir)
-        async with session_factory(engine)() as session:
+        sessions = session_factory(engine)
+        attach(CalendarStore(), sessions)  # the calendars as the agency entered them (a `check` uses them)
+        async with sessions() as session:
             result = await work(session)
             await session.commit()
             return result

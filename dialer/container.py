@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialer.auth import throttle
 from dialer.auth.tokens import TokenSigner
+from dialer.calendars.store import CalendarStore, attach
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.carrier_health import CarrierHealth
 from dialer.dialing.engine import Dialer, ProgressiveEngine
@@ -63,6 +64,10 @@ class Container:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         self.write_sessions: async_sessionmaker[AsyncSession] = session_factory(writer_engine(engine))  # writers
+        # The holiday and working-day calendars this process holds; every session of these factories
+        # carries them (dialer.calendars.store), so decisions and jobs read none per use.
+        self.calendars = CalendarStore()
+        attach(self.calendars, self.sessions, self.write_sessions)
         self.tokens = tokens  # None where nothing signs tokens (the worker, a benchmark)
         self.login_rules = throttle.rules(per_user=settings.login_max_failures_per_user,
                                           per_source=settings.login_max_failures_per_source)

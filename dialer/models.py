@@ -4,6 +4,7 @@ from dialer.agents.models import AgentSession
 from dialer.audit.chain_models import AuditChainEntry, ChainOrigin, DecisionChainEntry
 from dialer.audit.models import AuditEntry
 from dialer.auth.models import ApiKey, User
+from dialer.calendars.models import CalendarState, CalendarYear
 from dialer.calls.models import Call, Recording
 from dialer.campaigns.models import Campaign
 from dialer.cases.models import Case, Party, PhoneNumber
@@ -21,7 +22,8 @@ from recordings.models import LegalHold
 from webhooks.models import CarrierEvent
 
 __all__ = [
-    "AgentSession", "ApiKey", "Attempt", "AuditChainEntry", "AuditEntry", "Base", "Call", "Campaign", "CarrierEvent",
+    "AgentSession", "ApiKey", "Attempt", "AuditChainEntry", "AuditEntry", "Base", "CalendarState", "CalendarYear",
+    "Call", "Campaign", "CarrierEvent",
     "ChainOrigin", "DecisionChainEntry",
     "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "LegalHold", "LiveEvent",
     "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.cases.models import CaseStatus, Contactability
 from dialer.compliance.localtime import local_instant, next_opening
+from dialer.kit.calendars import DayCalendar
 from dialer.notes.models import PromiseStatus
 from dialer.policy.document import Obligations, PolicyDocument
 
@@ -66,12 +67,14 @@ def callable_from(facts: CaseFacts, obligations: Obligations) -> dt.date:
 
 def next_follow_up(
     facts: CaseFacts, policy: PolicyDocument, tz: ZoneInfo, now: dt.datetime, *, behind: bool = False,
+    calendar: DayCalendar | None = None,
 ) -> dt.datetime | None:
     """The instant the case is next due for a follow-up call, or ``None`` (closed case, no
     cadence set, or a calling window that never opens).
 
     The answer may lie in the past: an overdue case keeps its original due time, so the queue
-    (ordered by due time) puts the longest-waiting case first.
+    (ordered by due time) puts the longest-waiting case first. ``calendar``: the public holidays of
+    the policy's window (None: the shipped data).
     """
     if facts.status is not CaseStatus.OPEN:
         return None
@@ -92,7 +95,7 @@ def next_follow_up(
     if due is None:
         return None
     due = max(due, local_instant(callable_from(facts, obligations), MIDNIGHT, tz))
-    return next_opening(policy, due, tz)
+    return next_opening(policy, due, tz, calendar=calendar)
 
 
 # --- field visits ---------------------------------------------------------------------------

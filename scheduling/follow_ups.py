@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.calendars.store import calendars_of
 from dialer.cases.models import Case, CaseStatus
 from dialer.compliance.localtime import next_opening
 from dialer.kit.db import rowcount
@@ -55,6 +56,7 @@ async def assess_cases(
 ) -> AsyncIterator[list[Assessed]]:
     """Each open case's next due time and minimum-frequency shortfall, a page at a time."""
     policies = policies if policies is not None else await repository.client_policies(session)
+    calendars = await calendars_of(session)  # the public holidays of the windows, as entered
     async for page in repository.open_cases(session, client_id=client_id):
         ids = [c.facts.case_id for c in page]
         last = await repository.last_attempts(session, ids)
@@ -93,9 +95,11 @@ async def assess_cases(
                 shortfall = assess(
                     period=periods[c.facts.case_id], made=made[c.facts.case_id], now=now, policy=policy, tz=tz,
                     callable_from=callable_from(c.facts, policy.obligations), blockers=blockers,
+                    calendar=calendars.get(policy.holiday_calendar),
                 )
             behind = shortfall is not None and shortfall.behind and not shortfall.reasons
-            out.append(Assessed(c, next_follow_up(c.facts, policy, tz, now, behind=behind), shortfall))
+            due = next_follow_up(c.facts, policy, tz, now, behind=behind, calendar=calendars.get(policy.holiday_calendar))
+            out.append(Assessed(c, due, shortfall))
         yield out
 
 
@@ -153,7 +157,8 @@ async def _min_frequency_tasks(
         # A case only a person can unblock goes to the supervisors (unassigned), not the agent.
         agent = None if a.shortfall.reasons else a.case.assigned_agent_id
         client = policies[a.case.client_id]
-        due = a.due or next_opening(client.policy, now, client.zone_of(a.case.zone_name)) or now
+        holidays = (await calendars_of(session)).get(client.policy.holiday_calendar)
+        due = a.due or next_opening(client.policy, now, client.zone_of(a.case.zone_name), calendar=holidays) or now
         wanted.append(NewTask(
             case_id=a.case.facts.case_id, kind=TaskKind.MIN_FREQUENCY, dedupe_key=key, due_at=due,
             due_until=a.shortfall.period.end, priority=a.shortfall.priority, reason=a.shortfall.summary(),

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.calendars.service import check_and_warn
 from scheduling.follow_ups import refresh_follow_ups
 from scheduling.promises import plan_promise_tasks, settle_due_promises
 from scheduling.visits import flag_field_visits
@@ -58,8 +59,15 @@ async def field_visits_job(session: AsyncSession, *, now: dt.datetime) -> dict[s
     return {"flagged": await flag_field_visits(session, now=now)}
 
 
+async def calendars_check_job(session: AsyncSession, *, now: dt.datetime) -> dict[str, Any]:
+    """Warn (log) of each calendar year missing: this year, or next year from 1 December. Runs at
+    start and daily; ``GET /v1/calendars/status`` answers the same question at any time."""
+    return await check_and_warn(session, now=now)
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("promises", promises_job, dt.timedelta(minutes=10)),
     JobSpec("follow_ups", follow_ups_job, dt.timedelta(minutes=15)),
     JobSpec("field_visits", field_visits_job, dt.timedelta(hours=1)),
+    JobSpec("calendars_check", calendars_check_job, dt.timedelta(hours=24)),
 )

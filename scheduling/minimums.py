@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.cases.models import Contactability
 from dialer.compliance.localtime import local_instant, next_opening, start_of_next_day
+from dialer.kit.calendars import DayCalendar
 from dialer.policy.document import PolicyDocument
 
 MIDNIGHT = dt.time(0)
@@ -110,11 +111,14 @@ def period_for(contactability: Contactability, policy: PolicyDocument, now: dt.d
     return Period(kind, key, local_instant(first, MIDNIGHT, tz), local_instant(following, MIDNIGHT, tz), required)
 
 
-def callable_days_left(policy: PolicyDocument, tz: ZoneInfo, since: dt.datetime, until: dt.datetime) -> int:
-    """Local days in ``[since, until)`` on which the calling window is (still) open."""
+def callable_days_left(
+    policy: PolicyDocument, tz: ZoneInfo, since: dt.datetime, until: dt.datetime, *, calendar: DayCalendar | None = None,
+) -> int:
+    """Local days in ``[since, until)`` on which the calling window is (still) open (``calendar``: the
+    public holidays of the policy's window; None: the shipped data)."""
     count, at = 0, since
     while at < until:
-        opening = next_opening(policy, at, tz)
+        opening = next_opening(policy, at, tz, calendar=calendar)
         if opening is None or opening >= until:
             break
         count += 1
@@ -144,7 +148,7 @@ def blocking_reasons(
 
 def assess(
     *, period: Period, made: int, now: dt.datetime, policy: PolicyDocument, tz: ZoneInfo,
-    callable_from: dt.date, blockers: Sequence[Reason] = (),
+    callable_from: dt.date, blockers: Sequence[Reason] = (), calendar: DayCalendar | None = None,
 ) -> Shortfall | None:
     """The case's shortfall in ``period`` as of ``now``; ``None`` when it is on track.
 
@@ -160,7 +164,7 @@ def assess(
     elapsed = (min(max(now, start), period.end) - start) / length
     expected = math.floor(required * elapsed + 1e-9)
     reasons = list(blockers)
-    days_left = callable_days_left(policy, tz, max(now, start), period.end)
+    days_left = callable_days_left(policy, tz, max(now, start), period.end, calendar=calendar)
     if days_left == 0 and not reasons:
         reasons.append(Reason("no_calling_time", f"the calling window does not open again before {period.key} ends"))
     will_miss = bool(reasons)

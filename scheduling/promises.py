@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.calendars.store import calendars_of
 from dialer.cases.models import Case, CaseStatus, Party, PartyRole
 from dialer.compliance.localtime import next_opening
 from dialer.notes.models import Payment, PromiseStatus, PromiseToPay
@@ -99,7 +100,8 @@ async def settle_promises(
             counts.kept += 1
         elif result.status is PromiseStatus.BROKEN:
             counts.broken += 1
-            due = next_opening(client.policy, now, tz)
+            due = next_opening(client.policy, now, tz,
+                               calendar=(await calendars_of(session)).get(client.policy.holiday_calendar))
             if due is not None and (ctx.case.next_follow_up_at is None or ctx.case.next_follow_up_at > due):
                 ctx.case.next_follow_up_at = due
         if result.status is not PromiseStatus.PENDING:
@@ -133,12 +135,14 @@ async def plan_promise_tasks(session: AsyncSession, *, now: dt.datetime) -> int:
         PromiseToPay.due_date >= (now - dt.timedelta(days=1)).date(),
         PromiseToPay.due_date <= (now + PLAN_AHEAD).date(),
     )
+    calendars = await calendars_of(session)  # as shipped and as the agency entered them
     wanted: list[NewTask] = []
     for ctx in contexts:
         promise, client = ctx.promise, policies[ctx.case.client_id]
         planned = plan(
             promise_id=promise.id, due_date=promise.due_date, amount=promise.amount, policy=client.policy,
-            tz=client.zone_of(ctx.debtor_zone), calendar=client.calendar,
+            tz=client.zone_of(ctx.debtor_zone), calendar=calendars.get(client.calendar),
+            holidays=calendars.get(client.policy.holiday_calendar),
         )
         wanted += [
             NewTask(

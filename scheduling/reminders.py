@@ -2,8 +2,9 @@
 
 - A reminder call ``ptp_reminder_working_days_before`` working day(s) before the due date, on
   the client's working calendar (``cn``: Chinese statutory calendar, holidays off and the
-  adjusted weekend workdays on; any other calendar: Monday to Friday). It is due at the first
-  due-day call time (09:00 by default) of that day, or the calling window's next opening.
+  adjusted weekend workdays on, as shipped and as the agency's admins entered it; a calendar
+  with no data: Monday to Friday). It is due at the first due-day call time (09:00 by default)
+  of that day, or the calling window's next opening (whose public holidays are ``holidays``).
 - On the due date, one call at each of ``ptp_due_day_calls`` (morning, noon, evening), each due
   until the next one (the last until the day ends). A call time outside the calling window
   moves to the next opening; one that would leave the due date is dropped.
@@ -21,7 +22,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from dialer.compliance.localtime import local_instant, next_opening
-from dialer.kit.calendars import is_working_day
+from dialer.kit.calendars import DayCalendar, resolve
 from dialer.notes.models import PromiseStatus
 from dialer.policy.document import PolicyDocument
 from dialer.tasks.models import TaskKind
@@ -30,13 +31,14 @@ PRIORITY_PTP_DUE = 60
 PRIORITY_PTP_REMINDER = 50
 
 
-def previous_working_day(day: dt.date, calendar: str, count: int = 1) -> dt.date:
-    """The ``count``-th working day strictly before ``day``."""
+def previous_working_day(day: dt.date, calendar: str | DayCalendar, count: int = 1) -> dt.date:
+    """The ``count``-th working day strictly before ``day`` (a calendar given by name: its shipped data)."""
     if count < 1:
         raise ValueError("count must be 1 or more")
+    working = resolve(calendar)
     for _ in range(count):
         day -= dt.timedelta(days=1)
-        while not is_working_day(calendar, day):
+        while not working.is_working_day(day):
             day -= dt.timedelta(days=1)
     return day
 
@@ -71,9 +73,13 @@ def due_key_prefix(promise_id: int) -> str:
 
 
 def plan_promise_tasks(
-    *, promise_id: int, due_date: dt.date, amount: Decimal, policy: PolicyDocument, tz: ZoneInfo, calendar: str,
+    *, promise_id: int, due_date: dt.date, amount: Decimal, policy: PolicyDocument, tz: ZoneInfo,
+    calendar: str | DayCalendar, holidays: DayCalendar | None = None,
 ) -> list[PlannedTask]:
-    """Every call task a pending promise gets, in time order (the caller skips expired ones)."""
+    """Every call task a pending promise gets, in time order (the caller skips expired ones).
+
+    ``calendar``: the client's working calendar; ``holidays``: the calendar of the policy's holiday
+    window (None: the shipped data of the policy's ``holiday_calendar``)."""
     obligations = policy.obligations
     clocks = obligations.ptp_due_day_calls
     day_end = local_instant(due_date, None, tz)
@@ -81,7 +87,7 @@ def plan_promise_tasks(
     if obligations.ptp_reminder_working_days_before is not None:
         day = previous_working_day(due_date, calendar, obligations.ptp_reminder_working_days_before)
         at = local_instant(day, dt.time.fromisoformat(clocks[0]) if clocks else dt.time(0), tz)
-        opening = next_opening(policy, at, tz)
+        opening = next_opening(policy, at, tz, calendar=holidays)
         if opening is not None and opening < local_instant(due_date, dt.time(0), tz):
             until = local_instant(opening.astimezone(tz).date(), None, tz)
             tasks.append(PlannedTask(
@@ -91,7 +97,7 @@ def plan_promise_tasks(
     starts = [local_instant(due_date, dt.time.fromisoformat(clock), tz) for clock in clocks]
     for index, clock in enumerate(clocks):
         until = starts[index + 1] if index + 1 < len(starts) else day_end
-        opening = next_opening(policy, starts[index], tz)
+        opening = next_opening(policy, starts[index], tz, calendar=holidays)
         if opening is None or opening >= day_end:
             continue
         tasks.append(PlannedTask(

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from zoneinfo import ZoneInfo
 
-from dialer.kit.calendars import is_public_holiday
+from dialer.kit.calendars import DayCalendar, resolve
 from dialer.policy.document import PolicyDocument
 
 UTC = dt.timezone.utc
@@ -52,12 +52,20 @@ def start_of_day(at: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return local_instant(at.astimezone(tz).date(), dt.time(0), tz)
 
 
-def _intervals(policy: PolicyDocument, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+def holidays_of(policy: PolicyDocument, calendar: DayCalendar | None) -> DayCalendar:
+    """The calendar whose public holidays the policy's window observes: ``calendar`` (the service's
+    current one, from ``dialer.calendars``), or the shipped data of the policy's ``holiday_calendar``."""
+    return calendar if calendar is not None else resolve(policy.holiday_calendar)
+
+
+def _intervals(
+    policy: PolicyDocument, day: dt.date, calendar: DayCalendar | None = None,
+) -> list[tuple[dt.datetime, dt.datetime]]:
     # Returned as naive local wall-clock bounds; see window_open / next_opening.
     # ``on_calendar_holidays`` may be an empty tuple (closed on public holidays): test for None,
     # not for truthiness.
     holiday = (
-        is_public_holiday(policy.holiday_calendar, day)
+        holidays_of(policy, calendar).is_public_holiday(day)
         if policy.calling_window.on_calendar_holidays is not None
         else False
     )
@@ -67,10 +75,13 @@ def _intervals(policy: PolicyDocument, day: dt.date) -> list[tuple[dt.datetime, 
     ]
 
 
-def window_open(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo) -> bool:
-    """Whether the local wall time of ``at`` in ``tz`` lies inside the day's window ([start, end))."""
+def window_open(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo, *, calendar: DayCalendar | None = None) -> bool:
+    """Whether the local wall time of ``at`` in ``tz`` lies inside the day's window ([start, end)).
+
+    ``calendar``: whose public holidays get the holiday window (every function here takes it;
+    ``None``: the shipped data of the policy's ``holiday_calendar``)."""
     local = at.astimezone(tz).replace(tzinfo=None)
-    return any(start <= local < end for start, end in _intervals(policy, local.date()))
+    return any(start <= local < end for start, end in _intervals(policy, local.date(), calendar))
 
 
 def _readings(day: dt.date, clock: dt.time, tz: ZoneInfo) -> list[dt.datetime]:
@@ -106,39 +117,46 @@ def _offset_changes(day: dt.date, tz: ZoneInfo) -> list[dt.datetime]:
     return [dt.datetime.fromtimestamp(high, UTC)]
 
 
-def next_opening(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
+def next_opening(
+    policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo, *, calendar: DayCalendar | None = None,
+) -> dt.datetime | None:
     """The earliest instant ≥ ``at`` at which the window is open in ``tz``; None if none within a year.
 
     The window can only open where the wall time reaches an interval's start (either occurrence
     of an ambiguous one, the jump past a skipped one) or where the clocks change. Local dates
     never run backwards, so the first day with a candidate holds the answer.
     """
-    if window_open(policy, at, tz):
+    if window_open(policy, at, tz, calendar=calendar):
         return at
     local_day = at.astimezone(tz).date()
     for offset in range(SEARCH_DAYS):
         day = local_day + dt.timedelta(days=offset)
-        candidates = [instant for start, _ in _intervals(policy, day) for instant in _readings(day, start.time(), tz)]
+        candidates = [instant for start, _ in _intervals(policy, day, calendar)
+                      for instant in _readings(day, start.time(), tz)]
         if candidates:
             candidates += _offset_changes(day, tz)
-        opening = min((c for c in candidates if c > at and window_open(policy, c, tz)), default=None)
+        opening = min((c for c in candidates if c > at and window_open(policy, c, tz, calendar=calendar)),
+                      default=None)
         if opening is not None:
             return opening
     return None
 
 
 @functools.lru_cache(maxsize=256)
-def common_opening(policy: PolicyDocument, zones: tuple[str, ...], at: dt.datetime) -> dt.datetime | None:
+def common_opening(
+    policy: PolicyDocument, zones: tuple[str, ...], at: dt.datetime, calendar: DayCalendar | None = None,
+) -> dt.datetime | None:
     """The earliest instant ≥ at when the window is open in every zone, or None if there is none
     within the search horizon (windows that overlap only once a DST change shifts them can be
     weeks or months away, so the search is bounded by time, not by a count of steps).
 
     Remembered: ``calling_window`` and ``calling_window_no_overlap`` ask the same question of one
-    decision, and a search that finds nothing walks the whole horizon."""
+    decision, and a search that finds nothing walks the whole horizon. A calendar is remembered by
+    identity: a refreshed one is a new key."""
     horizon = at + dt.timedelta(days=SEARCH_DAYS)
     t = at
     while t <= horizon:  # t only moves forward, from one opening to a later one
-        openings = [next_opening(policy, t, zone(z)) for z in zones]
+        openings = [next_opening(policy, t, zone(z), calendar=calendar) for z in zones]
         known = [o for o in openings if o is not None]
         if len(known) < len(openings):
             return None
@@ -149,8 +167,8 @@ def common_opening(policy: PolicyDocument, zones: tuple[str, ...], at: dt.dateti
     return None
 
 
-def day_window_text(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo) -> str:
+def day_window_text(policy: PolicyDocument, at: dt.datetime, tz: ZoneInfo, *, calendar: DayCalendar | None = None) -> str:
     """The window of the local day of ``at`` in ``tz`` as people write it: ``08:00-21:00`` or ``closed``."""
-    intervals = _intervals(policy, at.astimezone(tz).date())
+    intervals = _intervals(policy, at.astimezone(tz).date(), calendar)
     return ", ".join(f"{start:%H:%M}-{'24:00' if end.time() == dt.time(0) else f'{end:%H:%M}'}"
                      for start, end in intervals) or "closed"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.agents import wrap_up
 from dialer.agents.models import AgentSession
+from dialer.calendars.store import calendars_of
 from dialer.cases.models import Case, Contactability, Party, PartyRole, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
 from dialer.compliance.models import Attempt, Consent, ConsentKind, StopContact
@@ -26,6 +27,7 @@ from dialer.compliance.snapshot import (
     Snapshot,
     StopFact,
 )
+from dialer.kit.calendars import DayCalendar
 from dialer.kit.db import table_of
 from dialer.kit.errors import NotFound
 from dialer.kit.phones import parse_phone
@@ -253,6 +255,7 @@ async def load_case(
     connection = await session.connection()
     attempts: dict[int, list[AttemptFact]] = {}
     since = at - lookback(policy)
+    calendar = (await calendars_of(session)).get(policy.holiday_calendar)
     for party_id, *fact in await connection.execute(
             _CASE_ATTEMPTS, {"case_id": case_id, "since": since, "until": _END_OF_TIME}):
         attempts.setdefault(party_id, []).append(AttemptFact(*fact))
@@ -262,7 +265,7 @@ async def load_case(
                 session, party_rows, policy=policy, policy_version=first.policy_version,
                 party=_party_fact(party_rows[0]), lost_contact=first.contactability is Contactability.LOST,
                 at=at, channel=channel, agent_id=agent_id, seat_id=seat_id, mode=mode,
-                attempts=tuple(attempts.get(party_id, ())),
+                attempts=tuple(attempts.get(party_id, ())), calendar=calendar,
             ),
             _subject_of(party_rows[0]),
         )
@@ -312,7 +315,7 @@ async def _subject_rows(
 async def _snapshot(
     session: AsyncSession, rows: list[Row], *, policy: PolicyDocument, policy_version: int, party: PartyFact,
     lost_contact: bool, at: dt.datetime, channel: str, agent_id: int | None, seat_id: int | None, mode: str | None,
-    attempts: tuple[AttemptFact, ...] | None = None,
+    attempts: tuple[AttemptFact, ...] | None = None, calendar: DayCalendar | None = None,
 ) -> Snapshot:
     """The snapshot from the subject's rows, with the attempts in the policy's look-back (read now,
     after the lock when there is one, unless the caller read them so already) and what only some
@@ -341,10 +344,12 @@ async def _snapshot(
         read = await connection.execute(_ATTEMPTS, _attempts_since(party.id, at - lookback(policy)))
         attempts = tuple(AttemptFact(*a) for a in read)
     third_party = party.role == PartyRole.THIRD_PARTY.value
+    if calendar is None:  # the process's calendars (in memory: no query but a rare freshness check)
+        calendar = (await calendars_of(session)).get(policy.holiday_calendar)
     return Snapshot(
         policy=policy, policy_version=policy_version, party=party, numbers=tuple(numbers.values()),
         attempts=attempts, stops=tuple(sorted(stops.values(), key=lambda s: s.id)),
-        channel=channel, agent=agent, mode=mode,
+        channel=channel, agent=agent, mode=mode, calendar=calendar,
         third_party_conversed=(
             third_party and policy.us_style.third_party_spoken_once and await _ever_conversed(session, party.id)
         ),

@@ -177,10 +177,10 @@ def sms_blocked(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation |
 
 def calling_window(s: Snapshot, number: NumberFact, at: dt.datetime) -> Violation | None:
     zones = plausible_zones(s)
-    closed = [z for z in zones if not window_open(s.policy, at, zone(z))]
+    closed = [z for z in zones if not window_open(s.policy, at, zone(z), calendar=s.calendar)]
     if not closed:
         return None
-    retry = common_opening(s.policy, zones, at)
+    retry = common_opening(s.policy, zones, at, s.calendar)
     local = ", ".join(f"{at.astimezone(zone(z)):%H:%M} {z}" for z in closed)
     return Violation("calling_window", f"outside the calling window in the called party's local time ({local})",
                      f"不在被叫方当地允许拨打时段内（{local}）", retry)
@@ -190,13 +190,13 @@ def calling_window_no_overlap(s: Snapshot, number: NumberFact, at: dt.datetime) 
     """The party's plausible zones have no instant open in all of them (each alone does open):
     waiting does not help; a person must settle where the party is."""
     zones = plausible_zones(s)
-    if len(zones) < 2 or all(window_open(s.policy, at, zone(z)) for z in zones):
+    if len(zones) < 2 or all(window_open(s.policy, at, zone(z), calendar=s.calendar) for z in zones):
         return None
-    if common_opening(s.policy, zones, at) is not None:
+    if common_opening(s.policy, zones, at, s.calendar) is not None:
         return None
-    if any(next_opening(s.policy, at, zone(z)) is None for z in zones):
+    if any(next_opening(s.policy, at, zone(z), calendar=s.calendar) is None for z in zones):
         return None  # a window that never opens in one zone: the calling window's own refusal
-    windows = "; ".join(f"{z} {day_window_text(s.policy, at, zone(z))}" for z in zones)
+    windows = "; ".join(f"{z} {day_window_text(s.policy, at, zone(z), calendar=s.calendar)}" for z in zones)
     return Violation(
         "calling_window_no_overlap",
         f"the calling windows of the party's plausible time zones never overlap in the next {SEARCH_DAYS} days "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from dialer.kit.calendars import DayCalendar
 from dialer.policy.document import PolicyDocument
 
 
@@ -103,6 +104,9 @@ class Snapshot:
     third_party_conversed: bool = False  # ever spoken to (us_third_party_once)
     debtor: DebtorReach = field(default_factory=DebtorReach)
     callbacks: tuple[CallbackFact, ...] = ()  # callbacks the party asked for (read when a rule uses them)
+    calendar: DayCalendar | None = None
+    """The public holidays the calling window observes (the service's calendars, as the agency
+    entered them, for the policy's ``holiday_calendar``); None: the shipped data of that calendar."""
 
     def number(self, number_id: int) -> NumberFact:
         for number in self.numbers:
