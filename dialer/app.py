@@ -40,8 +40,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 await upgrade_to_head(engine, settings.migrations_dir)
             container = app.state.container = build_container(settings, clock=clock, engine=engine)
             refusals = app.state.webhook_refusals = RefusalWindows()  # refused webhooks counted per source
-            bus = app.state.live_bus = Bus(backlog=table_reader(engine))  # live pages' events, every replica's
-            listener = Listener(engine, bus)
+            # the live pages' events, every replica's: read on an engine of their own (a SQLite process
+            # reads the table ten times a second; the requests' engine counts only the requests' work)
+            live_engine = create_engine(settings.database_url)
+            bus = app.state.live_bus = Bus(backlog=table_reader(live_engine))
+            listener = Listener(live_engine, bus)
             await listener.start()
             await _check_storage(container.storage)
             scheduler, running = None, set[asyncio.Task[Any]]()
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 if container.carrier is not None:
                     await container.carrier.aclose()
                 await listener.aclose()
+                await live_engine.dispose()
                 await write_last_windows(container.write_sessions, refusals)
         finally:
             await engine.dispose()

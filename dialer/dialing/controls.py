@@ -12,6 +12,7 @@ from dialer.audit import service as audit
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role
 from dialer.calls import state
+from dialer.calls.history import of_team
 from dialer.calls.effects import Effect, HangUp
 from dialer.calls.lifecycle import ENDS
 from dialer.calls.models import Call, CallState, Recording
@@ -27,12 +28,20 @@ class CallNotLive(Conflict):
 
 
 async def visible_call(session: AsyncSession, call_id: int, actor: Principal, *, lock: bool = False) -> Call:
-    """The call, if ``actor`` may see it: agents their own calls (another agent's answers as an
-    unknown one does, so ids cannot be probed); supervisors and admins all."""
+    """The call, if ``actor`` may see it: agents their own calls, supervisors their team's (as the
+    call list reads them: ``history.of_team``), admins all. Another's answers as an unknown one
+    does, so ids cannot be probed."""
     call = await session.get(Call, call_id, with_for_update=lock)
-    if call is None or (actor.role is Role.AGENT and call.agent_id != actor.user_id):
+    if call is None or (actor.role is Role.AGENT and call.agent_id != actor.user_id) or (
+            actor.role is Role.SUPERVISOR and not await _of_team(session, call_id, actor.team)):
         raise NotFound(f"call {call_id} not found")
     return call
+
+
+async def _of_team(session: AsyncSession, call_id: int, team: str | None) -> bool:
+    if team is None:
+        return False
+    return (await session.execute(select(Call.id).where(Call.id == call_id, of_team(team)))).first() is not None
 
 
 async def recordings_of(session: AsyncSession, call_id: int) -> list[Recording]:
@@ -97,9 +106,9 @@ async def set_mode(
 async def _live_bridged(
     session: AsyncSession, carrier: Carrier | None, call_id: int, actor: Principal,
 ) -> tuple[Call, Carrier]:
+    call = await visible_call(session, call_id, actor)
     if carrier is None:
         raise Unavailable("no carrier is configured")
-    call = await visible_call(session, call_id, actor)
     if call.state is not CallState.BRIDGED or call.conference_name is None:
         raise CallNotLive(f"call {call_id} is not a live conversation ({call.state.value})", state=call.state.value)
     return call, carrier
