@@ -168,6 +168,7 @@ def _include_routers(app: FastAPI) -> None:
     from dialer.audit.endpoints import router as audit_router
     from dialer.auth.endpoints import router as auth_router
     from dialer.board.endpoints import router as board_router
+    from dialer.board.pages import router as board_pages_router
     from dialer.calendars.endpoints import router as calendars_router
     from dialer.calls.endpoints import router as calls_router
     from dialer.campaigns.endpoints import router as campaigns_router
@@ -191,6 +192,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(webhooks_router)
     app.include_router(desktop_pages_router)
+    app.include_router(board_pages_router)
     app.include_router(apidocs_router)
     routers = (auth_router, clients_router, cases_router, seats_router, imports_router, compliance_router,
                scheduling_router, agents_router, worklist_router, notes_router, calls_router,
