@@ -42,9 +42,16 @@ class Members:
         return self._ids is None or agent_id in self._ids
 
 
+RETRY_MS = 2000
+"""Sent with the first event: how long a reconnecting client should wait."""
+
+
 async def board_stream(subscription: Subscription, members: Members) -> AsyncIterator[ServerSentEvent]:
-    """Each event the principal may see, as it comes; ``resync`` when the stream fell behind (the
-    board reads the floor afresh)."""
+    """``ready`` at once (with the newest event id this process has told), then each event the
+    principal may see, as it comes; ``resync`` when the stream fell behind (the board reads the
+    floor afresh)."""
+    yield ServerSentEvent(data=json.dumps({"last_event_id": subscription.bus.last_id}), event="ready",
+                          retry=RETRY_MS)
     async for event in subscription:
         if event is OVERFLOW:
             yield ServerSentEvent(data="{}", event="resync")

@@ -68,6 +68,7 @@ async def test_given_two_teams_then_a_supervisor_sees_their_own_floor_live_and_r
         assert (await desk_b.post("/v1/agent/state", json={"state": "not_ready", "reason": "break"})).status_code == 200
         async with board.stream("GET", "/v1/board/events", headers={"Last-Event-ID": ready_id}) as response:
             events = _sse(response)
+            assert (await asyncio.wait_for(anext(events), 15))[0] == "ready"
             name, _, missed = await asyncio.wait_for(anext(events), 15)  # the first one after the id: mine
             assert (name, missed["agent_id"], missed["to"], missed["reason"]) == (
                 "agent", mine.agent_id, "not_ready", "break")

@@ -66,8 +66,10 @@ async def test_given_a_stream_that_fell_behind_then_the_board_is_told_to_resync(
         bus.deliver(Event(5, AT, "no_such_topic", {"agent_id": 1}))  # not the board's: skipped
         bus.deliver(Event(6, AT, "call", {"agent_id": 1, "state": "ringing"}))
         stream = board_stream(subscription, members)
+        ready = await anext(stream)
         told = [await anext(stream), await anext(stream)]
         await stream.aclose()
 
+    assert (ready.event, ready.data, ready.retry) == ("ready", '{"last_event_id": 6}', 2000)
     assert [(e.event, e.id) for e in told] == [("resync", None), ("call", "6")]
     assert '"state":"ringing"' in told[1].data and '"at":"2026-12-05T09:00:00+00:00"' in told[1].data
