@@ -64,7 +64,8 @@ async def floor(
 @router.get(
     "/events", response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}},
-                     "description": "`agent` and `call` events (the bus's data), `resync` when fallen behind"}},
+                     "description": "`ready` at once; `agent`, `call`, `refusal` and `set_aside` events "
+                                    "(the bus's data, dialer.live.publish); `resync` when fallen behind"}},
     summary="The floor's live events (SSE), resumable with Last-Event-ID (supervisor: my team; admin: all)",
 )
 async def events(

@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from sse_starlette import ServerSentEvent
 
 from dialer.live.bus import OVERFLOW, Subscription
-from dialer.live.publish import AGENT, CALL
+from dialer.live.publish import AGENT, CALL, REFUSAL, SET_ASIDE
 
 RELOAD_S = 10.0
-TOPICS = frozenset({AGENT, CALL})
+TOPICS = frozenset({AGENT, CALL, REFUSAL, SET_ASIDE})
 
 
 class Members:

@@ -23,6 +23,7 @@ from dialer.compliance.rules import Violation
 from dialer.compliance.snapshot import Snapshot
 from dialer.kit.db import begin_write
 from dialer.kit.errors import InvalidInput, PolicyBlocked
+from dialer.live import publish as live
 from dialer.seats.models import Seat
 
 
@@ -150,6 +151,10 @@ async def _reserve(
     checked = Checked(decision, entry, snapshot, attempt, call)
     if not decision.allowed:
         body = checked.body()
+        live.publish(session, live.REFUSAL, {
+            "decision_id": entry.id, "agent_id": agent_id, "client_id": subject.client_id, "case_id": subject.case_id,
+            "party_id": subject.party_id, "party_role": snapshot.party.role, "rules": [v["rule"] for v in body["violations"]],
+            "next_allowed_at": decision.next_allowed_at.isoformat() if decision.next_allowed_at else None}, at=at)
         rules = ", ".join(v["rule"] for v in body["violations"])
         raise PolicyBlocked(
             f"the policy refuses this call ({rules})", violations=body["violations"],

@@ -19,6 +19,12 @@ AGENT = "agent"
 ``since``, ``call_id``."""
 CALL = "call"
 """A call's state changed: ``call_id``, ``agent_id``, ``state``, ``direction``, ``client_id``."""
+REFUSAL = "refusal"
+"""The policy refused a dial: ``decision_id``, ``agent_id``, ``client_id``, ``case_id``, ``party_id``,
+``party_role``, ``rules``, ``next_allowed_at``."""
+SET_ASIDE = "set_aside"
+"""The work queue set a case aside (no party may be called now): ``case_id``, ``client_id``,
+``agent_id`` (whose hand-out asked), ``rules``, ``until``."""
 
 
 def publish(session: AsyncSession, topic: str, data: dict[str, Any], *, at: dt.datetime) -> None:

@@ -50,6 +50,7 @@ from dialer.kit.zones import AGENCY_ZONE
 from dialer.worklist import repository
 from dialer.worklist.errors import CampaignNotRunning, CaseNotHeld
 from dialer.kit.queries import required
+from dialer.live import publish as live
 
 SKIP_COOLDOWN = dt.timedelta(minutes=30)
 """A case an agent skipped is not offered to that same agent again for this long."""
@@ -297,8 +298,11 @@ async def _hold_next(
                 await repository.hold(session, case_id=case_id, agent_id=scope.agent_id, until=now + hold,
                                       rest_until=rest_until)
                 return Claim(case_id, tier, tuple(parties), best)
-            await repository.park(session, case_id=case_id, until=verdict.next_allowed_at or now + RECHECK,
-                                  rules=",".join(verdict.rules)[:200])
+            until = verdict.next_allowed_at or now + RECHECK
+            await repository.park(session, case_id=case_id, until=until, rules=",".join(verdict.rules)[:200])
+            live.publish(session, live.SET_ASIDE, {
+                "case_id": case_id, "client_id": parties[0][1].client_id if parties else None,
+                "agent_id": scope.agent_id, "rules": list(verdict.rules), "until": until.isoformat()}, at=now)
             if evaluated >= MAX_EVALUATED:
                 return None
     return None

@@ -19,6 +19,7 @@ from dialer.compliance import service
 from dialer.compliance.models import Attempt, Decision, StopContact, StopSource
 from dialer.kit.db import session_factory
 from dialer.kit.errors import PolicyBlocked
+from dialer.live.models import LiveEvent
 from tests.factories import make_case, make_client, make_party, make_seat, make_user
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -57,7 +58,7 @@ async def test_given_dry_run_then_decision_recorded_and_nothing_reserved(session
 
 
 async def test_given_third_party_when_reserving_then_third_within_hour_refused_and_ledger_keeps_all(engine, session):
-    _, _, party, number = await _third_party(session)
+    client, case, party, number = await _third_party(session)
     agent, seat = await _agent_at_seat(session)
     await session.commit()
     sessions = session_factory(engine)
@@ -86,6 +87,12 @@ async def test_given_third_party_when_reserving_then_third_within_hour_refused_a
         attempts = (await s.execute(select(func.count()).select_from(Attempt))).scalar_one()
     assert ledger == [(True, False), (True, False), (False, False)]
     assert attempts == 2
+    async with sessions() as s:  # the refusal, and only it, told to the live pages (the board's feed)
+        told = list((await s.execute(select(LiveEvent).where(LiveEvent.topic == "refusal"))).scalars())
+    assert [(e.at, e.data) for e in told] == [(NOON + dt.timedelta(minutes=20), {
+        "decision_id": third.extra["decision_id"], "agent_id": agent.id, "client_id": client.id,
+        "case_id": case.id, "party_id": party.id, "party_role": "third_party",
+        "rules": ["third_party_hourly_cap"], "next_allowed_at": (NOON + dt.timedelta(minutes=60)).astimezone(dt.UTC).isoformat()})]
 
 
 async def test_given_agent_not_at_seat_when_reserving_then_seat_only(engine, session):

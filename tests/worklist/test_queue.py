@@ -244,3 +244,21 @@ async def test_given_more_due_promises_elsewhere_than_the_cap_then_the_agents_ow
                                             skipped_since=NOW - SKIP_COOLDOWN, cap=2)
 
     assert first == (mine.id, Tier.PROMISE_DUE.value)
+
+
+async def test_given_a_case_set_aside_then_the_live_pages_are_told_its_rules_and_until_when(engine, session):
+    from dialer.live.models import LiveEvent
+
+    client = await make_client(session)
+    agent = await agent_at_seat(session)
+    stopped = await queued_case(session, client=client, owed="90000.00", overdue_days=100)
+    await stop_debtor(session, stopped)
+    await session.commit()
+
+    await _hand_out(engine, agent)
+
+    async with session_factory(engine)() as s:
+        [told] = (await s.execute(select(LiveEvent).where(LiveEvent.topic == "set_aside"))).scalars()
+    assert told.data == {"case_id": stopped.id, "client_id": client.id, "agent_id": agent.agent_id,
+                         "rules": ["stop_contact"], "until": (NOW + RECHECK).isoformat()}
+    assert told.at == NOW
