@@ -13,7 +13,17 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.board import floor as floors
-from dialer.board.schemas import Floor, FloorAgent, FloorCall, FloorSeat, Thresholds
+from dialer.board import pressure as compliance_now
+from dialer.board.schemas import (
+    ClosingOut,
+    ComplianceNow,
+    Floor,
+    FloorAgent,
+    FloorCall,
+    FloorSeat,
+    PressureOut,
+    Thresholds,
+)
 from dialer.board.stream import Members, board_stream
 from dialer.calls.models import CallState
 from dialer.kit.deps import NowDep, SessionDep, provided
@@ -59,6 +69,20 @@ async def floor(
     last = bus.last_id  # read first: an event after it may already be in the rows, never the reverse
     rows = await floors.floor(session, actor, team=team)
     return Floor(now=now, last_event_id=last, thresholds=_thresholds(settings), agents=[_agent(r) for r in rows])
+
+
+@router.get("/compliance", response_model=ComplianceNow,
+            summary="Compliance at work now: parties at a cap or one attempt from it, parties under a Reg F pause, "
+                    "calling windows closing within 30 minutes with the cases they hold (supervisor: my team; admin: "
+                    "all or `team`)")
+async def compliance(
+    session: SessionDep, actor: Supervisors, now: NowDep,
+    team: Annotated[str | None, Query(max_length=64, description="Admins: one team only")] = None,
+) -> ComplianceNow:
+    pressure = await compliance_now.cap_pressure(session, actor, now=now, team=team)
+    closing = await compliance_now.windows_closing(session, actor, now=now, team=team)
+    return ComplianceNow(now=now, pressure=[PressureOut.model_validate(p) for p in pressure],
+                         closing=[ClosingOut.model_validate(c) for c in closing])
 
 
 @router.get(

@@ -6,6 +6,8 @@ import datetime as dt
 
 from dialer.agents.models import AgentState
 from dialer.calls.models import CallState, Direction
+from pydantic import Field
+
 from dialer.kit.schemas import Schema
 
 
@@ -59,3 +61,34 @@ class Floor(Schema):
     last_event_id: int
     thresholds: Thresholds
     agents: list[FloorAgent]
+
+
+class PressureOut(Schema):
+    """A party a cap is about to stop (at it, or one attempt from it), or a Reg F pause holds."""
+
+    party_id: int
+    case_id: int
+    account_ref: str
+    client_code: str
+    role: str
+    relation: str
+    rule: str
+    used: int | None = Field(description="The attempts (or conversations) counted now; null for a pause")
+    limit: int | None
+    at_cap: bool = Field(description="True: the rule refuses a dial now; false: one more attempt reaches it")
+    until: dt.datetime | None = Field(description="When the count drops, or the pause ends")
+
+
+class ClosingOut(Schema):
+    """A calling window open now that closes soon, in one client zone."""
+
+    zone: str
+    closes_at: dt.datetime = Field(description="To the minute")
+    clients: list[str] = Field(description="The clients (codes) whose window it is")
+    cases: int = Field(description="Open cases in scope of those clients")
+
+
+class ComplianceNow(Schema):
+    now: dt.datetime
+    pressure: list[PressureOut]
+    closing: list[ClosingOut]

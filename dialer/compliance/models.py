@@ -72,6 +72,7 @@ class Attempt(Base):
     __table_args__ = (
         Index("ix_attempts_party_started", "party_id", "started_at"),
         Index("ix_attempts_number_started", "number_id", "started_at"),
+        Index("ix_attempts_started", "started_at"),  # the board's recently attempted parties
     )
 
     id: Mapped[int] = pk()
