@@ -73,3 +73,13 @@ async def test_given_a_stream_that_fell_behind_then_the_board_is_told_to_resync(
     assert (ready.event, ready.data, ready.retry) == ("ready", '{"last_event_id": 6}', 2000)
     assert [(e.event, e.id) for e in told] == [("resync", None), ("call", "6")]
     assert '"state":"ringing"' in told[1].data and '"at":"2026-12-05T09:00:00+00:00"' in told[1].data
+
+
+async def test_given_the_board_pages_then_each_is_served_and_nothing_outside_its_directory(api):
+    page = await api.get("/board")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert (await api.get("/board/board.js")).headers["content-type"].startswith("text/javascript")
+    assert (await api.get("/board/board.css")).headers["content-type"].startswith("text/css")
+    for name in ("index.html", "secret.txt", "..%2Fpages.py", ".hidden.js", "nothing.js"):
+        missing = await api.get(f"/board/{name}")
+        assert missing.status_code == 404 and missing.json()["error"] == "not_found", name
