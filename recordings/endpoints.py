@@ -1,8 +1,8 @@
 """Recordings over HTTP: a recording's metadata, its media (byte ranges, ETag), and signed expiring
 links to the media for systems that hold no credentials (the archive, a browser's ``<audio>``).
 
-Who may: supervisors, admins and integrations (bearer token or API key); the media also to anyone
-holding a valid signed link. Every request that reaches a recording is audited with what it was
+Who may: supervisors, admins, integrations (bearer token or API key) and auditors (who only read:
+no signed links); the media also to anyone holding a valid signed link. Every request that reaches a recording is audited with what it was
 answered (``recording.read`` / ``recording.media`` / ``recording.link``), refusals and errors too:
 those errors keep the unit of work, so the audit row is committed with the answer."""
 
@@ -38,13 +38,16 @@ from recordings.storage import RecordingStorage, key_of
 
 router = APIRouter(prefix="/recordings", tags=["recordings"])
 
-READERS = (Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION)
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION, Role.AUDITOR)
+LINK_MAKERS = (Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION)
+"""A link is made by a POST, which an auditor may not send (a link outlives the auditor's read)."""
 MAX_LINK_TTL_S = 7 * 24 * 3600
 CONTENT_TYPE = "audio/wav"
 
 _READER_NAMES = sorted(r.value for r in READERS)  # the OpenAPI document's roles for the credentials, as require's
 _admit = require(*READERS)
 Reader = Annotated[Principal, Depends(_admit)]
+LinkMaker = Annotated[Principal, Depends(require(*LINK_MAKERS))]
 Storage = Annotated[RecordingStorage, Depends(provided("storage"))]
 Links = Annotated[LinkSigner, Depends(provided("links"))]
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token, or an integration API key")
@@ -176,7 +179,7 @@ async def _stored_media(storage: RecordingStorage, recording: Recording, audited
 
 @router.get("/{recording_id}", response_model=RecordingOut,
             summary="A recording's metadata: status, checksum, channels and the side each holds, retention "
-                    "(supervisor, admin, integration)")
+                    "(supervisor, admin, integration, auditor)")
 async def get_recording(recording_id: RowId, request: Request, session: SessionDep, actor: Reader) -> RecordingOut:
     await begin_write(session)  # read, then write the audit row: a writer from the start on SQLite
     audited = Audit(session, "recording.read", recording_id, actor)
@@ -197,7 +200,7 @@ async def get_recording(recording_id: RowId, request: Request, session: SessionD
 @router.api_route(
     "/{recording_id}/media", methods=["GET", "HEAD"], name="recording_media", response_class=StreamingResponse,
     summary="The recording's WAV, streamed; single byte ranges (206), ETag (304), HEAD. With credentials "
-            "(supervisor, admin, integration) or a signed link (?expires=…&signature=…)",
+            "(supervisor, admin, integration, auditor) or a signed link (?expires=…&signature=…)",
     responses={200: {"content": {CONTENT_TYPE: {}}}, 206: {"description": "One byte range"},
                304: {"description": "Not modified"}, 403: {"description": "Role not admitted, or link refused"},
                409: {"description": "Not stored yet"}, 410: {"description": "Media gone"},
@@ -269,7 +272,7 @@ async def _chunks(first: bytes, rest: AsyncIterator[bytes] | None) -> AsyncItera
                      "(supervisor, admin, integration)")
 async def create_link(recording_id: RowId, session: SessionDep, storage: Storage,
                       link_to: Annotated[Callable[..., str], Depends(provided("media_link"))], now: NowDep,
-                      actor: Reader, body: LinkIn | None = None) -> LinkOut:
+                      actor: LinkMaker, body: LinkIn | None = None) -> LinkOut:
     ttl_s = (body or LinkIn()).ttl_s
     audited = Audit(session, "recording.link", recording_id, actor, {"ttl_s": ttl_s})
     recording = await _recording(session, recording_id, audited)

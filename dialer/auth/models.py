@@ -18,6 +18,9 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     INTEGRATION = "integration"
+    AUDITOR = "auditor"
+    """Reads the evidence (the ledger, calls, recordings, notes, stop-contacts, the audit log) and
+    exports it; changes nothing. Every recording they reach is audited, as for every other role."""
 
 
 class User(Base):

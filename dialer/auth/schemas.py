@@ -29,7 +29,7 @@ class UserCreate(Schema):
     team: str | None = Field(None, max_length=64)
     password: str | None = Field(
         None, min_length=MIN_PASSWORD_LENGTH, max_length=256,
-        description="Required for agent, supervisor and admin; integration users authenticate with API keys",
+        description="Required for agent, supervisor, admin and auditor; integration users authenticate with API keys",
     )
 
 

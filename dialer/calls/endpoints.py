@@ -27,6 +27,7 @@ router = APIRouter(prefix="/calls", tags=["calls"])
 Agent = Annotated[Principal, Depends(require(Role.AGENT))]
 Staff = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
 Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+Readers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR))]
 Actions = Annotated[CarrierActions, Depends(provided("actions"))]
 OutboundDep = Annotated[Outbound, Depends(provided("outbound"))]
 CarrierDep = Annotated[Carrier | None, Depends(provided("carrier"))]
@@ -64,22 +65,23 @@ async def dial(body: DialIn, session: SessionDep, outbound: OutboundDep, actions
 
 @router.get("", response_model=CallPage,
             summary="The call history, newest first, with filters (agents: their own calls; supervisors: their "
-                    "team's; admins: all)")
-async def list_calls(session: SessionDep, actor: Staff, filters: Annotated[CallFilters, Query()]) -> CallPage:
+                    "team's; admins and auditors: all)")
+async def list_calls(session: SessionDep, actor: Readers, filters: Annotated[CallFilters, Query()]) -> CallPage:
     items = await history.list_calls(session, filters=filters, principal=actor)
     return CallPage(items=items, next_before=history.page_end(items, filters.limit))
 
 
 @router.get("/{call_id}/timeline", response_model=CallTimeline,
             summary="A call's page: the call, its timeline, the decision that allowed it, whisper, note, promises "
-                    "and recordings (agents: their own calls; supervisors: their team's; admins: all)")
-async def call_timeline(call_id: RowId, session: SessionDep, actor: Staff,
+                    "and recordings (agents: their own calls; supervisors: their team's; admins and auditors: all)")
+async def call_timeline(call_id: RowId, session: SessionDep, actor: Readers,
                         paths: RecordingPathsDep) -> CallTimeline:
     return await timeline.call_timeline(session, call_id, actor, recording_paths=paths)
 
 
-@router.get("/{call_id}", response_model=CallOut, summary="A call with its recordings (agent: own calls; supervisor, admin)")
-async def get_call(call_id: RowId, session: SessionDep, actor: Staff) -> CallOut:
+@router.get("/{call_id}", response_model=CallOut,
+            summary="A call with its recordings (agent: own calls; supervisor, admin, auditor)")
+async def get_call(call_id: RowId, session: SessionDep, actor: Readers) -> CallOut:
     return await _out(session, await controls.visible_call(session, call_id, actor))
 
 

@@ -3,7 +3,7 @@ page, newest first.
 
 Scope (the same for the list and a call's page, :mod:`dialer.calls.timeline`): agents see their
 own calls; supervisors their team's — the calls of agents in their team and the calls on their
-team's cases (a supervisor without a team sees none); admins every call. A call outside the scope
+team's cases (a supervisor without a team sees none); admins and auditors every call. A call outside the scope
 is absent from the list and answered 404 as an unknown id, so ids cannot be probed.
 
 Order: newest first, by ``requested_at`` (when the dial was requested, or the caller rang in), then
@@ -47,8 +47,8 @@ def of_team(team: str) -> ColumnElement[bool]:
 
 
 def visible_to(principal: Principal) -> list[ColumnElement[bool]]:
-    """The conditions on ``calls`` that keep what ``principal`` may see (none for an admin)."""
-    if principal.role is Role.ADMIN:
+    """The conditions on ``calls`` that keep what ``principal`` may see (none for an admin or an auditor)."""
+    if principal.role in (Role.ADMIN, Role.AUDITOR):
         return []
     if principal.role is Role.SUPERVISOR:
         return [of_team(principal.team) if principal.team else false()]

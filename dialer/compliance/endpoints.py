@@ -25,13 +25,14 @@ Anyone = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.
 Workers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
 Supervisors = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 Overseers = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION))]
+StopReaders = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION, Role.AUDITOR))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 After = AfterId | None
 
 
 @router.post("/compliance/check", response_model=DecisionOut,
              responses={404: {"description": "No such party or number, or not one the caller may see (`not_found`)"}},
-             summary="Would the policy allow this call (or SMS) at this instant? A recorded dry run; agents: their cases' parties only (any role)")
+             summary="Would the policy allow this call (or SMS) at this instant? A recorded dry run; agents: their cases' parties only (agent, supervisor, admin, integration)")
 async def check(body: CheckRequest, session: SessionDep, principal: Anyone, now: NowDep) -> dict:
     checked = await service.check(
         session, at=body.at or now, party_id=body.party_id, number_id=body.number_id, channel=body.channel,
@@ -41,7 +42,8 @@ async def check(body: CheckRequest, session: SessionDep, principal: Anyone, now:
 
 
 @router.get("/parties/{party_id}/contact-status", response_model=ContactStatusOut,
-            summary="Each cap's use, limit, window and reset, and the next allowed instant; agents: their cases' parties only (any role)")
+            summary="Each cap's use, limit, window and reset, and the next allowed instant (a recorded dry run); agents: their cases' parties only "
+                    "(agent, supervisor, admin, integration)")
 async def contact_status(
     party_id: RowId, session: SessionDep, principal: Anyone, now: NowDep, at: Annotated[Instant | None, Query()] = None,
 ) -> ContactStatusOut:
@@ -78,9 +80,9 @@ async def lift_stop(stop_id: RowId, body: LiftIn, session: SessionDep, actor: Su
 
 
 @router.get("/stop-contacts", response_model=Page[StopContactOut],
-            summary="Stop-contact entries (supervisor, admin, integration)")
+            summary="Stop-contact entries (supervisor, admin, integration, auditor)")
 async def list_stops(
-    session: SessionDep, _: Overseers, client_id: RowId | None = None, party_id: RowId | None = None,
+    session: SessionDep, _: StopReaders, client_id: RowId | None = None, party_id: RowId | None = None,
     active: bool | None = None, limit: Limit = 50, after: After = None,
 ) -> Page[StopContactOut]:
     rows = await stops.list_stops(session, client_id=client_id, party_id=party_id, active=active, limit=limit, after=after)

@@ -17,7 +17,8 @@ from dialer.notes.schemas import NoteOut, NotesPage, WrapUpIn, WrapUpOut, WrapUp
 router = APIRouter(tags=["notes"])
 
 Workers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
-Anyone = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION))]
+Anyone = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION,
+                                              Role.AUDITOR))]
 
 
 @router.post("/calls/{call_id}/wrap-up", response_model=WrapUpOut, status_code=status.HTTP_201_CREATED,

@@ -49,13 +49,14 @@ async def test_given_each_role_when_it_reads_a_recording_then_agents_are_refused
     recording = await make_recording()
 
     answers = {role: await api.get(f"/v1/recordings/{recording.id}", headers=headers[role])
-               for role in ("supervisor", "admin", "integration", "agent")}
+               for role in ("supervisor", "admin", "integration", "auditor", "agent")}
     anonymous = await api.get(f"/v1/recordings/{recording.id}")
 
     assert {role: r.status_code for role, r in answers.items()} == {
-        "supervisor": 200, "admin": 200, "integration": 200, "agent": 403}
+        "supervisor": 200, "admin": 200, "integration": 200, "auditor": 200, "agent": 403}
     assert answers["agent"].json() == {
-        "error": "forbidden", "detail": "role 'agent' may not do this; allowed: admin, integration, supervisor"}
+        "error": "forbidden",
+        "detail": "role 'agent' may not do this; allowed: admin, auditor, integration, supervisor"}
     assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthenticated"
 
 
