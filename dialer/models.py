@@ -5,7 +5,7 @@ from dialer.audit.chain_models import AuditChainEntry, ChainOrigin, DecisionChai
 from dialer.audit.models import AuditEntry
 from dialer.auth.models import ApiKey, User
 from dialer.calendars.models import CalendarState, CalendarYear
-from dialer.calls.models import Call, Recording
+from dialer.calls.models import Call, Recording, Supervision
 from dialer.campaigns.models import Campaign
 from dialer.cases.models import Case, Party, PhoneNumber
 from dialer.clients.models import Client, PolicyVersion
@@ -27,5 +27,5 @@ __all__ = [
     "ChainOrigin", "DecisionChainEntry",
     "Case", "CaseSkip", "Client", "ClientReportItem", "Consent", "Decision", "ImportBatch", "LegalHold", "LiveEvent",
     "Party", "Payment", "PhoneNumber", "PolicyVersion", "PromiseToPay", "Recording", "Seat",
-    "StopContact", "Task", "User", "WebhookEndpoint", "WebhookEvent", "WrapUpNote", "Delivery", "DeliveryAttempt",
+    "StopContact", "Supervision", "Task", "User", "WebhookEndpoint", "WebhookEvent", "WrapUpNote", "Delivery", "DeliveryAttempt",
 ]

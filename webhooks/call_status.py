@@ -19,7 +19,7 @@ from dialer.calls import state
 from dialer.calls.effects import Effect, HangUp
 from dialer.calls.lifecycle import ENDS, Move, twilio_state
 from dialer.calls.models import Call, CallState, Direction
-from dialer.dialing import inbound
+from dialer.dialing import inbound, supervision
 from webhooks.events import Handled, NotYet, StoredEvent
 from webhooks.legs import Leg, find_leg
 
@@ -49,8 +49,9 @@ async def apply(session: AsyncSession, event: StoredEvent) -> Handled:
     if target is None:
         return Handled("unknown_status")
     at = _event_time(params, event.received_at)
-    if found.leg is Leg.SUPERVISOR:
-        return Handled("supervisor_leg")
+    if found.leg is Leg.SUPERVISOR:  # its end ends the supervisor's time on the call
+        ended = target in ENDS and await supervision.leg_ended(session, found.call, call_sid, at=at)
+        return Handled("supervisor_left" if ended else "supervisor_leg")
     if found.leg is Leg.AGENT:
         return Handled("agent_leg", await _agent_leg(session, found.call, status, target, at, call_sid))
     if found.call.direction is Direction.INBOUND:

@@ -21,11 +21,12 @@ from dialer.board.schemas import (
     FloorAgent,
     FloorCall,
     FloorSeat,
+    FloorSupervisor,
     PressureOut,
     Thresholds,
 )
 from dialer.board.stream import Members, board_stream
-from dialer.calls.models import CallState
+from dialer.calls.models import CallState, Supervision
 from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.live.bus import Bus
 from dialer.live.sse import live_bus, resume_from
@@ -42,7 +43,7 @@ def _thresholds(settings: Settings) -> Thresholds:
                       long_not_ready_s=settings.board_long_not_ready_s)
 
 
-def _agent(row: floors.FloorRow) -> FloorAgent:
+def _agent(row: floors.FloorRow, supervisors: dict[int, list[tuple[Supervision, str]]]) -> FloorAgent:
     call = row.call
     return FloorAgent(
         session_id=row.agent.id, agent_id=row.user.id, username=row.user.username, display_name=row.user.display_name,
@@ -54,7 +55,10 @@ def _agent(row: floors.FloorRow) -> FloorAgent:
             relation=row.party.relation.value if row.party and row.party.relation else None,
             client_code=row.client_code, requested_at=call.requested_at, answered_at=call.answered_at,
             bridged_at=call.bridged_at,
-            supervisable=call.state is CallState.BRIDGED and call.conference_name is not None),
+            supervisable=call.state is CallState.BRIDGED and call.conference_name is not None,
+            supervisors=[FloorSupervisor(supervisor_id=s.supervisor_id, display_name=name,
+                                         participant_call_id=s.participant_call_id, mode=s.mode, mode_since=s.mode_since)
+                         for s, name in supervisors.get(call.id, [])]),
     )
 
 
@@ -68,7 +72,9 @@ async def floor(
 ) -> Floor:
     last = bus.last_id  # read first: an event after it may already be in the rows, never the reverse
     rows = await floors.floor(session, actor, team=team)
-    return Floor(now=now, last_event_id=last, thresholds=_thresholds(settings), agents=[_agent(r) for r in rows])
+    supervisors = await floors.supervisors_on(session, [row.call.id for row in rows if row.call is not None])
+    return Floor(now=now, last_event_id=last, thresholds=_thresholds(settings),
+                 agents=[_agent(row, supervisors) for row in rows])
 
 
 @router.get("/compliance", response_model=ComplianceNow,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.agents.models import AgentSession
 from dialer.auth.deps import Principal
 from dialer.auth.models import Role, User
-from dialer.calls.models import Call
+from dialer.calls.models import Call, Supervision
 from dialer.cases.models import Party
 from dialer.clients.models import Client
 from dialer.seats.models import Seat
@@ -59,6 +59,18 @@ async def team_agents(session: AsyncSession, principal: Principal) -> set[int] |
         AgentSession.ended_at.is_(None), Seat.team == principal.team)
     query = select(User.id).where(or_(User.team == principal.team, User.id.in_(seats_of_team)))
     return set((await session.execute(query)).scalars())
+
+
+async def supervisors_on(session: AsyncSession, call_ids: list[int]) -> dict[int, list[tuple[Supervision, str]]]:
+    """Who supervises these calls now (with their names), by call, first joined first."""
+    if not call_ids:
+        return {}
+    query = (select(Supervision, User.display_name).join(User, User.id == Supervision.supervisor_id)
+             .where(Supervision.call_id.in_(call_ids), Supervision.ended_at.is_(None)).order_by(Supervision.id))
+    found: dict[int, list[tuple[Supervision, str]]] = {}
+    for supervision, name in (await session.execute(query)).all():
+        found.setdefault(supervision.call_id, []).append((supervision, name))
+    return found
 
 
 def seconds_since(instant: dt.datetime | None, now: dt.datetime) -> int | None:

@@ -24,6 +24,16 @@ class FloorSeat(Schema):
     code: str
 
 
+class FloorSupervisor(Schema):
+    """A supervisor on the call now."""
+
+    supervisor_id: int
+    display_name: str
+    participant_call_id: str
+    mode: str
+    mode_since: dt.datetime
+
+
 class FloorCall(Schema):
     """The call an agent holds: who is on the other end (their role on the case, not their name)."""
 
@@ -38,6 +48,7 @@ class FloorCall(Schema):
     bridged_at: dt.datetime | None
     supervisable: bool
     """Bridged in a conference: a supervisor can monitor, whisper or barge."""
+    supervisors: list[FloorSupervisor] = Field(default_factory=list)
 
 
 class FloorAgent(Schema):

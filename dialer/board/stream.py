@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from sse_starlette import ServerSentEvent
 
 from dialer.live.bus import OVERFLOW, Subscription
-from dialer.live.publish import AGENT, CALL, REFUSAL, SET_ASIDE
+from dialer.live.publish import AGENT, CALL, REFUSAL, SET_ASIDE, SUPERVISION
 
 RELOAD_S = 10.0
-TOPICS = frozenset({AGENT, CALL, REFUSAL, SET_ASIDE})
+TOPICS = frozenset({AGENT, CALL, REFUSAL, SET_ASIDE, SUPERVISION})
 
 
 class Members:

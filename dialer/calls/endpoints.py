@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.auth.deps import Principal, require
@@ -13,7 +13,7 @@ from dialer.calls import history, timeline
 from dialer.calls.effects import RingSeat
 from dialer.calls.history_schemas import CallFilters, CallPage, CallTimeline, RecordingLinks
 from dialer.calls.models import Call
-from dialer.calls.schemas import CallOut, DialIn, ModeIn, RecordingOut, SuperviseIn, SupervisorOut
+from dialer.calls.schemas import CallOut, DialIn, ModeIn, RecordingOut, SuperviseIn, SupervisionOut, SupervisorOut
 from dialer.dialing import controls, service
 from dialer.dialing.carrier_actions import CarrierActions
 from dialer.dialing.service import Outbound
@@ -32,6 +32,7 @@ Actions = Annotated[CarrierActions, Depends(provided("actions"))]
 OutboundDep = Annotated[Outbound, Depends(provided("outbound"))]
 CarrierDep = Annotated[Carrier | None, Depends(provided("carrier"))]
 Urls = Annotated[CallbackUrls, Depends(provided("urls"))]
+ParticipantId = Annotated[str, Path(min_length=1, max_length=64, description="The supervisor's leg at the carrier")]
 
 
 async def recording_paths(request: Request) -> timeline.RecordingPaths:
@@ -96,16 +97,33 @@ async def hang_up(call_id: RowId, session: SessionDep, actions: Actions, now: No
 @router.post("/{call_id}/supervisors", response_model=SupervisorOut, status_code=status.HTTP_201_CREATED,
              summary="Join a live call as supervisor: monitor, whisper (coach the agent) or barge (supervisor, admin)")
 async def supervise(call_id: RowId, body: SuperviseIn, session: SessionDep, carrier: CarrierDep,
-                    outbound: OutboundDep, urls: Urls, actor: Supervisor) -> SupervisorOut:
+                    outbound: OutboundDep, urls: Urls, actor: Supervisor, now: NowDep) -> SupervisorOut:
     participant = await controls.supervise(session, carrier, outbound=outbound, urls=urls, call_id=call_id,
-                                           actor=actor, mode=body.mode, seat_id=body.seat_id)
+                                           actor=actor, mode=body.mode, seat_id=body.seat_id, now=now)
     return SupervisorOut(call_id=call_id, participant_call_id=participant, mode=body.mode)
+
+
+@router.get("/{call_id}/supervisors", response_model=list[SupervisionOut],
+            summary="Every supervisor who joined the call: seat, mode, when they joined and left (supervisor, admin)")
+async def supervisions(call_id: RowId, session: SessionDep, actor: Supervisor) -> list[SupervisionOut]:
+    call = await controls.visible_call(session, call_id, actor)
+    return [SupervisionOut.model_validate(s) for s in await controls.supervisions_of(session, call.id)]
 
 
 @router.patch("/{call_id}/supervisors/{participant_call_id}", response_model=SupervisorOut,
               summary="Switch a supervisor on a live call between monitor, whisper and barge (supervisor, admin)")
-async def switch_mode(call_id: RowId, participant_call_id: str, body: ModeIn, session: SessionDep,
-                      carrier: CarrierDep, actor: Supervisor) -> SupervisorOut:
+async def switch_mode(call_id: RowId, participant_call_id: ParticipantId, body: ModeIn, session: SessionDep,
+                      carrier: CarrierDep, actor: Supervisor, now: NowDep) -> SupervisorOut:
     await controls.set_mode(session, carrier, call_id=call_id, participant_call_id=participant_call_id, actor=actor,
-                            mode=body.mode)
+                            mode=body.mode, now=now)
     return SupervisorOut(call_id=call_id, participant_call_id=participant_call_id, mode=body.mode)
+
+
+@router.delete("/{call_id}/supervisors/{participant_call_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Leave a call as supervisor: the supervision ends, the supervisor's leg is hung up "
+                       "(supervisor, admin)")
+async def leave(call_id: RowId, participant_call_id: ParticipantId, session: SessionDep, actor: Supervisor,
+                now: NowDep, actions: Actions, after: BackgroundTasks) -> None:
+    effects = await controls.leave(session, call_id=call_id, participant_call_id=participant_call_id, actor=actor,
+                                   now=now)
+    after.add_task(actions.run, effects)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.kit.columns import created_at, fk, pk, updated_at
@@ -129,3 +129,29 @@ class Recording(Base):
     purge_rule: Mapped[str | None] = mapped_column(String(200))
     """Why it was purged (the retention that ran out, under which policy version)."""
     created_at: Mapped[dt.datetime] = created_at()
+
+
+class Supervision(Base):
+    """A supervisor on a live call (monitor, whisper or barge) from their own seat: kept on the call
+    from joining to leaving, its mode the current one (each change is in the audit log too)."""
+
+    __tablename__ = "supervisions"
+    __table_args__ = (
+        Index("ix_supervisions_call", "call_id"),
+        Index("ix_supervisions_open", "call_id", postgresql_where=text("ended_at IS NULL"),
+              sqlite_where=text("ended_at IS NULL")),
+        UniqueConstraint("participant_call_id"),
+    )
+
+    id: Mapped[int] = pk()
+    call_id: Mapped[int] = fk("calls.id", index=False)
+    supervisor_id: Mapped[int] = fk("users.id")
+    seat_id: Mapped[int] = fk("seats.id", index=False)
+    participant_call_id: Mapped[str] = mapped_column(String(64))
+    """The supervisor's leg at the carrier."""
+    mode: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    mode_since: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(16))
+    """``left`` (the supervisor), ``hung_up`` (their phone or the call's end), ``call_ended``."""

@@ -30,6 +30,20 @@ class SupervisorOut(Schema):
     mode: SupervisorMode
 
 
+class SupervisionOut(Schema):
+    """A supervisor's time on the call: from joining to leaving, in its current (or last) mode."""
+
+    id: int
+    supervisor_id: int
+    seat_id: int
+    participant_call_id: str
+    mode: SupervisorMode
+    started_at: dt.datetime
+    mode_since: dt.datetime
+    ended_at: dt.datetime | None
+    ended_by: str | None
+
+
 class RecordingOut(Schema):
     model_config = ConfigDict(from_attributes=True)
 

@@ -15,7 +15,8 @@ from dialer.calls import state
 from dialer.calls.history import of_team
 from dialer.calls.effects import Effect, HangUp
 from dialer.calls.lifecycle import ENDS
-from dialer.calls.models import Call, CallState, Recording
+from dialer.calls.models import Call, CallState, Recording, Supervision
+from dialer.dialing import supervision
 from dialer.dialing.service import Outbound
 from dialer.dialing.urls import CallbackUrls, address_of
 from dialer.kit.errors import Conflict, InvalidInput, NotFound, Unavailable
@@ -44,6 +45,11 @@ async def _of_team(session: AsyncSession, call_id: int, team: str | None) -> boo
     return (await session.execute(select(Call.id).where(Call.id == call_id, of_team(team)))).first() is not None
 
 
+async def supervisions_of(session: AsyncSession, call_id: int) -> list[Supervision]:
+    query = select(Supervision).where(Supervision.call_id == call_id).order_by(Supervision.id)
+    return list((await session.execute(query)).scalars())
+
+
 async def recordings_of(session: AsyncSession, call_id: int) -> list[Recording]:
     return list((await session.execute(select(Recording).where(Recording.call_id == call_id).order_by(Recording.id))).scalars())
 
@@ -66,13 +72,13 @@ async def hang_up(session: AsyncSession, *, call_id: int, actor: Principal, now:
 
 async def supervise(
     session: AsyncSession, carrier: Carrier | None, *, outbound: Outbound, urls: CallbackUrls, call_id: int,
-    actor: Principal, mode: SupervisorMode, seat_id: int | None,
+    actor: Principal, mode: SupervisorMode, seat_id: int | None, now: dt.datetime,
 ) -> str:
     """Call the supervisor's seat into the call's conference in ``mode``; returns their leg's id.
+    The supervision is kept on the call (:mod:`dialer.dialing.supervision`) and audited.
 
     The one carrier action taken inside a unit of work (here and in :func:`set_mode`): the answer
-    needs the carrier's leg id. The audit row follows the carrier's success in the same unit; the
-    supervisor board's monitoring sessions (recorded first, placed after commit) will replace this."""
+    needs the carrier's leg id. The rows follow the carrier's success in the same unit."""
     call, carrier = await _live_bridged(session, carrier, call_id, actor)
     if seat_id is None:
         own = await agents_repository.open_session(session, agent_id=actor.user_id)
@@ -87,6 +93,8 @@ async def supervise(
         agent_call_id=call.agent_leg_call_id or "", caller_id=outbound.caller_id or "",
         status_callback_url=urls("call-status", call_id=call.id, leg="supervisor"),
     )
+    await supervision.joined(session, call, supervisor_id=actor.user_id, seat_id=seat.id,
+                             participant_call_id=participant, mode=mode.value, now=now)
     await audit.record(session, action="call.supervise", actor=actor, entity="call", entity_id=call.id, mode=mode.value,
                        seat_id=seat.id, participant_call_id=participant)
     return participant
@@ -94,13 +102,29 @@ async def supervise(
 
 async def set_mode(
     session: AsyncSession, carrier: Carrier | None, *, call_id: int, participant_call_id: str, actor: Principal,
-    mode: SupervisorMode,
+    mode: SupervisorMode, now: dt.datetime,
 ) -> None:
+    """Switch a supervisor's leg on the call to ``mode`` (404 for a leg not supervising it now)."""
     call, carrier = await _live_bridged(session, carrier, call_id, actor)
+    supervising = await supervision.open_on(session, call, participant_call_id)
     await carrier.set_supervisor_mode(call.conference_name or f"call-{call.id}", participant_call_id, mode,
                                       agent_call_id=call.agent_leg_call_id or "")
+    supervision.mode_changed(session, supervising, call, mode.value, now=now)
     await audit.record(session, action="call.supervise_mode", actor=actor, entity="call", entity_id=call.id,
                        mode=mode.value, participant_call_id=participant_call_id)
+
+
+async def leave(
+    session: AsyncSession, *, call_id: int, participant_call_id: str, actor: Principal, now: dt.datetime,
+) -> list[Effect]:
+    """A supervisor leaves the call: their supervision ends now, audited; their leg is hung up
+    after commit (returned). 404 for a leg not supervising the call now."""
+    call = await visible_call(session, call_id, actor)
+    supervising = await supervision.open_on(session, call, participant_call_id)
+    supervision.left(session, supervising, call, now=now, by="left")
+    await audit.record(session, action="call.supervise_leave", actor=actor, entity="call", entity_id=call.id,
+                       participant_call_id=participant_call_id, supervisor_id=supervising.supervisor_id)
+    return [HangUp(call.id, participant_call_id)]
 
 
 async def _live_bridged(

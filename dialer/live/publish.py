@@ -22,6 +22,9 @@ CALL = "call"
 REFUSAL = "refusal"
 """The policy refused a dial: ``decision_id``, ``agent_id``, ``client_id``, ``case_id``, ``party_id``,
 ``party_role``, ``rules``, ``next_allowed_at``."""
+SUPERVISION = "supervision"
+"""A supervisor joined a call, changed mode or left it: ``supervision_id``, ``call_id``, ``agent_id``,
+``supervisor_id``, ``seat_id``, ``mode``, ``change`` (joined / mode / left), ``ended_by``."""
 SET_ASIDE = "set_aside"
 """The work queue set a case aside (no party may be called now): ``case_id``, ``client_id``,
 ``agent_id`` (whose hand-out asked), ``rules``, ``until``."""

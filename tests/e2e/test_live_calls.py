@@ -81,6 +81,58 @@ async def test_given_a_bridged_call_then_a_supervisor_joins_in_each_mode_and_swi
     assert (ended["state"], ended["outcome"]) == ("completed", "answered")  # the supervisor's leg moved nothing
 
 
+async def test_given_supervisors_on_a_call_then_each_is_kept_on_it_one_leaves_and_the_calls_end_closes_the_other(
+        live_factory, session, engine):
+    desk = await seat_agent_with_case(session)
+    first, second = await make_user(session, role=Role.SUPERVISOR), await make_user(session, role=Role.SUPERVISOR)
+    booths = await make_seat(session, code="SUP1"), await make_seat(session, code="SUP2")
+    await session.commit()
+    live = live_factory(numbers={DEBTOR: STAYS, seat_of(desk.seat_identity): STAYS,
+                                 **{seat_of(b.softphone_identity): STAYS for b in booths}})
+    agent_token = await live.login(desk.username)
+    tokens = [await live.login(first.username), await live.login(second.username)]
+    call = await _dial(live, agent_token, desk.number_id)
+    await eventually(lambda: _bridged(live, agent_token, call["id"]), what="bridge")
+    legs = []
+    for token, booth, mode in zip(tokens, booths, ("monitor", "whisper"), strict=True):
+        async with live.client(token) as http:
+            joined = await http.post(f"/v1/calls/{call['id']}/supervisors", json={"mode": mode, "seat_id": booth.id})
+            assert joined.status_code == 201, joined.text
+            legs.append(joined.json()["participant_call_id"])
+        await eventually(lambda leg=legs[-1]: _connected(live, call["id"], leg), what="supervisor connected")
+
+    async with live.client(tokens[0]) as http:
+        floor = (await http.get("/v1/board/floor")).json()
+        [row] = [a for a in floor["agents"] if a["agent_id"] == desk.agent_id]
+        assert [(s["supervisor_id"], s["mode"]) for s in row["call"]["supervisors"]] == [
+            (first.id, "monitor"), (second.id, "whisper")]
+        assert (await http.delete(f"/v1/calls/{call['id']}/supervisors/{legs[0]}")).status_code == 204
+        await eventually(lambda: _participant(live, call["id"], legs[0]) is None
+                         or _participant(live, call["id"], legs[0]).status != "connected", what="first leg gone")
+        assert (await http.delete(f"/v1/calls/{call['id']}/supervisors/{legs[0]}")).status_code == 404
+        assert (await http.patch(f"/v1/calls/{call['id']}/supervisors/{legs[0]}",
+                                 json={"mode": "barge"})).status_code == 404
+    async with live.client(agent_token) as http:
+        assert (await http.post(f"/v1/calls/{call['id']}/hang-up")).status_code == 200
+    await eventually(lambda: _ended(live, agent_token, call["id"]), what="the end")
+
+    async def closed():
+        async with live.client(tokens[1]) as http:
+            kept = (await http.get(f"/v1/calls/{call['id']}/supervisors")).json()
+        return kept if all(s["ended_at"] for s in kept) else None
+
+    kept = await eventually(closed, what="the second supervision closed by its leg's end")
+    assert [(s["supervisor_id"], s["mode"], s["ended_by"]) for s in kept] == [
+        (first.id, "monitor", "left"), (second.id, "whisper", "hung_up")]
+    async with session_factory(engine)() as s:
+        from dialer.audit.models import AuditEntry
+
+        actions = list((await s.execute(select(AuditEntry.action).where(
+            AuditEntry.entity == "call", AuditEntry.entity_id == str(call["id"]),
+            AuditEntry.action.like("call.supervise%")).order_by(AuditEntry.id))).scalars())
+    assert actions == ["call.supervise", "call.supervise", "call.supervise_leave"]
+
+
 def _connected(live, call_id, sid):
     p = _participant(live, call_id, sid)
     return p if p is not None and p.status == "connected" else None
