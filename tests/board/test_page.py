@@ -187,6 +187,21 @@ async def test_given_two_teams_then_the_supervisor_follows_their_floor_live_and_
         await expect(row.get_by_test_id("call-party")).to_have_text("Debtor (Self)")
         await expect(strip.get_by_test_id("campaign-status")).to_have_text("Running")
 
+        # a reload keeps the mode (the service keeps the supervision on the call); then Leave: the
+        # supervision ends, the supervisor's leg is hung up, the buttons offer joining again
+        await page.evaluate("sessionStorage.removeItem('board.supervising')")
+        await page.reload()
+        await expect(row.get_by_test_id("supervising")).to_have_attribute("data-mode", "whisper")
+        await row.get_by_test_id("leave").click()
+        await expect(row.get_by_test_id("supervising")).to_have_count(0)
+        await expect(row.get_by_test_id("leave")).to_have_count(0)
+        await expect(row.get_by_test_id("monitor")).to_be_enabled()
+        await eventually(lambda: getattr(_participant(live, call_id, leg.call_sid), "status", None) != "connected",
+                         what="the supervisor's leg hung up")
+        async with live.client(await live.login("sup-a")) as boss:
+            kept = (await boss.get(f"/v1/calls/{call_id}/supervisors")).json()
+        assert [(k["mode"], k["ended_by"]) for k in kept] == [("whisper", "left")]
+
         # when the agent hangs up: wrap-up on the row, nothing left to join
         assert (await desk.post(f"/v1/calls/{call_id}/hang-up")).status_code == 200
         await expect(row.get_by_test_id("state")).to_have_text("Wrap-up")

@@ -19,7 +19,7 @@ const TEXT = {
     refused: '主管看板仅供主管和管理员使用，坐席账号无权访问。', login_failed: '用户名或密码错误',
     session_expired: '登录已过期，请重新登录', network_error: '网络错误，请重试', required: '请输入用户名和密码',
     pick_seat: '请先在上方“我的坐席”中选择您自己的坐席，再加入通话', request_failed: '操作未完成（{code}）',
-    fix_fields: '请更正：{fields}', inbound: '呼入', outbound: '呼出', no_leave: '挂断您的话机即可离开通话',
+    fix_fields: '请更正：{fields}', inbound: '呼入', outbound: '呼出', leave: '离开通话', left: '已离开通话', others: '{names}正在此通话',
     campaign_set: '“{name}”已{status}', role_supervisor: '主管', role_admin: '管理员',
   },
   en: {
@@ -38,7 +38,7 @@ const TEXT = {
     network_error: 'Network error, please retry', required: 'Enter your username and password',
     pick_seat: 'Choose your own seat under "My seat" first, then join the call',
     request_failed: 'The request did not go through ({code})', fix_fields: 'Please correct: {fields}',
-    inbound: 'inbound', outbound: 'outbound', no_leave: 'Hang up your phone to leave the call',
+    inbound: 'inbound', outbound: 'outbound', leave: 'Leave', left: 'Left the call', others: 'Also on it: {names}',
     campaign_set: '"{name}" is now {status}', role_supervisor: 'Supervisor', role_admin: 'Admin',
   },
 };
@@ -296,8 +296,13 @@ function applyFloor(floor) {
   S.order = floor.agents.map((agent) => agent.agent_id);
   if (S.lastId === null) S.lastId = floor.last_event_id;
   for (const event of S.recent) if (event.id > floor.last_event_id) applyAgentEvent(event.data);
-  const live = new Set([...S.agents.values()].map((agent) => agent.call?.id).filter(Boolean));
-  for (const callId of S.supervising.keys()) if (!live.has(callId)) S.supervising.delete(callId);
+  // Which calls I am on, and in which mode, as the service keeps them (any tab, any replica).
+  S.supervising.clear();
+  for (const agent of S.agents.values()) {
+    for (const sup of agent.call?.supervisors ?? []) {
+      if (sup.supervisor_id === S.me?.id) S.supervising.set(agent.call.id, { participant: sup.participant_call_id, mode: sup.mode });
+    }
+  }
   keepSupervising();
   renderFloor();
 }
@@ -359,6 +364,8 @@ function onEvent(name, id, data) {
     applyCallEvent(data);
     renderFloor();
     reloadSoon(); // the call's party, times and whether it can be joined: from the floor
+  } else if (name === 'supervision') {
+    reloadSoon(); // who is on which call, in which mode: from the floor
   } else if (name === 'resync') {
     reloadSoon(0);
   }
@@ -494,7 +501,9 @@ function fillSupervise(tr, agent) {
   const call = agent.call;
   const joined = call ? S.supervising.get(call.id) : null;
   const can = Boolean(call?.supervisable);
-  const key = [call?.id, can, joined?.mode, call && S.busy.has(call.id), lang].join('|');
+  const others = (call?.supervisors ?? []).filter((sup) => sup.supervisor_id !== S.me?.id);
+  const othersText = others.map((sup) => `${sup.display_name} (${label('sup', sup.mode)})`).join(', ');
+  const key = [call?.id, can, joined?.mode, call && S.busy.has(call.id), othersText, lang].join('|');
   const box = tid('supervise', tr);
   if (box.dataset.key === key) return;
   box.dataset.key = key;
@@ -508,8 +517,12 @@ function fillSupervise(tr, agent) {
     onclick: () => supervise(agent.agent_id, mode),
   }));
   const current = joined ? h('span', { class: 'sup-mode', testid: 'supervising', 'data-mode': joined.mode,
-    title: t('no_leave'), text: fill(t('supervising'), { mode: label('sup', joined.mode) }) }) : null;
-  rebuild(box, current, ...buttons);
+    text: fill(t('supervising'), { mode: label('sup', joined.mode) }) }) : null;
+  const leave = joined ? h('button', { type: 'button', testid: 'leave', class: 'leave', disabled: busy,
+    text: t('leave'), onclick: () => leaveCall(agent.agent_id) }) : null;
+  const also = others.length ? h('span', { class: 'sup-others', testid: 'others',
+    text: fill(t('others'), { names: othersText }) }) : null;
+  rebuild(box, current, ...buttons, leave, also);
 }
 
 function renderCounts(shown) {
@@ -597,6 +610,27 @@ async function supervise(agentId, mode) {
     say(error, noSeat ? words('pick_seat') : () => messageOf(body));
     if (noSeat) byId('my-seat').focus();
     if (body?.error === 'call_not_live') reloadSoon(0);
+  }
+  const after = S.agents.get(agentId);
+  if (after && tr.isConnected) fillSupervise(tr, after);
+}
+
+async function leaveCall(agentId) {
+  const call = S.agents.get(agentId)?.call;
+  const joined = call ? S.supervising.get(call.id) : null;
+  const tr = tid(`agent-${agentId}`);
+  if (!joined || !tr || S.busy.has(call.id)) return;
+  say(tid('row-error', tr), '');
+  S.busy.add(call.id);
+  const r = await api('DELETE', `/v1/calls/${call.id}/supervisors/${encodeURIComponent(joined.participant)}`);
+  S.busy.delete(call.id);
+  if (r.ok || r.status === 404) { // 404: the supervision had ended already (the call, or my phone)
+    S.supervising.delete(call.id);
+    keepSupervising();
+    flash(t('left'));
+    reloadSoon(0);
+  } else {
+    say(tid('row-error', tr), () => messageOf(r.data));
   }
   const after = S.agents.get(agentId);
   if (after && tr.isConnected) fillSupervise(tr, after);
