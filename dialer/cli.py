@@ -175,7 +175,7 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "
 @app.command("create-user")
 def create_user(
     username: str,
-    role: Annotated[str, typer.Option(help="agent, supervisor, admin or integration")],
+    role: Annotated[str, typer.Option(help="agent, supervisor, admin, integration or auditor")],
     display_name: Annotated[str | None, typer.Option(help="Name shown to others")] = None,
     team: Annotated[str | None, typer.Option()] = None,
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,

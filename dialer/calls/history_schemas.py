@@ -188,7 +188,8 @@ class RecordingLinks(Schema):
 
     metadata: str
     media: str
-    signed_link: str = Field(description="POST here for an expiring signed link to the media")
+    signed_link: str | None = Field(description="POST here for an expiring signed link to the media (null for an "
+                                                "auditor, who listens through `media` only)")
 
 
 class RecordingItem(RecordingFacts):

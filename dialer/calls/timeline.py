@@ -89,11 +89,19 @@ async def call_timeline(
         call=detail, whisper_text=call.whisper_text,
         decision=CallDecision.model_validate(decision) if decision is not None else None,
         notes=[CallNote.model_validate(n) for n in notes], promises=[CallPromise.model_validate(p) for p in promises],
-        recordings=[_recording(r, call, None if principal.role is Role.AGENT else recording_paths(r.id))
+        recordings=[_recording(r, call, _links(principal, recording_paths, r.id))
                     for r in recordings],  # the recordings endpoints serve supervisors, admins, integrations
         events=events_of(call, decision=decision, callbacks=callbacks, audited=audited, notes=notes,
                          promises=promises, recordings=recordings),
     )
+
+
+def _links(principal: Principal, paths: RecordingPaths, recording_id: int) -> RecordingLinks | None:
+    """Agents get none; an auditor no signed link (making one is a write: theirs are reads only)."""
+    if principal.role is Role.AGENT:
+        return None
+    links = paths(recording_id)
+    return links.model_copy(update={"signed_link": None}) if principal.role is Role.AUDITOR else links
 
 
 def _recording(recording: Recording, call: Call, links: RecordingLinks | None) -> RecordingItem:

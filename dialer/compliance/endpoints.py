@@ -25,6 +25,7 @@ Anyone = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.
 Workers = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
 Supervisors = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 Overseers = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION))]
+ReportReaders = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION, Role.AUDITOR))]
 StopReaders = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION, Role.AUDITOR))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 After = AfterId | None
@@ -90,9 +91,9 @@ async def list_stops(
 
 
 @router.get("/client-reports", response_model=Page[ReportItemOut],
-            summary="Third parties' requests to report back to the client (supervisor, admin, integration)")
+            summary="Third parties' requests to report back to the client (supervisor, admin, integration, auditor)")
 async def list_reports(
-    session: SessionDep, _: Overseers, client_id: RowId | None = None, status_: Annotated[ReportStatus | None, Query(alias="status")] = None,
+    session: SessionDep, _: ReportReaders, client_id: RowId | None = None, status_: Annotated[ReportStatus | None, Query(alias="status")] = None,
     limit: Limit = 50, after: After = None,
 ) -> Page[ReportItemOut]:
     rows = await stops.list_report_items(session, client_id=client_id, status=status_, limit=limit, after=after)

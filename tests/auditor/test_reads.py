@@ -114,9 +114,22 @@ async def test_given_a_recording_when_the_auditor_listens_then_the_media_and_an_
     assert rows[0].detail["who"] == floor.users["auditor"].username
 
 
+async def test_given_the_auditor_then_the_client_reports_are_read_and_a_calls_recording_has_no_signed_link(
+        api, floor: Floor):
+    reports = await api.get("/v1/client-reports", headers=floor.headers["auditor"])
+    facts = await _get(api, f"/v1/recordings/{floor.recording_id}", floor.headers["auditor"])
+    page = await _get(api, f"/v1/calls/{facts['call_id']}/timeline", floor.headers["auditor"])
+    admin_page = await _get(api, f"/v1/calls/{facts['call_id']}/timeline", floor.headers["admin"])
+
+    assert reports.status_code == 200 and "items" in reports.json()
+    [mine], [theirs] = page["recordings"], admin_page["recordings"]
+    assert mine["links"]["media"] == theirs["links"]["media"] and mine["links"]["signed_link"] is None
+    assert theirs["links"]["signed_link"].endswith("/link")
+
+
 @pytest.mark.parametrize(("role", "path"), [
     ("agent", "/v1/audit/decisions"), ("agent", "/v1/audit/log"), ("supervisor", "/v1/audit/log"),
-    ("integration", "/v1/audit/decisions"), ("auditor", "/v1/client-reports"),
+    ("integration", "/v1/audit/decisions"),
 ])
 async def test_given_a_role_not_admitted_then_403(api, headers, role, path):
     answer = await api.get(path, headers=headers[role])
