@@ -96,3 +96,25 @@ async def test_given_a_supervisor_of_no_team_then_the_floor_shows_nobody(api, ap
     answer = await api.get("/v1/board/floor", headers={"Authorization": f"Bearer {token}"})
 
     assert answer.status_code == 200 and answer.json()["agents"] == []
+
+
+async def test_given_two_replicas_then_a_change_made_on_one_reaches_a_board_following_the_other(live_factory, session):
+    """Two services on one database (replicas behind a balancer): the agent's request lands on the
+    first, the supervisor's board follows the second — the bus carries the change across."""
+    mine = await seat_agent_with_case(session, ready=False, team="team-a")
+    await make_user(session, username="sup-r", role=Role.SUPERVISOR, team="team-a")
+    await session.commit()
+    first, second = live_factory(), live_factory()
+    agent = await first.login(mine.username)
+    sup = await second.login("sup-r")
+
+    async with second.client(sup) as board, first.client(agent) as desk:
+        async with board.stream("GET", "/v1/board/events") as response:
+            events = _sse(response)
+            assert (await asyncio.wait_for(anext(events), 15))[0] == "ready"
+            assert (await desk.post("/v1/agent/state", json={"state": "ready"})).status_code == 200
+            _, told = await _next_agent_event(events, mine.agent_id)
+    assert (told["from"], told["to"]) == ("not_ready", "ready")
+    async with second.client(sup) as board:
+        floor = (await board.get("/v1/board/floor")).json()
+    assert [a["state"] for a in floor["agents"]] == ["ready"]
