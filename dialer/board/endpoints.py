@@ -13,8 +13,10 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
 from dialer.board import floor as floors
+from dialer.board import campaigns as campaign_work
 from dialer.board import pressure as compliance_now
 from dialer.board.schemas import (
+    CampaignOut,
     ClosingOut,
     ComplianceNow,
     Floor,
@@ -89,6 +91,16 @@ async def compliance(
     closing = await compliance_now.windows_closing(session, actor, now=now, team=team)
     return ComplianceNow(now=now, pressure=[PressureOut.model_validate(p) for p in pressure],
                          closing=[ClosingOut.model_validate(c) for c in closing])
+
+
+@router.get("/campaigns", response_model=list[CampaignOut],
+            summary="Campaigns with their work now: queue depth, cases set aside, dials in the last minute, live "
+                    "calls (supervisor: my team's and every team's; admin: all or `team`)")
+async def campaigns(
+    session: SessionDep, actor: Supervisors, now: NowDep,
+    team: Annotated[str | None, Query(max_length=64, description="Admins: one team only")] = None,
+) -> list[CampaignOut]:
+    return [CampaignOut.model_validate(c) for c in await campaign_work.campaigns_now(session, actor, now=now, team=team)]
 
 
 @router.get(

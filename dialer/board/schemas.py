@@ -103,3 +103,18 @@ class ComplianceNow(Schema):
     now: dt.datetime
     pressure: list[PressureOut]
     closing: list[ClosingOut]
+
+
+class CampaignOut(Schema):
+    """A campaign and its work now."""
+
+    id: int
+    name: str
+    client_code: str
+    mode: str
+    status: str
+    team: str | None
+    queue: int = Field(description="Open cases of its client (and team) neither held, resting nor set aside now")
+    set_aside: int = Field(description="Open cases the policy sets aside now")
+    dials_last_minute: int
+    live_calls: int = Field(description="Its calls not ended (requested in the last four hours)")
