@@ -186,6 +186,8 @@ async def test_given_two_teams_then_the_supervisor_follows_their_floor_live_and_
         await expect(row.get_by_test_id("state")).to_have_text("On a call")
         await expect(row.get_by_test_id("call-party")).to_have_text("Debtor (Self)")
         await expect(strip.get_by_test_id("campaign-status")).to_have_text("Running")
+        await expect(by("nav-calls")).to_have_text("Calls")
+        await expect(by("nav-calls")).to_have_attribute("href", "/board/calls")
 
         # a reload keeps the mode (the service keeps the supervision on the call); then Leave: the
         # supervision ends, the supervisor's leg is hung up, the buttons offer joining again

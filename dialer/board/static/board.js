@@ -19,7 +19,7 @@ const TEXT = {
     refused: '主管看板仅供主管和管理员使用，坐席账号无权访问。', login_failed: '用户名或密码错误',
     session_expired: '登录已过期，请重新登录', network_error: '网络错误，请重试', required: '请输入用户名和密码',
     pick_seat: '请先在上方“我的坐席”中选择您自己的坐席，再加入通话', request_failed: '操作未完成（{code}）',
-    fix_fields: '请更正：{fields}', inbound: '呼入', outbound: '呼出', leave: '离开通话', left: '已离开通话', others: '{names}正在此通话',
+    fix_fields: '请更正：{fields}', inbound: '呼入', outbound: '呼出', leave: '离开通话', left: '已离开通话', nav_calls: '通话记录', nav_stats: '统计', others: '{names}正在此通话',
     campaign_set: '“{name}”已{status}', role_supervisor: '主管', role_admin: '管理员',
   },
   en: {
@@ -38,7 +38,7 @@ const TEXT = {
     network_error: 'Network error, please retry', required: 'Enter your username and password',
     pick_seat: 'Choose your own seat under "My seat" first, then join the call',
     request_failed: 'The request did not go through ({code})', fix_fields: 'Please correct: {fields}',
-    inbound: 'inbound', outbound: 'outbound', leave: 'Leave', left: 'Left the call', others: 'Also on it: {names}',
+    inbound: 'inbound', outbound: 'outbound', leave: 'Leave', left: 'Left the call', nav_calls: 'Calls', nav_stats: 'Statistics', others: 'Also on it: {names}',
     campaign_set: '"{name}" is now {status}', role_supervisor: 'Supervisor', role_admin: 'Admin',
   },
 };
