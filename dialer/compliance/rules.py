@@ -286,19 +286,22 @@ def third_party_after_debtor_unreachable(s: Snapshot, number: NumberFact, at: dt
     rule = s.policy.third_party.only_after_debtor_unreachable
     if rule is None or s.party.role != "third_party":
         return None
-    n = rule.failed_attempts_in_a_row
+    n, days = rule.failed_attempts_in_a_row, rule.within_days
     debtor = s.debtor
-    recent = debtor.recent_outbound[:n]
+    recent = [a for a in debtor.recent_outbound if a.started_at <= at][:n]
+    since = None if days is None else at - dt.timedelta(days=days)
     unreachable = (
         debtor.case_lost_contact
         or not debtor.has_valid_number
-        or (len(recent) == n and all(a.outcome in FAILED_OUTCOMES and not a.conversation for a in recent))
+        or (len(recent) == n and all(a.outcome in FAILED_OUTCOMES and not a.conversation
+                                     and (since is None or a.started_at > since) for a in recent))
     )
     if unreachable:
         return None
+    within, within_zh = ("", "") if days is None else (f" within {days} days", f"{days}天内")
     return Violation("third_party_after_debtor_unreachable",
-                     f"third parties may be called only after the debtor is unreachable ({n} failed attempts in a row)",
-                     f"须在债务人失联（连续{n}次未接通）后方可联系第三方")
+                     f"third parties may be called only after the debtor is unreachable ({n} failed attempts in a "
+                     f"row{within})", f"须在债务人失联（{within_zh}连续{n}次未接通）后方可联系第三方")
 
 
 CONSENT_FRESH = dt.timedelta(days=7)

@@ -285,6 +285,9 @@ class Counting(_Frozen):
 
 class DebtorUnreachable(_Frozen):
     failed_attempts_in_a_row: Annotated[int, Field(ge=1, strict=True)] = 3
+    within_days: Annotated[int, Field(ge=1, le=366, strict=True)] | None = None
+    """The look-back: the failed attempts in a row count only when every one of them was made within
+    this many days before the call (``None``: however old — failures months old still count)."""
 
 
 class ThirdPartyRules(_Frozen):

@@ -420,6 +420,26 @@ def test_given_cba_preset_when_calling_third_party_then_debtor_must_be_unreachab
         assert decision.next_allowed_at is None
 
 
+@pytest.mark.parametrize(("days_old", "within_days", "allowed"), [
+    (0, 30, True), (29, 30, True), (30, 30, False), (200, 30, False),  # the preset's look-back: 30 days
+    (200, None, True),  # no look-back: failures however old still count (a client may choose it)
+])
+def test_given_cba_preset_then_only_failures_within_the_look_back_make_the_debtor_unreachable(
+        days_old: int, within_days: int | None, allowed: bool) -> None:
+    at = local(2026, 6, 10, 10)
+    old = tuple(attempt(at - dt.timedelta(days=days_old, hours=1 + i)) for i in range(3))  # newest first
+    doc = policy("cn-cba-2026", third_party={"only_after_debtor_unreachable": {"failed_attempts_in_a_row": 3,
+                                                                              "within_days": within_days}})
+    decision = decide(snapshot(doc=doc, party=make_party(role="third_party"),
+                               debtor=DebtorReach(recent_outbound=old)), at)
+    assert decision.allowed is allowed
+    if not allowed:
+        [violation] = decision.violations
+        assert violation.rule == "third_party_after_debtor_unreachable" and "within 30 days" in violation.message_en
+        assert "30天内连续3次未接通" in violation.message_zh
+    assert policy("cn-cba-2026").third_party.only_after_debtor_unreachable.within_days == 30
+
+
 def test_given_cba_preset_when_calling_debtor_then_unreachable_rule_does_not_apply() -> None:
     s = snapshot(doc=policy("cn-cba-2026"), debtor=DebtorReach())
     assert decide(s, local(2026, 6, 10, 10)).allowed
