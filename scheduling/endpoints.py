@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
@@ -11,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.auth.deps import Principal, require
 from dialer.auth.models import Role
-from dialer.compliance.localtime import zone
 from dialer.imports.limits import LIMITS, ImportTooLarge
 from dialer.kit import bounds
 from dialer.kit.bounds import AfterId, RowId
@@ -21,7 +19,7 @@ from dialer.kit.deps import NowDep, SessionDep, provided
 from dialer.kit.errors import NotFound
 from dialer.kit.schemas import Page, TimeZoneName, page_of
 from dialer.tasks.models import TaskKind, TaskStatus
-from scheduling import payments, service, stats
+from scheduling import payments, service, stats, stats_xlsx
 from scheduling.jobs import JobSpec
 from scheduling.payment_rows import PaymentRow
 from scheduling.runner import run_job
@@ -43,6 +41,11 @@ Importers = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Ro
 Admins = Annotated[Principal, Depends(require(Role.ADMIN))]
 Day = Annotated[bounds.Day | None, Query(description="Local calendar day (YYYY-MM-DD); today when absent")]
 Zone = Annotated[TimeZoneName | None, Query(description="The zone the day is counted in (default: the service's, DIALER_DEFAULT_TIME_ZONE)")]
+First = Annotated[bounds.Day | None, Query(
+    alias="from", description=f"A range's first day (YYYY-MM-DD); the range spans at most {stats.MAX_DAYS} days")]
+Last = Annotated[bounds.Day | None, Query(alias="to", description="A range's last day; today when absent")]
+Team = Annotated[str | None, Query(max_length=64, description="Admins: one team only (a supervisor sees their own)")]
+Language = Literal["en", "zh"]
 SettingsDep = Annotated[Settings, Depends(provided("settings"))]
 
 MAX_UPLOAD_BYTES = LIMITS.upload_bytes  # a payment file is held to the case import's limits
@@ -85,31 +88,42 @@ async def under_minimum(
     return await service.under_minimum(session, now=now, client_id=client_id)
 
 
+async def _report(
+    session: SessionDep, principal: Supervisors, now: NowDep, settings: SettingsDep, day: Day = None,
+    first: First = None, last: Last = None, time_zone: Zone = None, team: Team = None,
+) -> stats.DailyReport:
+    return await stats.report_for(session, principal=principal, now=now, day=day, first=first, last=last, team=team,
+                                  time_zone=time_zone or settings.default_time_zone)
+
+
+Report = Annotated[stats.DailyReport, Depends(_report)]
+
+
 @router.get("/reports/daily", response_model=DailyReportOut,
-            summary="Daily statistics (催收记录统计表) and KPIs per agent, team and in total (supervisor, admin)")
-async def daily_report(
-    session: SessionDep, _: Supervisors, now: NowDep, settings: SettingsDep, day: Day = None,
-    time_zone: Zone = None, team: str | None = None,
-) -> dict:
-    time_zone = time_zone or settings.default_time_zone
-    the_day = day or _today(now, time_zone)
-    report = await stats.daily_report(session, day=the_day, now=now, time_zone=time_zone, team=team)
+            summary="Daily statistics (催收记录统计表) and KPIs per agent, team and in total, for a day or a range of "
+                    "days with the series of the days; a supervisor sees their own team (supervisor, admin)")
+async def daily_report(report: Report) -> dict:
     return report.as_dict()
 
 
 @router.get("/reports/daily.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a byte-order mark"}},
             summary="The daily statistics as CSV (supervisor, admin)")
-async def daily_report_csv(
-    session: SessionDep, _: Supervisors, now: NowDep, settings: SettingsDep, day: Day = None,
-    time_zone: Zone = None, team: str | None = None, language: Literal["en", "zh"] = "en",
-) -> Response:
-    time_zone = time_zone or settings.default_time_zone
-    the_day = day or _today(now, time_zone)
-    report = await stats.daily_report(session, day=the_day, now=now, time_zone=time_zone, team=team)
+async def daily_report_csv(report: Report, language: Language = "en") -> Response:
     return Response(
         stats.render_csv(report, language=language).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="daily-{the_day.isoformat()}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{report.filename("csv")}"'},
+    )
+
+
+@router.get("/reports/daily.xlsx", response_class=Response,
+            responses={200: {"content": {stats_xlsx.MEDIA_TYPE: {}},
+                             "description": "A workbook: the statistics, then the series of the days"}},
+            summary="The daily statistics as XLSX (supervisor, admin)")
+async def daily_report_xlsx(report: Report, language: Language = "en") -> Response:
+    return Response(
+        stats_xlsx.render_xlsx(report, language=language), media_type=stats_xlsx.MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{report.filename("xlsx")}"'},
     )
 
 
@@ -157,7 +171,3 @@ async def run_job_now(
         raise NotFound(f"no job {name!r}; jobs: {', '.join(job.name for job in jobs)}")
     run = await run_job(sessions, spec.name, spec.func, clock=clock)
     return JobRunOut(name=run.name, ran=run.ran, started_at=run.started_at, summary=run.summary)
-
-
-def _today(now: dt.datetime, time_zone: str) -> dt.date:
-    return now.astimezone(zone(time_zone)).date()

@@ -97,16 +97,12 @@ class KpisOut(BaseModel):
     kept_per_hour: float | None
 
 
-class StatsRowOut(BaseModel):
-    scope: Literal["agent", "team", "total"]
-    agent_id: int | None
-    agent: str | None
-    team: str | None
+class FiguresOut(BaseModel):
     calls: int
     connects: int
     talk_seconds: int
-    cases_called: int
-    assigned_cases: int
+    cases_called: int = Field(description="Distinct cases called (over a range: each case once)")
+    assigned_cases: int = Field(description="Open cases assigned now")
     promises: int
     promised_amount: Decimal
     kept: int
@@ -118,10 +114,24 @@ class StatsRowOut(BaseModel):
     kpis: KpisOut
 
 
-class DailyReportOut(BaseModel):
+class StatsRowOut(FiguresOut):
+    scope: Literal["agent", "team", "total"]
+    agent_id: int | None
+    agent: str | None
+    team: str | None
+
+
+class DayFiguresOut(FiguresOut):
     day: dt.date
+
+
+class DailyReportOut(BaseModel):
+    day: dt.date | None = Field(description="The day of a one-day report; null for a range")
+    from_: dt.date = Field(alias="from", description="The period's first day")
+    to: dt.date = Field(description="The period's last day (the same as `from` for one day)")
     time_zone: str
-    rows: list[StatsRowOut]
+    rows: list[StatsRowOut] = Field(description="Per agent (by team, then name), per team, then the total")
+    days: list[DayFiguresOut] = Field(description="Per day of the period: the figures of the rows' agents together")
 
 
 class JobRunOut(BaseModel):

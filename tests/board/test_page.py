@@ -188,6 +188,7 @@ async def test_given_two_teams_then_the_supervisor_follows_their_floor_live_and_
         await expect(strip.get_by_test_id("campaign-status")).to_have_text("Running")
         await expect(by("nav-calls")).to_have_text("Calls")
         await expect(by("nav-calls")).to_have_attribute("href", "/board/calls")
+        await expect(by("nav-stats")).to_have_text("Statistics")
 
         # a reload keeps the mode (the service keeps the supervision on the call); then Leave: the
         # supervision ends, the supervisor's leg is hung up, the buttons offer joining again
