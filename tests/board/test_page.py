@@ -277,3 +277,49 @@ async def _alerts_refusal_and_reconnect(page: Page, live, relay: Relay, idle, bu
         await expect(row.get_by_test_id("reason")).to_have_text("Lunch")
         await expect(by("live")).to_have_attribute("data-live", "true")
     assert streams and all(re.search(r"[?&]after=\d+$", url) for url in streams), streams  # resumed, not afresh
+
+
+async def test_given_a_refused_dial_and_a_party_at_its_cap_then_the_compliance_panel_shows_both(
+        live_factory, browser, session):
+    from sqlalchemy import select
+
+    from dialer.cases.models import Case, PartyRole, PhoneNumber, Relation
+    from dialer.clients.models import Client
+    from dialer.compliance.models import Attempt, AttemptSource, StopContact, StopSource
+    from tests.factories import make_case, make_party
+
+    mine = await seat_agent_with_case(session, ready=True, team="team-a")
+    await make_user(session, username="sup-c", role=Role.SUPERVISOR, team="team-a")
+    case = await session.get(Case, mine.case_id)
+    session.add(StopContact(client_id=case.client_id, case_id=case.id, party_id=mine.party_id,
+                            source=StopSource.CLIENT_LIST, reason="客户要求停催"))  # the debtor: not to be called
+    friend_case = await make_case(session, client=await session.get(Client, case.client_id), team="team-a")
+    friend = await make_party(session, case=friend_case, role=PartyRole.THIRD_PARTY, relation=Relation.FRIEND,
+                              name="王五", numbers=("+8613911112222",))
+    number = (await session.execute(select(PhoneNumber).where(PhoneNumber.party_id == friend.id))).scalar_one()
+    for minutes in (5, 15):  # two attempts this hour: the third party is at the hourly cap of two
+        session.add(Attempt(client_id=friend_case.client_id, case_id=friend_case.id, party_id=friend.id,
+                            number_id=number.id, started_at=utcnow() - dt.timedelta(minutes=minutes),
+                            outcome="no_answer", source=AttemptSource.IMPORT))
+    await session.commit()
+    live = live_factory()
+    page, errors = await _open_board(browser, live.url)
+    by = page.get_by_test_id
+    await _sign_in(page, "sup-c")
+
+    # the party at its cap, read on sign-in
+    at_cap = by("pressure").locator(f"li[data-party='{friend.id}']")
+    await expect(at_cap).to_have_attribute("data-rule", "third_party_hourly_cap")
+    await expect(at_cap).to_contain_text("已达上限（2/2）")
+
+    # the agent dials the stopped debtor: refused, and the refusal reaches the feed live
+    async with live.client(await live.login(mine.username)) as desk:
+        refused = await desk.post("/v1/calls", json={"number_id": mine.number_id})
+    assert refused.status_code == 409 and refused.json()["error"] == "policy_blocked"
+    entry = by("feed").locator("li[data-kind='refusal']")
+    await expect(entry).to_contain_text(f"案件{mine.case_id}")
+    await expect(entry).to_contain_text("stop_contact")
+    await by("lang-toggle").click()
+    await expect(entry).to_contain_text(f"refused: case {mine.case_id} (debtor)")
+    await expect(at_cap).to_contain_text("at the cap (2/2)")
+    assert errors == []

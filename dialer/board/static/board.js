@@ -261,6 +261,7 @@ async function enter() {
   loadSeats();
   loadCampaigns();
   startStream();
+  document.dispatchEvent(new CustomEvent('board:entered', { detail: { token: S.token } }));
   S.ticker = setInterval(tick, 1000);
   S.campaignTimer = setInterval(loadCampaigns, CAMPAIGNS_EVERY_MS);
 }
@@ -276,6 +277,7 @@ function signOut(message) {
   S.supervising.clear();
   sessionStorage.removeItem('board.token');
   sessionStorage.removeItem('board.supervising');
+  document.dispatchEvent(new CustomEvent('board:left'));
   tid('who').textContent = '';
   byId('floor-rows').replaceChildren();
   showView('login');
@@ -355,6 +357,7 @@ function applyCallEvent(e) {
 
 function onEvent(name, id, data) {
   if (id) S.lastId = Number(id);
+  document.dispatchEvent(new CustomEvent('board:event', { detail: { name, id, data } })); // compliance.js
   if (name === 'agent') {
     S.recent.push({ id: Number(id), data });
     if (S.recent.length > RECENT) S.recent.shift();
@@ -724,6 +727,7 @@ function bind() {
   byId('lang-toggle').addEventListener('click', () => {
     lang = lang === 'zh' ? 'en' : 'zh';
     localStorage.setItem('board.lang', lang);
+    document.dispatchEvent(new CustomEvent('board:lang', { detail: { lang } }));
     applyI18n();
   });
 }
