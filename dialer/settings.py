@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         default=3 * 60, ge=10, le=24 * 3600, description="The supervisor board flags a wrap-up longer than this")
     board_long_not_ready_s: int = Field(
         default=15 * 60, ge=30, le=24 * 3600, description="The supervisor board flags a not-ready longer than this")
+    board_long_idle_s: int = Field(
+        default=2 * 60, ge=10, le=24 * 3600,
+        description="The supervisor board flags an agent ready this long while a running campaign of their team has "
+                    "cases to call (the engine should have dialed for them)")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="URL the carrier reaches us at.")

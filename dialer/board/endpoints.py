@@ -42,7 +42,7 @@ KEEPALIVE_S = 15.0
 
 def _thresholds(settings: Settings) -> Thresholds:
     return Thresholds(long_call_s=settings.board_long_call_s, long_wrap_up_s=settings.board_long_wrap_up_s,
-                      long_not_ready_s=settings.board_long_not_ready_s)
+                      long_not_ready_s=settings.board_long_not_ready_s, long_idle_s=settings.board_long_idle_s)
 
 
 def _agent(row: floors.FloorRow, supervisors: dict[int, list[tuple[Supervision, str]]]) -> FloorAgent:

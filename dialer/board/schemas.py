@@ -17,6 +17,8 @@ class Thresholds(Schema):
     long_call_s: int
     long_wrap_up_s: int
     long_not_ready_s: int
+    long_idle_s: int
+    """Ready this long while a running campaign of the agent's team has cases to call."""
 
 
 class FloorSeat(Schema):

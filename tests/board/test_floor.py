@@ -52,7 +52,8 @@ async def test_given_two_teams_then_a_supervisor_sees_their_own_floor_live_and_r
         floor = (await board.get("/v1/board/floor")).json()
         assert [a["agent_id"] for a in floor["agents"]] == [mine.agent_id]
         assert floor["agents"][0]["state"] == "not_ready" and floor["agents"][0]["call"] is None
-        assert floor["thresholds"] == {"long_call_s": 900, "long_wrap_up_s": 180, "long_not_ready_s": 900}
+        assert floor["thresholds"] == {"long_call_s": 900, "long_wrap_up_s": 180, "long_not_ready_s": 900,
+                                       "long_idle_s": 120}
 
         async with board.stream("GET", "/v1/board/events") as response:
             assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")

@@ -301,11 +301,18 @@ async def test_given_a_refused_dial_and_a_party_at_its_cap_then_the_compliance_p
         session.add(Attempt(client_id=friend_case.client_id, case_id=friend_case.id, party_id=friend.id,
                             number_id=number.id, started_at=utcnow() - dt.timedelta(minutes=minutes),
                             outcome="no_answer", source=AttemptSource.IMPORT))
+    # a running campaign of the team with cases to call, and the agent ready for five minutes: idle with work
+    session.add(Campaign(client_id=case.client_id, name="十二月", team="team-a", status=CampaignStatus.RUNNING))
+    await session.execute(update(AgentSession).where(AgentSession.agent_id == mine.agent_id)
+                          .values(state_since=utcnow() - dt.timedelta(minutes=5)))
     await session.commit()
     live = live_factory()
     page, errors = await _open_board(browser, live.url)
     by = page.get_by_test_id
     await _sign_in(page, "sup-c")
+    await expect(by(f"alert-{mine.agent_id}")).to_have_attribute("data-kind", "idle_with_work")
+    await expect(by(f"alert-{mine.agent_id}")).to_contain_text("有案件待拨却空闲")
+    await expect(by("campaigns").get_by_test_id("campaign-work")).to_contain_text("待拨")
 
     # the party at its cap, read on sign-in
     at_cap = by("pressure").locator(f"li[data-party='{friend.id}']")

@@ -14,7 +14,7 @@ const TEXT = {
     campaigns_title: '外呼活动', no_campaigns: '暂无外呼活动', floor_title: '实时坐席', no_agents: '当前没有签入的坐席人员',
     col_agent: '坐席人员', col_team: '团队', col_seat: '坐席', col_state: '状态', col_since: '状态时长', col_mode: '模式',
     col_call: '当前通话', col_supervise: '监听', long_call: '通话过长', long_wrap_up: '话后处理过长',
-    long_not_ready: '未就绪过长', limit: '上限', start: '开始', pause: '暂停', stop: '停止', all_teams_campaign: '所有团队',
+    long_not_ready: '未就绪过长', idle_with_work: '有案件待拨却空闲', campaign_work: '待拨{queue} · 暂缓{set_aside} · 每分钟{dials_last_minute}通 · 通话中{live_calls}', limit: '上限', start: '开始', pause: '暂停', stop: '停止', all_teams_campaign: '所有团队',
     supervising: '您正在{mode}', joined: '已加入通话：{mode}', switched: '已切换为{mode}',
     refused: '主管看板仅供主管和管理员使用，坐席账号无权访问。', login_failed: '用户名或密码错误',
     session_expired: '登录已过期，请重新登录', network_error: '网络错误，请重试', required: '请输入用户名和密码',
@@ -30,7 +30,7 @@ const TEXT = {
     no_campaigns: 'No campaigns', floor_title: 'Live floor', no_agents: 'No agent is logged in',
     col_agent: 'Agent', col_team: 'Team', col_seat: 'Seat', col_state: 'State', col_since: 'Time in state',
     col_mode: 'Mode', col_call: 'Current call', col_supervise: 'Supervise', long_call: 'Long call',
-    long_wrap_up: 'Long wrap-up', long_not_ready: 'Long not ready', limit: 'limit', start: 'Start', pause: 'Pause',
+    long_wrap_up: 'Long wrap-up', long_not_ready: 'Long not ready', idle_with_work: 'Idle while there is work', campaign_work: '{queue} to call · {set_aside} set aside · {dials_last_minute}/min · {live_calls} live', limit: 'limit', start: 'Start', pause: 'Pause',
     stop: 'Stop', all_teams_campaign: 'every team', supervising: 'You are on this call: {mode}',
     joined: 'Joined the call: {mode}', switched: 'Switched to {mode}',
     refused: 'The supervisor board is for supervisors and admins; an agent account cannot open it.',
@@ -562,7 +562,8 @@ function tick() {
     const call = agent.call;
     const timer = tid('call-duration', tr);
     if (call && timer) timer.textContent = duration(seconds(call.bridged_at ?? call.answered_at ?? call.requested_at));
-    const [kind, limitKey] = ALERT_OF[agent.state] ?? [];
+    const [kind, limitKey] = agent.state === 'ready' && hasWork(agent) ? ['idle_with_work', 'long_idle_s']
+      : ALERT_OF[agent.state] ?? [];
     const over = Boolean(kind && S.thresholds && inState > S.thresholds[limitKey]);
     tr.dataset.alert = over ? kind : '';
     tr.classList.toggle('alerting', over);
@@ -660,12 +661,15 @@ function onSeat(event) {
 // --- campaigns ----------------------------------------------------------------------------------
 
 async function loadCampaigns() {
-  const r = await api('GET', '/v1/campaigns');
+  const r = await api('GET', '/v1/board/campaigns'); // a supervisor's team's and the shared ones, with their work
   if (!r.ok) return;
-  const me = S.me;
-  // A supervisor's: their team's and those every team works; an admin's: all.
-  S.campaigns = r.data.filter((c) => me?.role !== 'supervisor' || !c.team || c.team === me.team);
+  S.campaigns = r.data;
   renderCampaigns();
+}
+
+// A ready agent the engine should have dialed for: a running campaign of their team has cases to call.
+function hasWork(agent) {
+  return S.campaigns.some((c) => c.status === 'running' && c.queue > 0 && (!c.team || c.team === agent.team));
 }
 
 function renderCampaigns() {
@@ -677,6 +681,8 @@ function renderCampaigns() {
       h('strong', { text: c.name }),
       h('span', { class: 'muted', text: ` ${label('mode', c.mode)} · ${c.team ?? t('all_teams_campaign')} ` }),
       h('span', { class: 'badge', testid: 'campaign-status', 'data-state': c.status, text: label('campaign', c.status) }),
+      h('span', { class: 'muted', testid: 'campaign-work', 'data-queue': String(c.queue ?? ''),
+        text: c.queue === undefined ? '' : ` ${fill(t('campaign_work'), c)} ` }),
       ...CAMPAIGN_ACTIONS.map(([status, action]) => h('button', {
         type: 'button', testid: `campaign-${action}`, disabled: busy || c.status === status, text: t(action),
         title: `${c.name}: ${t(action)}`, onclick: () => setCampaign(c.id, status),
@@ -692,7 +698,7 @@ async function setCampaign(id, status) {
   const r = await api('POST', `/v1/campaigns/${id}/status`, { status });
   S.campaignBusy.delete(id);
   if (r.ok) {
-    S.campaigns = S.campaigns.map((c) => (c.id === id ? r.data : c));
+    S.campaigns = S.campaigns.map((c) => (c.id === id ? { ...c, ...r.data } : c));
     flash(words('campaign_set', { name: r.data.name, status: label('campaign', r.data.status) }));
   } else {
     flash(() => messageOf(r.data), 'error');
