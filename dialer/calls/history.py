@@ -84,6 +84,8 @@ def _filtered(query: Rows, filters: CallFilters) -> Rows:
     query = query.where(*(column == value for column, value in equal.items() if value is not None))
     if filters.team is not None:
         query = query.where(of_team(filters.team))
+    if filters.party_role is not None:
+        query = query.where(Call.party_id.in_(select(Party.id).where(Party.role == filters.party_role)))
     if filters.from_ is not None:
         query = query.where(Call.requested_at >= filters.from_)
     if filters.to is not None:

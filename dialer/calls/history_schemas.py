@@ -40,6 +40,7 @@ class CallFilters(Schema):
     state: CallState | None = None
     outcome: CallOutcome | None = None
     party_id: RowId | None = None
+    party_role: PartyRole | None = Field(None, description="Calls to a debtor or to a third party")
     case_id: RowId | None = None
     limit: int = Field(50, ge=1, le=500)
     before: RowId | None = Field(None, description="Continue after this call (the previous page's `next_before`)")

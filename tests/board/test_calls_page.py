@@ -2,7 +2,7 @@
 history of ``tests/calls_history`` (two teams' calls): a supervisor filters their team's calls, opens one
 and reads its timeline, the decision that allowed it, whisper, note and promise, and plays its recording
 (stereo, seeking, one side at a time) — a listen the recordings API audited; an agent is refused; an
-admin pages on and filters by team and party role; the language switch shows English."""
+admin pages on and filters by team and party role (the API's filters); the language switch shows English."""
 
 from __future__ import annotations
 
@@ -252,8 +252,10 @@ async def test_given_an_agent_then_refused_and_an_admin_pages_on_and_filters_by_
     shown = await rows.evaluate_all("rows => rows.map(r => Number(r.dataset.callId))")
     assert shown[:8] == sorted(floor.calls.values(), reverse=True) and len(set(shown)) == 58
 
-    # the party role (read from the pages, the API filtering by party id only): every third-party call
+    # the party role (the API's filter): every third-party call, a page of 50 and then the last
     await _filter(page, **{"f-party": "third_party"})
+    await expect(rows).to_have_count(50)
+    await by("more").click()
     await expect(rows).to_have_count(51)
     await expect(page.locator("#call-rows [data-testid=party]")).to_have_text(["Third party (Friend)"] * 51)
     await expect(by("more")).to_be_hidden()

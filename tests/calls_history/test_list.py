@@ -28,6 +28,7 @@ FILTERS = [
     pytest.param(lambda f: {"state": "no_answer"}, ("a1_friend", "b3_on_a"), id="state"),
     pytest.param(lambda f: {"outcome": "answered"}, ("a1_debtor", "b3_done", "a1_inbound"), id="outcome"),
     pytest.param(lambda f: {"party_id": f.friend_a}, ("a1_friend",), id="party"),
+    pytest.param(lambda f: {"party_role": "third_party"}, ("a1_friend",), id="party role"),
     pytest.param(lambda f: {"case_id": f.case_b}, ("b3_done", "b_missed"), id="case"),
     pytest.param(lambda f: {"case_id": f.case_a, "agent_id": f.users["agent-1"].id, "direction": "outbound"},
                  ("a1_debtor", "a1_friend"), id="combined"),

@@ -161,7 +161,6 @@ const ERRORS_ZH = {
 
 const ROLES = ['supervisor', 'admin', 'auditor']; // who this page is for (an auditor reads calls and listens, audited)
 const PAGE = 50; // calls a request
-const PARTY_PAGES = 10; // with a party role chosen (filtered here): requests at most, per "more"
 const NOTE_FIELDS = ['contact_name', 'contact_status', 'arrears_reason', 'result', 'assessment', 'equipment_status',
   'recovery_likelihood', 'next_action', 'next_follow_up_date', 'special_notes'];
 const SKIP = 5; // seconds, back and forward
@@ -387,8 +386,7 @@ async function search() {
   await loadMore(true);
 }
 
-// One more page. The list's party role is not an API filter (GET /v1/calls filters by party id):
-// with one chosen, pages are read on until a page's worth of its calls is shown or the list ends.
+// One more page of the list, the filters (party role included) applied by the API.
 async function loadMore(first = false) {
   if (!first && (S.loading || S.cursor === null)) return;
   const generation = S.generation;
@@ -397,23 +395,16 @@ async function loadMore(first = false) {
   const more = byId('more');
   more.disabled = true;
   more.textContent = t('loading');
-  const { party_role: role, ...filters } = S.filters;
   let cursor = first ? null : S.cursor;
-  let found = 0;
   try {
-    for (let read = 0; read < (role ? PARTY_PAGES : 1); read += 1) {
-      const query = new URLSearchParams({ ...filters, limit: String(PAGE) });
-      if (cursor !== null) query.set('before', String(cursor));
-      const r = await api('GET', `/v1/calls?${query}`);
-      if (!current()) return;
-      if (!r.ok) { if (r.status) tid('filter-error').textContent = messageOf(r.data); return; }
-      const items = role ? r.data.items.filter((c) => c.party?.role === role) : r.data.items;
-      S.calls.push(...items);
-      byId('call-rows').append(...items.map(row));
-      found += items.length;
-      cursor = r.data.next_before;
-      if (cursor === null || found >= PAGE) break;
-    }
+    const query = new URLSearchParams({ ...S.filters, limit: String(PAGE) });
+    if (cursor !== null) query.set('before', String(cursor));
+    const r = await api('GET', `/v1/calls?${query}`);
+    if (!current()) return;
+    if (!r.ok) { if (r.status) tid('filter-error').textContent = messageOf(r.data); return; }
+    S.calls.push(...r.data.items);
+    byId('call-rows').append(...r.data.items.map(row));
+    cursor = r.data.next_before;
     S.cursor = cursor;
   } finally {
     if (current()) {
