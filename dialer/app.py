@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from sse_starlette.sse import AppStatus
 
 from dialer.container import build_container
 from dialer.kit import error_handlers
@@ -43,6 +44,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             # the live pages' events, every replica's: read on an engine of their own (a SQLite process
             # reads the table ten times a second; the requests' engine counts only the requests' work)
             live_engine = create_engine(settings.database_url)
+            # sse-starlette's process-wide "the server is exiting" flag, set by the last server's
+            # signal in this process (a demo's Ctrl+C, a test): this app serves, so its streams live
+            AppStatus.should_exit = False
             bus = app.state.live_bus = Bus(backlog=table_reader(live_engine))
             listener = Listener(live_engine, bus)
             await listener.start()

@@ -29,6 +29,8 @@ CHANNEL = "dialer_live"
 """The ``NOTIFY`` channel (the migration's trigger names it too)."""
 POLL_S = 0.1
 """SQLite: how often the table is read for new events."""
+START_WAIT_S = 5.0
+"""How long the service's start waits for the listener to reach the database."""
 RECONNECT_S = (0.5, 1.0, 2.0, 5.0)
 """PostgreSQL: the waits before each new try at the listening connection (the last one repeats)."""
 
@@ -64,16 +66,19 @@ class Listener:
         self._read = table_reader(engine)
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._primed = False
 
     async def start(self) -> None:
-        self._bus.last_id = await newest_id(self._engine)
+        """Listen; returns once listening, or after :data:`START_WAIT_S` with the database not
+        answering (the service starts anyway and reports not ready; the listener keeps trying and
+        tells only what is committed after it first reaches the database)."""
         run = self._listen if is_postgres(self._engine) else self._poll
         self._task = asyncio.create_task(run(), name="live-events-listener")
         listening = asyncio.create_task(self._listening.wait())
-        await asyncio.wait({listening, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({listening, self._task}, timeout=START_WAIT_S, return_when=asyncio.FIRST_COMPLETED)
         listening.cancel()
-        if self._task.done():
-            self._task.result()  # it failed before listening: say why
+        if not self._listening.is_set():
+            log.warning("live events: the database does not answer yet; listening in the background")
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -81,18 +86,23 @@ class Listener:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _catch_up(self) -> None:
-        """Deliver what the table holds after the newest id delivered."""
+        """Deliver what the table holds after the newest id delivered (the first time: start after
+        the newest row, so a page is not told a day of old events)."""
+        if not self._primed:
+            self._bus.last_id = max(self._bus.last_id, await newest_id(self._engine))
+            self._primed = True
+            return
         while batch := await self._read(self._bus.last_id, 1000):
             for event in batch:
                 self._bus.deliver(event)
 
     async def _poll(self) -> None:
-        self._listening.set()
         while True:
             try:
                 await self._catch_up()
-            except Exception:  # a locked or busy database: the next tick tries again
-                log.exception("reading live events failed")
+                self._listening.set()
+            except Exception as exc:  # a locked, busy or missing database: the next tick tries again
+                log.warning("reading live events failed: %s", exc)
             await asyncio.sleep(POLL_S)
 
     async def _listen(self) -> None:
