@@ -24,6 +24,7 @@ from dialer.compliance.models import Attempt, AttemptSource
 from dialer.kit.db import Base
 from dialer.kit.errors import PolicyBlocked
 from dialer.notes.models import Disposition, WrapUpNote
+from tests.calls_history.conftest import bearer  # noqa: F401 (the auditor tests' too)
 from tests.factories import make_case, make_client, make_party, make_seat
 
 T0 = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
@@ -53,12 +54,6 @@ class Floor:
     attempts: dict[str, int] = field(default_factory=dict)
     recording_id: int = 0
     stop_id: int = 0
-
-
-def bearer(app: Any, user: User) -> dict[str, str]:
-    container = app.state.container
-    token, _ = container.tokens.issue(user_id=user.id, role=user.role, now=container.clock())
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def _number(s: Any, party_id: int) -> PhoneNumber:

@@ -8,14 +8,10 @@ from dialer.auth.models import Role
 from dialer.calls.models import CallState
 from dialer.campaigns.models import Campaign, CampaignStatus, DialMode
 from dialer.kit.types import utcnow
+from tests.calls_history.conftest import bearer
 from tests.factories import make_case, make_client, make_user
 from tests.scheduling.helpers import make_call
 
-
-def _bearer(app, user) -> dict[str, str]:
-    container = app.state.container
-    token, _ = container.tokens.issue(user_id=user.id, role=user.role, now=container.clock())
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_given_campaigns_of_two_teams_then_a_supervisor_sees_theirs_and_the_shared_one_with_their_work(
@@ -40,7 +36,7 @@ async def test_given_campaigns_of_two_teams_then_a_supervisor_sees_theirs_and_th
     supervisor = await make_user(session, role=Role.SUPERVISOR, team="team-a")
     await session.commit()
 
-    answer = await api.get("/v1/board/campaigns", headers=_bearer(app, supervisor))
+    answer = await api.get("/v1/board/campaigns", headers=bearer(app, supervisor))
 
     assert answer.status_code == 200, answer.text
     rows = {c["name"]: c for c in answer.json()}

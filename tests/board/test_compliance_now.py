@@ -13,13 +13,9 @@ from dialer.cases.models import PartyRole, PhoneNumber, Relation
 from dialer.compliance.models import Attempt, AttemptSource
 from dialer.kit.types import utcnow
 from tests.e2e.conftest import ALL_DAY
+from tests.calls_history.conftest import bearer
 from tests.factories import make_case, make_client, make_party, make_user
 
-
-def _bearer(app, user) -> dict[str, str]:
-    container = app.state.container
-    token, _ = container.tokens.issue(user_id=user.id, role=user.role, now=container.clock())
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _zone_in_daytime(now: dt.datetime) -> str:
@@ -64,7 +60,7 @@ async def test_given_parties_near_their_caps_and_a_window_closing_then_the_team_
     supervisor = await make_user(session, role=Role.SUPERVISOR, team="team-a")
     await session.commit()
 
-    answer = await api.get("/v1/board/compliance", headers=_bearer(app, supervisor))
+    answer = await api.get("/v1/board/compliance", headers=bearer(app, supervisor))
 
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -85,7 +81,7 @@ async def test_given_an_agent_then_refused_and_given_an_admin_then_every_team(ap
     await session.commit()
 
     assert (await api.get("/v1/board/compliance", headers=headers["agent"])).status_code == 403
-    everyone = (await api.get("/v1/board/compliance", headers=_bearer(app, admin))).json()
+    everyone = (await api.get("/v1/board/compliance", headers=bearer(app, admin))).json()
     assert [p["party_id"] for p in everyone["pressure"]] == [theirs.id]
-    team_a = (await api.get("/v1/board/compliance", params={"team": "team-a"}, headers=_bearer(app, admin))).json()
+    team_a = (await api.get("/v1/board/compliance", params={"team": "team-a"}, headers=bearer(app, admin))).json()
     assert team_a["pressure"] == []
